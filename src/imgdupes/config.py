@@ -1,0 +1,113 @@
+"""One validated configuration object: what the CLI parses and the API accepts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .model import HASH_METHODS
+from .search import ENGINES, EngineParams
+
+
+class ConfigError(ValueError):
+    """A usage error; the message is the one line shown before exiting with status 2."""
+
+
+@dataclass
+class Config:
+    hash_method: str = "phash"
+    threshold: int = 4
+    targets: list[str] = field(default_factory=list)
+    files_from: str | None = None
+    paths: list[str] | None = None  # an explicit list of images (API)
+    hashes_from: str | None = None
+    recursive: bool = False
+    hash_bits: int = 64
+    query: str | None = None
+    engine: str = "exact"
+    params: EngineParams = field(default_factory=EngineParams)
+    num_proc: int | None = None
+    # hashing and cache
+    use_cache: bool = True
+    cache_dir: str | None = None
+    full_decode: bool = False
+    # grouping and precision
+    verify: bool = True
+    rotations: bool = False
+    # presentation
+    sort: list[str] = field(default_factory=lambda: ["filesize"])
+    reverse: bool = False
+    sameline: bool = False
+    summarize: bool = False
+    json: bool = False
+    log: bool = False
+    subdir_warning: bool = True
+    quiet: bool = False
+    progress: bool = False
+    error_on_dupe: bool = False
+    export_hashes: str | None = None
+    html: str | None = None
+    csv: str | None = None
+    # imgcat
+    imgcat: bool = False
+    imgcat_protocol: str | None = None
+    size: str = "256x256"
+    space: int = 0
+    space_color: str = "black"
+    tile_num: int = 4
+    interpolation: str = "INTER_LINEAR"
+    keep_aspect: bool = True
+    # actions
+    delete: bool = False
+    noprompt: bool = False
+    dry_run: bool = False
+    trash: bool = False
+    move_to: str | None = None
+    references: list[str] = field(default_factory=list)
+    # warnings produced while validating (e.g. a non-square --hash-bits)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def hash_size(self) -> int:
+        return math.isqrt(self.hash_bits)
+
+    def validate(self) -> Config:
+        if self.hash_method not in HASH_METHODS:
+            raise ConfigError(
+                f"invalid hash_method {self.hash_method!r} (choose from {', '.join(HASH_METHODS)})"
+            )
+        if self.engine not in ENGINES:
+            raise ConfigError(f"unknown engine {self.engine!r}")
+        if self.hash_bits < 4:
+            raise ConfigError(f"--hash-bits must be at least 4, got {self.hash_bits}")
+        side = math.isqrt(self.hash_bits)
+        if side * side != self.hash_bits:
+            # The seed rounds down to a square and says so; keep that habit.
+            self.notes.append(
+                f"hash_bits must be the square of n. Use {side * side} as hash_bits"
+            )
+            self.hash_bits = side * side
+        if self.hash_method == "whash" and side & (side - 1):
+            raise ConfigError(
+                f"whash needs --hash-bits that is the square of a power of two "
+                f"(16, 64, 256, 1024), got {self.hash_bits}"
+            )
+        if self.threshold < 0 or self.threshold > self.hash_bits:
+            raise ConfigError(
+                f"hamming_distance must be between 0 and {self.hash_bits}, got {self.threshold}"
+            )
+        if self.num_proc is not None and self.num_proc < 1:
+            raise ConfigError("--num-proc must be at least 1")
+        if self.delete and self.summarize:
+            raise ConfigError("options --summarize and --delete are not compatible")
+        if self.noprompt and not self.delete:
+            raise ConfigError("-N/--noprompt only works together with -d/--delete")
+        if self.trash and self.move_to:
+            raise ConfigError("--trash and --move-to cannot be used together")
+        if self.json and self.delete and not self.noprompt:
+            raise ConfigError("--json cannot be combined with the interactive -d prompt")
+        if not (self.targets or self.files_from or self.hashes_from or self.paths is not None):
+            raise ConfigError(
+                "target_dir is required unless --files-from or --hashes-from is given"
+            )
+        return self

@@ -1,0 +1,216 @@
+"""Discovery: target directories or a list of paths -> one record per real file.
+
+Images are recognised by content (magic bytes) as well as by extension, in
+any case.  Several names of one real file (symlinks, hard links, ``./a.jpg``
+beside ``a.jpg``) collapse to one :class:`FileRecord` whose other names are
+kept as aliases, so a file is never offered as its own duplicate.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+
+from .model import FileRecord, ScanError
+
+IMAGE_EXTENSIONS = frozenset(
+    ext.lower()
+    for ext in (
+        ".jpg .jpeg .jpe .jfif .png .apng .gif .webp .bmp .dib .tif .tiff .heic .heif .hif"
+        " .avif .jxl .ico .ppm .pgm .pbm .pnm .tga .psd .jp2 .j2k"
+        # camera RAW: hashed through their embedded preview
+        " .dng .cr2 .cr3 .crw .nef .nrw .arw .srf .sr2 .orf .rw2 .raf .pef .srw .x3f .3fr .iiq"
+        " .erf .kdc .mrw .rwl"
+    ).split()
+)
+
+# (offset, magic) pairs for formats we can decode; HEIF/AVIF are matched on
+# their ftyp brand below.
+_MAGIC = (
+    (0, b"\xff\xd8\xff"),  # JPEG
+    (0, b"\x89PNG\r\n\x1a\n"),
+    (0, b"GIF87a"),
+    (0, b"GIF89a"),
+    (0, b"BM"),
+    (0, b"II*\x00"),  # TIFF little-endian (and most RAW)
+    (0, b"MM\x00*"),  # TIFF big-endian
+)
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif",
+                b"avis"}
+
+
+def sniff_image(head: bytes) -> bool:
+    """True when the first bytes of a file look like an image format we read."""
+    for offset, magic in _MAGIC:
+        if head[offset : offset + len(magic)] == magic:
+            return True
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return True
+    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+
+
+def has_image_extension(path: str) -> bool:
+    return os.path.splitext(path)[1].lower() in IMAGE_EXTENSIONS
+
+
+def _read_head(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(32)
+    except OSError:
+        return None
+
+
+@dataclass
+class Discovery:
+    files: list[FileRecord] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+
+    @property
+    def aliases(self) -> list[list[str]]:
+        return [[f.path, *f.aliases] for f in self.files if f.aliases]
+
+
+def walk(directory: str, recursive: bool, on_error: Callable[[str, str], None]) -> Iterator[str]:
+    """Yield file paths below ``directory`` in a stable (sorted) order.
+
+    Symlinked directories are not followed while recursing: following them can
+    loop and would report one folder twice under two names.
+    """
+    try:
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+    except OSError as exc:
+        on_error(directory, f"cannot read directory: {exc.strerror or exc}")
+        return
+    subdirs = []
+    for entry in entries:
+        path = os.path.join(directory, entry.name)
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if recursive:
+                subdirs.append(path)
+            continue
+        yield path
+    for sub in subdirs:
+        yield from walk(sub, recursive, on_error)
+
+
+def read_path_list(source: str) -> list[str]:
+    """Paths from a ``--files-from`` file, one per line, ``-`` for stdin.
+
+    Read as bytes and decoded with the filesystem encoding so that names with
+    non-UTF-8 bytes survive; blank lines are skipped.
+    """
+    if source == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        with open(source, "rb") as fh:
+            data = fh.read()
+    paths = []
+    for raw in data.split(b"\n"):
+        raw = raw.rstrip(b"\r")
+        if raw.strip():
+            paths.append(os.fsdecode(raw))
+    return paths
+
+
+def discover(
+    targets: Iterable[str] = (),
+    *,
+    recursive: bool = False,
+    files: Iterable[str] | None = None,
+) -> Discovery:
+    """Find candidate images.
+
+    ``targets`` are directories (or single files); ``files`` is an explicit
+    list (``--files-from``).  A file named explicitly, or whose name claims an
+    image format, is reported when it is not usable; other non-image files in
+    a directory are skipped quietly.
+    """
+    result = Discovery()
+
+    def on_error(path: str, reason: str) -> None:
+        result.errors.append(ScanError(path, reason))
+
+    candidates: list[tuple[str, bool]] = []  # (path, named explicitly)
+    if files is not None:
+        candidates.extend((p, True) for p in files)
+    else:
+        for target in targets:
+            if os.path.isdir(target):
+                candidates.extend((p, False) for p in walk(target, recursive, on_error))
+            elif os.path.lexists(target):
+                candidates.append((target, True))
+            else:
+                on_error(target, "no such file or directory")
+
+    by_identity: dict[tuple[int, int], list[tuple[str, os.stat_result, bool]]] = {}
+    order: list[tuple[int, int]] = []
+    for path, explicit in candidates:
+        named_image = has_image_extension(path)
+        try:
+            lst = os.lstat(path)
+        except OSError as exc:
+            on_error(path, f"cannot read: {exc.strerror or exc}")
+            continue
+        is_link = stat.S_ISLNK(lst.st_mode)
+        try:
+            st = os.stat(path) if is_link else lst
+        except OSError:
+            if named_image or explicit:
+                on_error(path, "broken symlink")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            if explicit:
+                on_error(path, "is a directory")
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            if named_image or explicit:
+                on_error(path, "not a regular file")
+            continue
+        if not named_image:
+            head = _read_head(path)
+            if head is None:
+                if explicit:
+                    on_error(path, "permission denied")
+                continue
+            if not sniff_image(head):
+                if explicit:
+                    on_error(path, "not an image")
+                continue
+        key = (st.st_dev, st.st_ino)
+        if key not in by_identity:
+            by_identity[key] = []
+            order.append(key)
+        by_identity[key].append((path, st, is_link))
+
+    for key in order:
+        names = by_identity[key]
+        # The name kept as primary is a real (non-symlink) name when there is one,
+        # then the shortest normalised path, so the choice does not depend on order.
+        names.sort(key=lambda n: (n[2], os.path.normpath(n[0]), n[0]))
+        primary, st, _ = names[0]
+        seen = {primary}
+        aliases = []
+        for name, _, _ in names[1:]:
+            if name not in seen:
+                seen.add(name)
+                aliases.append(name)
+        result.files.append(
+            FileRecord(
+                path=primary,
+                size=st.st_size,
+                mtime_ns=st.st_mtime_ns,
+                dev=st.st_dev,
+                ino=st.st_ino,
+                aliases=tuple(aliases),
+            )
+        )
+    return result

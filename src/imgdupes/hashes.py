@@ -1,0 +1,148 @@
+"""Perceptual hash functions: pure functions of a grayscale PIL image.
+
+Each function mirrors the ImageHash 4.3 algorithm of the same name step by
+step (grayscale first, then a Lanczos resize to the working size), so that on
+the same decoded image the bits are identical.  They take an image already
+converted to mode ``L`` so that one decode and one conversion serve every
+method.  Results are boolean arrays in ImageHash's bit order.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+from .model import HASH_METHODS
+
+LANCZOS = Image.Resampling.LANCZOS
+
+
+def hash_size_for_bits(bits: int) -> int:
+    """Side of the square bit matrix; the seed rounds a non-square down."""
+    return max(2, math.isqrt(bits))
+
+
+def ahash(gray: Image.Image, hash_size: int) -> np.ndarray:
+    pixels = np.asarray(gray.resize((hash_size, hash_size), LANCZOS))
+    return pixels > pixels.mean()
+
+
+def _dct2(pixels: np.ndarray) -> np.ndarray:
+    import scipy.fftpack
+
+    return scipy.fftpack.dct(scipy.fftpack.dct(pixels, axis=0), axis=1)
+
+
+def phash(gray: Image.Image, hash_size: int, highfreq_factor: int = 4) -> np.ndarray:
+    img_size = hash_size * highfreq_factor
+    pixels = np.asarray(gray.resize((img_size, img_size), LANCZOS))
+    low = _dct2(pixels)[:hash_size, :hash_size]
+    return low > np.median(low)
+
+
+def phash_org(gray: Image.Image, hash_size: int, highfreq_factor: int = 4) -> np.ndarray:
+    """The seed's DCT hash: the DC row and column are left out of the block.
+
+    The DC coefficient is far larger than the others and drags the median, so
+    the seed takes ``dct[1:n+1, 1:n+1]`` instead of ImageHash's ``dct[:n, :n]``.
+    """
+    img_size = hash_size * highfreq_factor
+    pixels = np.asarray(gray.resize((img_size, img_size), LANCZOS))
+    low = _dct2(pixels)[1 : hash_size + 1, 1 : hash_size + 1]
+    return low > np.median(low)
+
+
+def dhash(gray: Image.Image, hash_size: int) -> np.ndarray:
+    pixels = np.asarray(gray.resize((hash_size + 1, hash_size), LANCZOS))
+    return pixels[:, 1:] > pixels[:, :-1]
+
+
+def whash_scale(original_size: tuple[int, int], hash_size: int) -> int:
+    """ImageHash's working size for whash: the largest power of two within the
+    image's shorter side, taken from the *original* size so that a reduced
+    decode gives the same working size as a full one."""
+    natural = 2 ** int(np.log2(max(1, min(original_size))))
+    return max(natural, hash_size)
+
+
+def whash(
+    gray: Image.Image, hash_size: int, original_size: tuple[int, int] | None = None
+) -> np.ndarray:
+    import pywt
+
+    if hash_size & (hash_size - 1):
+        raise ValueError("whash needs a hash size that is a power of two (64, 256, 1024 bits)")
+    image_scale = whash_scale(original_size or gray.size, hash_size)
+    ll_max_level = int(np.log2(image_scale))
+    dwt_level = ll_max_level - int(np.log2(hash_size))
+    pixels = np.asarray(gray.resize((image_scale, image_scale), LANCZOS)) / 255.0
+    coeffs = list(pywt.wavedec2(pixels, "haar", level=ll_max_level))
+    coeffs[0] *= 0
+    pixels = pywt.waverec2(coeffs, "haar")
+    low = pywt.wavedec2(pixels, "haar", level=dwt_level)[0]
+    return low > np.median(low)
+
+
+def compute(
+    method: str,
+    gray: Image.Image,
+    hash_size: int,
+    original_size: tuple[int, int] | None = None,
+) -> np.ndarray:
+    if method == "ahash":
+        return ahash(gray, hash_size)
+    if method == "phash":
+        return phash(gray, hash_size)
+    if method == "phash_org":
+        return phash_org(gray, hash_size)
+    if method == "dhash":
+        return dhash(gray, hash_size)
+    if method == "whash":
+        return whash(gray, hash_size, original_size)
+    raise ValueError(f"unknown hash method {method!r}; choose from {', '.join(HASH_METHODS)}")
+
+
+# --- bit packing --------------------------------------------------------------------------
+
+
+def pack(bits: np.ndarray) -> bytes:
+    """Bits (any shape, ImageHash order) to bytes, first bit as the high bit of byte 0."""
+    return np.packbits(np.asarray(bits, dtype=bool).ravel()).tobytes()
+
+
+def nbytes_for_bits(nbits: int) -> int:
+    return (nbits + 7) // 8
+
+
+def to_hex(packed: bytes, nbits: int) -> str:
+    """The hex string ImageHash prints for the same bits (``str(ImageHash)``)."""
+    value = int.from_bytes(packed, "big") >> (len(packed) * 8 - nbits)
+    return format(value, f"0{(nbits + 3) // 4}x")
+
+
+def from_hex(text: str, nbits: int | None = None) -> bytes:
+    """Inverse of :func:`to_hex`; ``nbits`` defaults to four bits per hex digit."""
+    text = text.strip().lower()
+    if not text:
+        raise ValueError("empty hash")
+    value = int(text, 16)
+    if nbits is None:
+        nbits = 4 * len(text)
+    if value >> nbits:
+        raise ValueError(f"hash {text!r} has more than {nbits} bits")
+    nbytes = nbytes_for_bits(nbits)
+    return (value << (nbytes * 8 - nbits)).to_bytes(nbytes, "big")
+
+
+def hamming(a: bytes, b: bytes) -> int:
+    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
+
+
+def as_matrix(packed: list[bytes] | tuple[bytes, ...], nbits: int) -> np.ndarray:
+    """Stack packed hashes into an (N, nbytes) uint8 array, the search stage's input."""
+    nbytes = nbytes_for_bits(nbits)
+    if not packed:
+        return np.zeros((0, nbytes), dtype=np.uint8)
+    return np.frombuffer(b"".join(packed), dtype=np.uint8).reshape(len(packed), nbytes)

@@ -1,0 +1,135 @@
+"""Report stage: sets -> text in fdupes's layout, JSON, summaries, the seed's logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TextIO
+
+from .model import DupSet, Result, SetEntry
+
+JSON_VERSION = 1
+
+
+def escape_sameline(path: str) -> str:
+    """fdupes's ``--sameline`` escaping: backslash before spaces and backslashes."""
+    return path.replace("\\", "\\\\").replace(" ", "\\ ")
+
+
+def write_sets(sets: Sequence[DupSet], out: TextIO, sameline: bool = False) -> None:
+    for s in sets:
+        if sameline:
+            out.write(" ".join(escape_sameline(p) for p in s.paths) + "\n")
+        else:
+            out.write("\n".join(s.paths) + "\n\n")
+
+
+def write_query(query: str, entries: Sequence[SetEntry], out: TextIO,
+                sameline: bool = False) -> None:
+    out.write(f"Query: {query}\n\n")
+    if not entries:
+        return
+    if sameline:
+        out.write(" ".join(escape_sameline(e.path) for e in entries) + "\n")
+    else:
+        out.write("\n".join(e.path for e in entries) + "\n\n")
+
+
+def summary_line(sets: Sequence[DupSet]) -> str:
+    """fdupes ``-m`` wording: counts and bytes of the files beyond each set's first."""
+    if not sets:
+        return "No duplicates found."
+    nfiles = sum(len(s) - 1 for s in sets)
+    nbytes = float(sum(e.size for s in sets for e in s.entries[1:]))
+    head = f"{nfiles} duplicate files (in {len(sets)} sets), occupying "
+    if nbytes < 1024.0:
+        return head + f"{nbytes:.0f} bytes."
+    if nbytes <= 1000.0 * 1000.0:
+        return head + f"{nbytes / 1000.0:.1f} kilobytes"
+    return head + f"{nbytes / (1000.0 * 1000.0):.1f} megabytes"
+
+
+def entry_json(e: SetEntry) -> dict:
+    return {
+        "path": e.path,
+        "size": e.size,
+        "width": e.width,
+        "height": e.height,
+        "hash": e.hash_hex,
+        "distance": e.distance,
+    }
+
+
+def result_json(result: Result) -> dict:
+    doc: dict = {
+        "version": JSON_VERSION,
+        "hash_method": result.hash_method,
+        "hash_bits": result.hash_bits,
+        "threshold": result.threshold,
+    }
+    if result.query is not None:
+        doc["query"] = result.query
+    doc["sets"] = [{"files": [entry_json(e) for e in s.entries]} for s in result.sets]
+    doc["aliases"] = [list(a) for a in result.aliases]
+    doc["errors"] = [{"path": e.path, "error": e.error} for e in result.errors]
+    return doc
+
+
+def write_json(result: Result, out: TextIO) -> None:
+    # ensure_ascii keeps undecodable name bytes (surrogates) as \\udcXX escapes
+    # instead of failing; a reader can map them back with surrogateescape.
+    json.dump(result_json(result), out, ensure_ascii=True, indent=1)
+    out.write("\n")
+
+
+def subdir_warning(s: DupSet) -> str | None:
+    """The seed's warning when one set spans several folders (``-d`` mode)."""
+    parents: list[str] = []
+    for p in s.paths:
+        parent = os.path.dirname(p) or "."
+        if parent not in parents:
+            parents.append(parent)
+    if len(parents) < 2:
+        return None
+    return "WARNING! Found similar images in different subdirectories.\n" + "\n".join(parents)
+
+
+# --- the seed's --log files ---------------------------------------------------------------
+
+
+def _clean_name(text: str) -> str:
+    return re.sub(r"(?u)[^-\w.]", "", text.strip().replace(" ", "_"))
+
+
+def log_basename(kind: str, engine: str, source: str, method: str, bits: int,
+                 threshold: int, now: datetime | None = None) -> str:
+    """``YYYYmmddHHMMSS_{dup|del}_{engine}_{target}_{method}_{bits}_{r}.log`` as the seed."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d%H%M%S")
+    engine_tag = {"exact": "std", "faiss-flat": "faiss_flat"}.get(engine, engine)
+    return f"{stamp}_{kind}_{engine_tag}_{_clean_name(source)}_{method}_{bits}_{threshold}.log"
+
+
+def write_dup_log(path: str, result: Result, sameline: bool = False) -> None:
+    with open(path, "w", encoding="utf-8", errors="surrogateescape") as fh:
+        if result.query is not None:
+            fh.write(f"Query: {result.query}\n\n")
+        for k, s in enumerate(result.sets):
+            if sameline:
+                fh.write(" ".join(s.paths) + "\n")
+            else:
+                fh.write("\n".join(s.paths) + "\n")
+                if k != len(result.sets) - 1:
+                    fh.write("\n")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """A name made safe for a terminal: control characters (escape sequences,
+    newlines) shown as ``\\xNN`` so a file name can never drive the terminal."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

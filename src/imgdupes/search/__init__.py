@@ -1,0 +1,184 @@
+"""Search stage: hashes + radius -> pairs within the radius -> components.
+
+Every engine sits behind one function signature::
+
+    engine(unique: np.ndarray[(U, nbytes), uint8], nbits: int, radius: int,
+           params: EngineParams) -> (i, j)  candidate pairs of row indices
+
+Engines may return candidates beyond the radius or miss some (approximate
+ones do); this layer recomputes every distance from the hashes and keeps
+only pairs within the radius, so no engine can ever report a pair beyond r.
+Identical hashes are collapsed before any engine runs: 10,000 copies of one
+blank image are one row, not 50 million pairs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .bitops import as_words, distances, distances_to
+
+ENGINES = ("exact", "ngt", "hnsw", "faiss-flat")
+
+
+@dataclass(frozen=True)
+class EngineParams:
+    """Tuning knobs of every engine, with the seed's defaults."""
+
+    num_proc: int = 1
+    ngt_k: int = 20
+    ngt_epsilon: float = 0.1
+    ngt_edges: int = 10
+    ngt_edges_for_search: int = 40
+    hnsw_k: int = 20
+    hnsw_ef_construction: int = 100
+    hnsw_m: int = 16
+    hnsw_ef: int = 50
+    faiss_flat_k: int = 20
+    faiss_cuda: bool = False
+    cuda_device: int = -1
+    extra: dict = field(default_factory=dict)
+
+
+class EngineUnavailable(Exception):
+    """An optional engine's library is missing; the message names the extra to install."""
+
+
+PairFinder = Callable[[np.ndarray, int, int, EngineParams], tuple[np.ndarray, np.ndarray]]
+QueryFinder = Callable[[np.ndarray, int, np.ndarray, int, EngineParams], np.ndarray]
+
+
+def _exact_pairs(unique: np.ndarray, nbits: int, radius: int, params: EngineParams):
+    from .exact import find_pairs_exact
+
+    i, j, _ = find_pairs_exact(unique, nbits, radius)
+    return i, j
+
+
+def get_pair_finder(engine: str) -> PairFinder:
+    if engine == "exact":
+        return _exact_pairs
+    if engine == "ngt":
+        from .ngt import candidate_pairs
+    elif engine == "hnsw":
+        from .hnsw import candidate_pairs
+    elif engine == "faiss-flat":
+        from .faiss_flat import candidate_pairs
+    else:
+        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    return candidate_pairs
+
+
+def get_query_finder(engine: str) -> QueryFinder | None:
+    """Candidate rows for a single query; ``None`` means use the exact scan."""
+    if engine == "ngt":
+        from .ngt import candidate_neighbours
+    elif engine == "hnsw":
+        from .hnsw import candidate_neighbours
+    elif engine == "faiss-flat":
+        from .faiss_flat import candidate_neighbours
+    else:
+        return None
+    return candidate_neighbours
+
+
+@dataclass
+class Matches:
+    """Result of the search stage over N input hashes."""
+
+    labels: np.ndarray  # (N,) component id per input row; -1 for rows in no set
+    pairs_i: np.ndarray  # pairs of unique-hash rows within the radius
+    pairs_j: np.ndarray
+    pairs_d: np.ndarray
+    unique_index: np.ndarray  # (N,) row of the unique-hash table for each input row
+
+
+def collapse(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique rows and, for every input row, its row in the unique table."""
+    if matrix.shape[0] == 0:
+        return matrix, np.zeros(0, dtype=np.int64)
+    unique, inverse = np.unique(matrix, axis=0, return_inverse=True)
+    return unique, inverse.reshape(-1).astype(np.int64)
+
+
+def find_matches(
+    matrix: np.ndarray,
+    nbits: int,
+    radius: int,
+    engine: str = "exact",
+    params: EngineParams | None = None,
+    pair_filter: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> Matches:
+    """All pairs within ``radius`` and the connected components they form.
+
+    ``pair_filter(i, j, d) -> keep mask`` lets a later stage (verification)
+    drop candidate pairs of unique rows before grouping.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    params = params or EngineParams()
+    n = matrix.shape[0]
+    unique, inverse = collapse(matrix)
+    u = unique.shape[0]
+    if u > 1 and radius >= 0:
+        ci, cj = get_pair_finder(engine)(unique, nbits, radius, params)
+        ci = np.asarray(ci, dtype=np.int64)
+        cj = np.asarray(cj, dtype=np.int64)
+        # Normalise: i < j, no self pairs, no repeats, true distance within r.
+        lo, hi = np.minimum(ci, cj), np.maximum(ci, cj)
+        keep = lo != hi
+        lo, hi = lo[keep], hi[keep]
+        if len(lo):
+            key = np.unique(lo * u + hi)
+            lo, hi = key // u, key % u
+        words = as_words(unique)
+        d = distances(words, lo, hi)
+        keep = d <= radius
+        pi, pj, pd = lo[keep], hi[keep], d[keep]
+    else:
+        pi = pj = np.zeros(0, dtype=np.int64)
+        pd = np.zeros(0, dtype=np.int32)
+    if pair_filter is not None and len(pi):
+        keep = pair_filter(pi, pj, pd)
+        pi, pj, pd = pi[keep], pj[keep], pd[keep]
+
+    # Component of each unique row; rows of identical hashes share a unique row.
+    graph = coo_matrix((np.ones(len(pi), dtype=np.int8), (pi, pj)), shape=(u, u))
+    _, comp = connected_components(graph, directed=False)
+    file_comp = comp[inverse] if n else np.zeros(0, dtype=np.int64)
+    sizes = np.bincount(file_comp, minlength=u) if n else np.zeros(0, dtype=np.int64)
+    labels = np.where(sizes[file_comp] >= 2, file_comp, -1) if n else file_comp
+    return Matches(labels=labels, pairs_i=pi, pairs_j=pj, pairs_d=pd, unique_index=inverse)
+
+
+def query_matches(
+    matrix: np.ndarray,
+    nbits: int,
+    query: bytes,
+    radius: int,
+    engine: str = "exact",
+    params: EngineParams | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows within ``radius`` of ``query``: (indices, distances), nearest first."""
+    params = params or EngineParams()
+    if matrix.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+    qmat = np.frombuffer(query, dtype=np.uint8).reshape(1, -1)
+    words = as_words(matrix)
+    qwords = as_words(qmat)[0]
+    finder = get_query_finder(engine)
+    if finder is None:
+        d = distances_to(words, qwords)
+        idx = np.nonzero(d <= radius)[0]
+    else:
+        idx = np.unique(np.asarray(finder(matrix, nbits, qmat, radius, params), dtype=np.int64))
+        d = np.zeros(matrix.shape[0], dtype=np.int32)
+        if len(idx):
+            d[idx] = distances_to(words[idx], qwords)
+        idx = idx[d[idx] <= radius]
+    order = np.lexsort((idx, d[idx]))
+    return idx[order], d[idx][order]
