@@ -40,9 +40,16 @@ def find_duplicates(
     else:
         targets = [os.fspath(t) for t in target]
     config = Config(
-        hash_method=hash_method, threshold=threshold, targets=targets, recursive=recursive,
-        hash_bits=hash_bits, sort=parse_sort(sort), reverse=reverse, query=query,
-        num_proc=num_proc, **options,
+        hash_method=hash_method,
+        threshold=threshold,
+        targets=targets,
+        recursive=recursive,
+        hash_bits=hash_bits,
+        sort=parse_sort(sort),
+        reverse=reverse,
+        query=query,
+        num_proc=num_proc,
+        **options,
     )
     if files is not None:
         config.paths = [os.fspath(f) for f in files]

@@ -41,116 +41,226 @@ def build_parser() -> argparse.ArgumentParser:
         "the ones you do not want, the fdupes way.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("positionals", nargs="*", metavar="target_dir hash_method hamming_distance",
-                   help=f"folders to search, then the hash method ({', '.join(HASH_METHODS)}) "
-                   "and the largest Hamming distance that counts as a duplicate")
+    p.add_argument(
+        "positionals",
+        nargs="*",
+        metavar="target_dir hash_method hamming_distance",
+        help=f"folders to search, then the hash method ({', '.join(HASH_METHODS)}) "
+        "and the largest Hamming distance that counts as a duplicate",
+    )
     p.add_argument("--version", action="version", version=f"imgdupes {__version__}")
 
     g = p.add_argument_group("input")
-    g.add_argument("-r", "--recursive", action="store_true",
-                   help="search images recursively below each target directory")
-    g.add_argument("-T", "--files-from", metavar="FILE", default=None,
-                   help="read the images to check from FILE, one path per line ('-' = stdin)")
-    g.add_argument("--hashes-from", metavar="FILE", default=None,
-                   help="search precomputed hashes from a CSV or Parquet file (path,hash columns) "
-                   "instead of reading images")
-    g.add_argument("--query", metavar="IMAGE", default=None,
-                   help="list the images within the distance of IMAGE")
-    g.add_argument("--reference", metavar="DIR", action="append", default=[],
-                   help="also search DIR, but never delete or move files under it (repeatable)")
+    g.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="search images recursively below each target directory",
+    )
+    g.add_argument(
+        "-T",
+        "--files-from",
+        metavar="FILE",
+        default=None,
+        help="read the images to check from FILE, one path per line ('-' = stdin)",
+    )
+    g.add_argument(
+        "--hashes-from",
+        metavar="FILE",
+        default=None,
+        help="search precomputed hashes from a CSV or Parquet file (path,hash columns) "
+        "instead of reading images",
+    )
+    g.add_argument(
+        "--query",
+        metavar="IMAGE",
+        default=None,
+        help="list the images within the distance of IMAGE",
+    )
+    g.add_argument(
+        "--reference",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="also search DIR, but never delete or move files under it (repeatable)",
+    )
 
     g = p.add_argument_group("hashing")
-    g.add_argument("--hash-bits", type=int, default=64,
-                   help="bits of the perceptual hash, a square: 64 (8x8), 144, 256, ...")
-    g.add_argument("--num-proc", type=int, default=None,
-                   help="hashing processes (default: all cores)")
-    g.add_argument("--no-cache", dest="cache", action="store_false",
-                   help="neither read nor write the hash cache")
-    g.add_argument("--cache-dir", metavar="DIR", default=None,
-                   help="where the hash cache lives (default: the platform's cache folder)")
-    g.add_argument("--full-decode", action="store_true",
-                   help="decode every image at full size: slower, bit-identical to ImageHash")
-    g.add_argument("--export-hashes", metavar="FILE", default=None,
-                   help="write the hashes of this run to a CSV or Parquet file")
+    g.add_argument(
+        "--hash-bits",
+        type=int,
+        default=64,
+        help="bits of the perceptual hash, a square: 64 (8x8), 144, 256, ...",
+    )
+    g.add_argument(
+        "--num-proc", type=int, default=None, help="hashing processes (default: all cores)"
+    )
+    g.add_argument(
+        "--no-cache",
+        dest="cache",
+        action="store_false",
+        help="neither read nor write the hash cache",
+    )
+    g.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        default=None,
+        help="where the hash cache lives (default: the platform's cache folder)",
+    )
+    g.add_argument(
+        "--full-decode",
+        action="store_true",
+        help="decode every image at full size: slower, bit-identical to ImageHash",
+    )
+    g.add_argument(
+        "--export-hashes",
+        metavar="FILE",
+        default=None,
+        help="write the hashes of this run to a CSV or Parquet file",
+    )
 
     g = p.add_argument_group("matching")
-    g.add_argument("--no-verify", dest="verify", action="store_false",
-                   help="trust the hash alone; do not confirm matches with a second signal")
-    g.add_argument("--rotations", action="store_true",
-                   help="also match copies rotated by 90/180/270 degrees or mirrored")
+    g.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="trust the hash alone; do not confirm matches with a second signal",
+    )
+    g.add_argument(
+        "--rotations",
+        action="store_true",
+        help="also match copies rotated by 90/180/270 degrees or mirrored",
+    )
 
     g = p.add_argument_group("output")
-    g.add_argument("--sort", default=None, metavar="KEY[,KEY...]",
-                   help=f"order of files in a set: {', '.join(SORT_KEYS)} "
-                   "(numbers largest first, paths ascending; default: filesize)")
+    g.add_argument(
+        "--sort",
+        default=None,
+        metavar="KEY[,KEY...]",
+        help=f"order of files in a set: {', '.join(SORT_KEYS)} "
+        "(numbers largest first, paths ascending; default: filesize)",
+    )
     g.add_argument("--reverse", action="store_true", help="reverse the sort order")
-    g.add_argument("--sameline", action="store_true",
-                   help="list each set on one line, spaces and backslashes escaped")
+    g.add_argument(
+        "--sameline",
+        action="store_true",
+        help="list each set on one line, spaces and backslashes escaped",
+    )
     g.add_argument("-m", "--summarize", action="store_true", help="summarize dupe information")
     g.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-    g.add_argument("--html", metavar="FILE", default=None,
-                   help="write a self-contained HTML report with thumbnails")
+    g.add_argument(
+        "--html",
+        metavar="FILE",
+        default=None,
+        help="write a self-contained HTML report with thumbnails",
+    )
     g.add_argument("--csv", metavar="FILE", default=None, help="write one CSV row per file")
-    g.add_argument("--log", action="store_true",
-                   help="write timestamped logs of duplicate and deleted files")
-    g.add_argument("--no-subdir-warning", dest="subdir_warning", action="store_false",
-                   help="stop warnings when similar images are in different subdirectories")
-    g.add_argument("--error-on-dupe", action="store_true",
-                   help="exit with status 1 when any duplicate set is found")
+    g.add_argument(
+        "--log", action="store_true", help="write timestamped logs of duplicate and deleted files"
+    )
+    g.add_argument(
+        "--no-subdir-warning",
+        dest="subdir_warning",
+        action="store_false",
+        help="stop warnings when similar images are in different subdirectories",
+    )
+    g.add_argument(
+        "--error-on-dupe",
+        action="store_true",
+        help="exit with status 1 when any duplicate set is found",
+    )
     g.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    g.add_argument("--progress", action="store_true",
-                   help="show progress even when stderr is not a terminal")
+    g.add_argument(
+        "--progress", action="store_true", help="show progress even when stderr is not a terminal"
+    )
 
     g = p.add_argument_group("deleting")
-    g.add_argument("-d", "--delete", action="store_true",
-                   help="prompt for files to preserve and delete the others")
-    g.add_argument("-N", "--noprompt", action="store_true",
-                   help="with --delete: keep the first file of each set and delete the rest "
-                   "without prompting")
-    g.add_argument("--dry-run", action="store_true",
-                   help="print what would be done, change nothing")
-    g.add_argument("--trash", action="store_true",
-                   help="move files to the platform's trash instead of deleting")
-    g.add_argument("--move-to", metavar="DIR", default=None,
-                   help="move files into DIR (keeping their relative path) instead of deleting")
+    g.add_argument(
+        "-d",
+        "--delete",
+        action="store_true",
+        help="prompt for files to preserve and delete the others",
+    )
+    g.add_argument(
+        "-N",
+        "--noprompt",
+        action="store_true",
+        help="with --delete: keep the first file of each set and delete the rest without prompting",
+    )
+    g.add_argument(
+        "--dry-run", action="store_true", help="print what would be done, change nothing"
+    )
+    g.add_argument(
+        "--trash",
+        action="store_true",
+        help="move files to the platform's trash instead of deleting",
+    )
+    g.add_argument(
+        "--move-to",
+        metavar="DIR",
+        default=None,
+        help="move files into DIR (keeping their relative path) instead of deleting",
+    )
 
     g = p.add_argument_group("imgcat (-c)")
-    g.add_argument("-c", "--imgcat", action="store_true",
-                   help="show each set as tiled images in the terminal (iTerm2, kitty)")
-    g.add_argument("--imgcat-protocol", choices=["iterm2", "kitty"], default=None,
-                   help="terminal image protocol (default: from the environment)")
+    g.add_argument(
+        "-c",
+        "--imgcat",
+        action="store_true",
+        help="show each set as tiled images in the terminal (iTerm2, kitty)",
+    )
+    g.add_argument(
+        "--imgcat-protocol",
+        choices=["iterm2", "kitty"],
+        default=None,
+        help="terminal image protocol (default: from the environment)",
+    )
     g.add_argument("--size", default="256x256", help="tile size WxH")
     g.add_argument("--space", type=int, default=0, help="space between tiles in pixels")
     g.add_argument("--space-color", default="black", help="colour of the space between tiles")
     g.add_argument("--tile-num", type=int, default=4, help="tiles per row")
-    g.add_argument("--interpolation", default="INTER_LINEAR",
-                   help="resize filter: INTER_NEAREST, INTER_LINEAR, INTER_AREA, INTER_CUBIC, "
-                   "INTER_LANCZOS4")
-    g.add_argument("--no-keep-aspect", dest="keep_aspect", action="store_false",
-                   help="stretch images to the tile instead of keeping their aspect")
+    g.add_argument(
+        "--interpolation",
+        default="INTER_LINEAR",
+        help="resize filter: INTER_NEAREST, INTER_LINEAR, INTER_AREA, INTER_CUBIC, INTER_LANCZOS4",
+    )
+    g.add_argument(
+        "--no-keep-aspect",
+        dest="keep_aspect",
+        action="store_false",
+        help="stretch images to the tile instead of keeping their aspect",
+    )
 
     g = p.add_argument_group("search engine (default: exact)")
     g.add_argument("--ngt", action="store_true", help="approximate search with NGT")
     g.add_argument("--ngt-k", type=int, default=20, help="neighbours searched per image (NGT)")
     g.add_argument("--ngt-epsilon", type=float, default=0.1, help="NGT search range")
-    g.add_argument("--ngt-edges", type=int, default=10,
-                   help="NGT initial edges per node at graph build")
-    g.add_argument("--ngt-edges-for-search", type=int, default=40,
-                   help="NGT edges at search time")
+    g.add_argument(
+        "--ngt-edges", type=int, default=10, help="NGT initial edges per node at graph build"
+    )
+    g.add_argument("--ngt-edges-for-search", type=int, default=40, help="NGT edges at search time")
     g.add_argument("--hnsw", action="store_true", help="approximate search with hnswlib")
     g.add_argument("--hnsw-k", type=int, default=20, help="neighbours searched per image (hnsw)")
-    g.add_argument("--hnsw-ef-construction", type=int, default=100,
-                   help="hnsw build-time quality/speed trade-off")
+    g.add_argument(
+        "--hnsw-ef-construction",
+        type=int,
+        default=100,
+        help="hnsw build-time quality/speed trade-off",
+    )
     g.add_argument("--hnsw-m", type=int, default=16, help="hnsw graph degree")
     g.add_argument("--hnsw-ef", type=int, default=50, help="hnsw search-time recall knob")
-    g.add_argument("--faiss-flat", action="store_true",
-                   help="exact k-nearest search with faiss IndexFlatL2")
-    g.add_argument("--faiss-flat-k", type=int, default=20,
-                   help="neighbours searched per image (faiss-flat)")
-    g.add_argument("--faiss-cuda", action="store_true",
-                   help="run faiss on a CUDA GPU when one is available")
-    g.add_argument("--cuda-device", type=int, default=-1,
-                   help="CUDA device for faiss (-1: the least loaded)")
+    g.add_argument(
+        "--faiss-flat", action="store_true", help="exact k-nearest search with faiss IndexFlatL2"
+    )
+    g.add_argument(
+        "--faiss-flat-k", type=int, default=20, help="neighbours searched per image (faiss-flat)"
+    )
+    g.add_argument(
+        "--faiss-cuda", action="store_true", help="run faiss on a CUDA GPU when one is available"
+    )
+    g.add_argument(
+        "--cuda-device", type=int, default=-1, help="CUDA device for faiss (-1: the least loaded)"
+    )
     return p
 
 
@@ -165,8 +275,15 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         raise UsageError(f"hamming_distance must be a whole number, got {dist!r}") from None
     if method not in HASH_METHODS:
         raise UsageError(f"invalid hash_method {method!r} (choose from {', '.join(HASH_METHODS)})")
-    engines = [name for name, on in (("ngt", ns.ngt), ("hnsw", ns.hnsw),
-                                      ("faiss-flat", ns.faiss_flat or ns.faiss_cuda)) if on]
+    engines = [
+        name
+        for name, on in (
+            ("ngt", ns.ngt),
+            ("hnsw", ns.hnsw),
+            ("faiss-flat", ns.faiss_flat or ns.faiss_cuda),
+        )
+        if on
+    ]
     if len(engines) > 1:
         raise UsageError(f"choose one search engine, not {' and '.join('--' + e for e in engines)}")
     try:
@@ -175,27 +292,61 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         raise UsageError(str(exc)) from None
     params = EngineParams(
         num_proc=ns.num_proc or (os.cpu_count() or 1),
-        ngt_k=ns.ngt_k, ngt_epsilon=ns.ngt_epsilon, ngt_edges=ns.ngt_edges,
+        ngt_k=ns.ngt_k,
+        ngt_epsilon=ns.ngt_epsilon,
+        ngt_edges=ns.ngt_edges,
         ngt_edges_for_search=ns.ngt_edges_for_search,
-        hnsw_k=ns.hnsw_k, hnsw_ef_construction=ns.hnsw_ef_construction, hnsw_m=ns.hnsw_m,
-        hnsw_ef=ns.hnsw_ef, faiss_flat_k=ns.faiss_flat_k, faiss_cuda=ns.faiss_cuda,
+        hnsw_k=ns.hnsw_k,
+        hnsw_ef_construction=ns.hnsw_ef_construction,
+        hnsw_m=ns.hnsw_m,
+        hnsw_ef=ns.hnsw_ef,
+        faiss_flat_k=ns.faiss_flat_k,
+        faiss_cuda=ns.faiss_cuda,
         cuda_device=ns.cuda_device,
     )
     return Config(
-        hash_method=method, threshold=threshold, targets=targets,
-        files_from=ns.files_from, hashes_from=ns.hashes_from, recursive=ns.recursive,
-        hash_bits=ns.hash_bits, query=ns.query,
-        engine=engines[0] if engines else "exact", params=params, num_proc=ns.num_proc,
-        use_cache=ns.cache, cache_dir=ns.cache_dir, full_decode=ns.full_decode,
-        verify=ns.verify, rotations=ns.rotations,
-        sort=sort, reverse=ns.reverse, sameline=ns.sameline, summarize=ns.summarize,
-        json=ns.json, log=ns.log, subdir_warning=ns.subdir_warning, quiet=ns.quiet,
+        hash_method=method,
+        threshold=threshold,
+        targets=targets,
+        files_from=ns.files_from,
+        hashes_from=ns.hashes_from,
+        recursive=ns.recursive,
+        hash_bits=ns.hash_bits,
+        query=ns.query,
+        engine=engines[0] if engines else "exact",
+        params=params,
+        num_proc=ns.num_proc,
+        use_cache=ns.cache,
+        cache_dir=ns.cache_dir,
+        full_decode=ns.full_decode,
+        verify=ns.verify,
+        rotations=ns.rotations,
+        sort=sort,
+        reverse=ns.reverse,
+        sameline=ns.sameline,
+        summarize=ns.summarize,
+        json=ns.json,
+        log=ns.log,
+        subdir_warning=ns.subdir_warning,
+        quiet=ns.quiet,
         progress=ns.progress or (not ns.quiet and sys.stderr.isatty()),
-        error_on_dupe=ns.error_on_dupe, export_hashes=ns.export_hashes, html=ns.html,
-        csv=ns.csv, imgcat=ns.imgcat, imgcat_protocol=ns.imgcat_protocol, size=ns.size,
-        space=ns.space, space_color=ns.space_color, tile_num=ns.tile_num,
-        interpolation=ns.interpolation, keep_aspect=ns.keep_aspect, delete=ns.delete,
-        noprompt=ns.noprompt, dry_run=ns.dry_run, trash=ns.trash, move_to=ns.move_to,
+        error_on_dupe=ns.error_on_dupe,
+        export_hashes=ns.export_hashes,
+        html=ns.html,
+        csv=ns.csv,
+        imgcat=ns.imgcat,
+        imgcat_protocol=ns.imgcat_protocol,
+        size=ns.size,
+        space=ns.space,
+        space_color=ns.space_color,
+        tile_num=ns.tile_num,
+        interpolation=ns.interpolation,
+        keep_aspect=ns.keep_aspect,
+        delete=ns.delete,
+        noprompt=ns.noprompt,
+        dry_run=ns.dry_run,
+        trash=ns.trash,
+        move_to=ns.move_to,
         references=list(ns.reference),
     )
 
@@ -236,8 +387,12 @@ def _text_stream(stream: TextIO) -> TextIO:
     return stream
 
 
-def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None,
-         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
     out = _text_stream(stdout or sys.stdout)
     err = _text_stream(stderr or sys.stderr)
     inp = stdin or sys.stdin

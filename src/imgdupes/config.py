@@ -83,9 +83,7 @@ class Config:
         side = math.isqrt(self.hash_bits)
         if side * side != self.hash_bits:
             # The seed rounds down to a square and says so; keep that habit.
-            self.notes.append(
-                f"hash_bits must be the square of n. Use {side * side} as hash_bits"
-            )
+            self.notes.append(f"hash_bits must be the square of n. Use {side * side} as hash_bits")
             self.hash_bits = side * side
         if self.hash_method == "whash" and side & (side - 1):
             raise ConfigError(

@@ -38,8 +38,18 @@ _MAGIC = (
     (0, b"II*\x00"),  # TIFF little-endian (and most RAW)
     (0, b"MM\x00*"),  # TIFF big-endian
 )
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif",
-                b"avis"}
+_HEIF_BRANDS = {
+    b"heic",
+    b"heix",
+    b"hevc",
+    b"hevx",
+    b"heim",
+    b"heis",
+    b"mif1",
+    b"msf1",
+    b"avif",
+    b"avis",
+}
 
 
 def sniff_image(head: bytes) -> bool:

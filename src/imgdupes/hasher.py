@@ -98,7 +98,7 @@ def hash_files(
                     raise
     done: list[tuple[FileRecord, dict[str, bytes], int, int]] = []
     errors: list[ScanError] = []
-    for f, outcome in zip(files, outcomes):
+    for f, outcome in zip(files, outcomes, strict=True):
         assert outcome is not None
         ok, payload, w, h = outcome
         if ok:

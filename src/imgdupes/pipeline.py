@@ -85,16 +85,16 @@ def hash_query(config: Config) -> bytes:
 
 def group(config: Config, images: list[HashedImage]) -> list:
     matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
-    matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine,
-                           config.params)
+    matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
     return build_sets(images, matches.labels, config.hash_bits, config.sort, config.reverse)
 
 
 def query(config: Config, images: list[HashedImage], qhash: bytes) -> list:
     """Files within r of the query image, nearest first (ties in --sort order)."""
     matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
-    idx, dist = query_matches(matrix, config.hash_bits, qhash, config.threshold,
-                              config.engine, config.params)
+    idx, dist = query_matches(
+        matrix, config.hash_bits, qhash, config.threshold, config.engine, config.params
+    )
     qident = None
     try:
         st = os.stat(config.query)  # type: ignore[arg-type]
@@ -102,7 +102,7 @@ def query(config: Config, images: list[HashedImage], qhash: bytes) -> list:
     except OSError:
         pass
     entries = []
-    for i, d in zip(idx.tolist(), dist.tolist()):
+    for i, d in zip(idx.tolist(), dist.tolist(), strict=True):
         im = images[i]
         if im.file.identity == qident:
             continue  # the query file itself is not its own duplicate

@@ -8,8 +8,13 @@ from typing import TextIO
 
 
 class Progress:
-    def __init__(self, total: int, label: str = "Progress", enabled: bool = True,
-                 stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        total: int,
+        label: str = "Progress",
+        enabled: bool = True,
+        stream: TextIO | None = None,
+    ) -> None:
         self.total = total
         self.label = label
         self.enabled = enabled and total > 0

@@ -27,8 +27,9 @@ def write_sets(sets: Sequence[DupSet], out: TextIO, sameline: bool = False) -> N
             out.write("\n".join(s.paths) + "\n\n")
 
 
-def write_query(query: str, entries: Sequence[SetEntry], out: TextIO,
-                sameline: bool = False) -> None:
+def write_query(
+    query: str, entries: Sequence[SetEntry], out: TextIO, sameline: bool = False
+) -> None:
     out.write(f"Query: {query}\n\n")
     if not entries:
         return
@@ -104,8 +105,15 @@ def _clean_name(text: str) -> str:
     return re.sub(r"(?u)[^-\w.]", "", text.strip().replace(" ", "_"))
 
 
-def log_basename(kind: str, engine: str, source: str, method: str, bits: int,
-                 threshold: int, now: datetime | None = None) -> str:
+def log_basename(
+    kind: str,
+    engine: str,
+    source: str,
+    method: str,
+    bits: int,
+    threshold: int,
+    now: datetime | None = None,
+) -> str:
     """``YYYYmmddHHMMSS_{dup|del}_{engine}_{target}_{method}_{bits}_{r}.log`` as the seed."""
     stamp = (now or datetime.now()).strftime("%Y%m%d%H%M%S")
     engine_tag = {"exact": "std", "faiss-flat": "faiss_flat"}.get(engine, engine)

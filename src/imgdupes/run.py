@@ -14,14 +14,16 @@ EXIT_OK = 0
 EXIT_DUPES = 1
 
 
-def run(config: Config, stdin: TextIO, out: TextIO, err: TextIO,
-        warn: Callable[[str], None]) -> int:
+def run(
+    config: Config, stdin: TextIO, out: TextIO, err: TextIO, warn: Callable[[str], None]
+) -> int:
     result, data = find(config, warn)
 
     if config.log and result.sets:
         source = config.files_from or (config.targets[0] if config.targets else "hashes")
-        name = report.log_basename("dup", config.engine, source, config.hash_method,
-                                   config.hash_bits, config.threshold)
+        name = report.log_basename(
+            "dup", config.engine, source, config.hash_method, config.hash_bits, config.threshold
+        )
         report.write_dup_log(os.path.join(os.getcwd(), name), result, config.sameline)
 
     if config.delete:

@@ -41,8 +41,7 @@ def synthetic_photo(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Imag
 
 def resized(img: Image.Image, factor: float) -> Image.Image:
     w, h = img.size
-    return img.resize((max(1, int(w * factor)), max(1, int(h * factor))),
-                      Image.Resampling.LANCZOS)
+    return img.resize((max(1, int(w * factor)), max(1, int(h * factor))), Image.Resampling.LANCZOS)
 
 
 def brightened(img: Image.Image, factor: float = 1.2) -> Image.Image:
@@ -74,15 +73,19 @@ def make_samples(directory: str, originals: int = 6, seed: int = 0) -> dict[str,
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m imgdupes.samples",
-                                description="write sample pictures with planted duplicates")
+    p = argparse.ArgumentParser(
+        prog="python -m imgdupes.samples",
+        description="write sample pictures with planted duplicates",
+    )
     p.add_argument("directory")
     p.add_argument("--originals", type=int, default=6)
     args = p.parse_args(argv)
     fams = make_samples(args.directory, args.originals)
     n = sum(1 + len(c) for c in fams.values())
-    print(f"wrote {n} images to {args.directory} "
-          f"({sum(1 for c in fams.values() if c)} planted duplicate sets)")
+    print(
+        f"wrote {n} images to {args.directory} "
+        f"({sum(1 for c in fams.values() if c)} planted duplicate sets)"
+    )
     return 0
 
 
