@@ -1,0 +1,119 @@
+"""Shared fixtures: generated images in tmp_path and ways to run the command.
+
+The tests import the package from this checkout's ``src`` (not whatever
+``imgdupes`` happens to be installed), and every file they touch lives under
+a temporary directory pytest made.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+if SRC not in sys.path:
+    sys.path.insert(0, SRC)
+
+from imgdupes import cli  # noqa: E402
+from imgdupes.samples import brightened, resized, synthetic_photo  # noqa: E402
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def sets(self) -> list[list[str]]:
+        """The fdupes-style listing parsed back into sets of paths."""
+        blocks = [b for b in self.out.split("\n\n") if b.strip()]
+        return [b.strip("\n").split("\n") for b in blocks]
+
+
+def run_inproc(*argv: str, stdin: str = "") -> CliResult:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(list(argv), stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def run_subprocess(
+    *argv: str,
+    stdin: bytes | str = b"",
+    cwd: str | None = None,
+    env: dict | None = None,
+    timeout: float = 300,
+) -> CliResult:
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = SRC + os.pathsep + full_env.get("PYTHONPATH", "")
+    full_env.setdefault("XDG_CACHE_HOME", str(Path(cwd or ".").resolve() / ".cache"))
+    if env:
+        full_env.update(env)
+    if isinstance(stdin, str):
+        stdin = stdin.encode()
+    proc = subprocess.run(
+        [sys.executable, "-m", "imgdupes", *argv],
+        input=stdin,
+        capture_output=True,
+        cwd=cwd,
+        env=full_env,
+        timeout=timeout,
+    )
+    return CliResult(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "surrogateescape"),
+        proc.stderr.decode("utf-8", "surrogateescape"),
+    )
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    # The hash cache must never land in the user's real cache folder during tests.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / ".xdg-cache"))
+
+
+@pytest.fixture
+def imgdupes():
+    """Run the command in-process: ``imgdupes("dir", "phash", "4")`` -> CliResult."""
+    return run_inproc
+
+
+@pytest.fixture
+def imgdupes_proc():
+    """Run ``python -m imgdupes`` in a subprocess (real stdin/stdout/exit code)."""
+    return run_subprocess
+
+
+@pytest.fixture
+def photo():
+    """``photo(seed, size=(w, h))`` -> a detailed generated PIL image."""
+    return synthetic_photo
+
+
+@pytest.fixture
+def dupe_tree(tmp_path):
+    """A folder with 3 planted families (original + resized, recompressed,
+    brightened copies) and 3 unrelated pictures.  Returns (root, families)."""
+    root = tmp_path / "pics"
+    root.mkdir()
+    families: list[list[str]] = []
+    for n in range(3):
+        img = synthetic_photo(100 + n)
+        orig = root / f"fam{n}_orig.jpg"
+        img.save(orig, quality=95)
+        small = root / f"fam{n}_small.png"
+        resized(img, 0.5).save(small)
+        q = root / f"fam{n}_q50.jpg"
+        img.save(q, quality=50)
+        bright = root / f"fam{n}_bright.jpg"
+        brightened(img, 1.15).save(bright, quality=90)
+        families.append(sorted(str(p) for p in (orig, small, q, bright)))
+    for n in range(3):
+        synthetic_photo(500 + n).save(root / f"single{n}.jpg", quality=90)
+    return root, families
