@@ -26,6 +26,7 @@ class DecodeError(Exception):
 @dataclass(slots=True)
 class Decoded:
     gray: Image.Image  # mode "L", orientation applied
+    color: Image.Image  # mode "RGB", orientation applied, transparency composited
     width: int  # original pixel size after EXIF orientation
     height: int
 
@@ -53,6 +54,16 @@ def _to_gray(img: Image.Image) -> Image.Image:
     if mode not in ("RGB", "1", "P", "CMYK", "YCbCr", "LAB", "HSV"):
         img = img.convert("RGB")
     return img.convert("L")
+
+
+def _to_rgb(img: Image.Image, gray: Image.Image) -> Image.Image:
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("L", "1") or img.mode.startswith("I") or img.mode == "F":
+        return gray.convert("RGB")
+    rgba = img.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, TRANSPARENT_BACKGROUND + (255,))
+    return Image.alpha_composite(background, rgba).convert("RGB")
 
 
 def decode(path: str, reduce_to: int | None = None) -> Decoded:
@@ -84,7 +95,7 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
                 img = ImageOps.exif_transpose(img) if orientation not in (None, 1) else img
                 gray = _to_gray(img)
                 gray.load()
-                return Decoded(gray=gray, width=width, height=height)
+                return Decoded(gray=gray, color=_to_rgb(img, gray), width=width, height=height)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:

@@ -11,10 +11,12 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from . import hashes
+from . import hashes, signature
 from .decode import DecodeError, decode
 from .model import FileRecord, HashedImage, ScanError
 from .progress import Progress
+
+SIGNATURE_KEY = "signature"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ def hash_path(path: str, spec: HashSpec) -> _Outcome:
         for method in spec.methods:
             bits = hashes.compute(method, img.gray, spec.hash_size, (img.width, img.height))
             out[method] = hashes.pack(bits)
+        # Always kept: verification needs it and it costs two tiny resizes.
+        out[SIGNATURE_KEY] = signature.compute(img.color, img.gray)
     except (ValueError, MemoryError) as exc:
         return (False, f"cannot hash: {exc}", 0, 0)
     return (True, out, img.width, img.height)
@@ -112,4 +116,7 @@ def hash_files(
 def to_hashed(
     rows: list[tuple[FileRecord, dict[str, bytes], int, int]], method: str
 ) -> list[HashedImage]:
-    return [HashedImage(file=f, hash=h[method], width=w, height=hh) for f, h, w, hh in rows]
+    return [
+        HashedImage(file=f, hash=h[method], width=w, height=hh, signature=h.get(SIGNATURE_KEY, b""))
+        for f, h, w, hh in rows
+    ]

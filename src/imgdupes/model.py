@@ -49,6 +49,7 @@ class HashedImage:
     hash: bytes
     width: int
     height: int
+    signature: bytes = b""  # see imgdupes.signature
 
 
 @dataclass(slots=True)
