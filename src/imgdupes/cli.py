@@ -28,6 +28,20 @@ class UsageError(Exception):
     pass
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Every option shows its default; flags read "(default: off)"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or not action.option_strings or action.default is argparse.SUPPRESS:
+            return text
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            return text + " (default: off)"
+        if action.default is None or action.default == []:
+            return text
+        return text + " (default: %(default)s)"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one line, status 2, as argparse but shorter
         raise UsageError(message)
@@ -39,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         usage="imgdupes [options] target_dir [target_dir ...] hash_method hamming_distance",
         description="Find near-duplicate images by perceptual hash, review them and delete "
         "the ones you do not want, the fdupes way.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     p.add_argument(
         "positionals",
@@ -82,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         action="append",
         default=[],
-        help="also search DIR, but never delete or move files under it (repeatable)",
+        help="also search DIR, but never delete or move files under it (repeatable; default: none)",
     )
 
     g = p.add_argument_group("hashing")
