@@ -422,6 +422,15 @@ def main(
         _check_available(config)
         for note in config.notes:
             warn(note)
+        if config.files_from == "-":
+            from .discover import read_path_list
+
+            raw = (
+                inp.buffer.read()
+                if hasattr(inp, "buffer")
+                else inp.read().encode("utf-8", "surrogateescape")
+            )
+            config.paths = read_path_list(raw)
         from .run import run
 
         return run(config, inp, out, err, warn)

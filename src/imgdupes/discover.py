@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -112,14 +111,14 @@ def walk(directory: str, recursive: bool, on_error: Callable[[str, str], None]) 
         yield from walk(sub, recursive, on_error)
 
 
-def read_path_list(source: str) -> list[str]:
-    """Paths from a ``--files-from`` file, one per line, ``-`` for stdin.
+def read_path_list(source: str | bytes) -> list[str]:
+    """Paths from a ``--files-from`` file (or the bytes of one), one per line.
 
     Read as bytes and decoded with the filesystem encoding so that names with
     non-UTF-8 bytes survive; blank lines are skipped.
     """
-    if source == "-":
-        data = sys.stdin.buffer.read()
+    if isinstance(source, bytes):
+        data = source
     else:
         with open(source, "rb") as fh:
             data = fh.read()

@@ -41,15 +41,16 @@ def _spec(config: Config, methods: tuple[str, ...] | None = None) -> HashSpec:
 def scan(config: Config, warn: Warn) -> Scan:
     """Discover and hash the target images."""
     files_list = list(config.paths) if config.paths is not None else None
-    if config.files_from:
-        if config.targets:
-            warn("Both 'target_dir' and '--files-from' are given; target_dir is ignored.")
+    if files_list is None and config.files_from:
         try:
             files_list = read_path_list(config.files_from)
         except OSError as exc:
             raise ConfigError(
                 f"cannot read --files-from {config.files_from}: {exc.strerror or exc}"
             ) from None
+    if files_list is not None:
+        if config.targets:
+            warn("Both 'target_dir' and '--files-from' are given; target_dir is ignored.")
     else:
         for t in config.targets:
             if not os.path.exists(t):
