@@ -59,6 +59,11 @@ def scan(config: Config, warn: Warn) -> Scan:
     found = discover(config.targets, recursive=config.recursive, files=files_list)
     for err in found.errors:
         warn(f"{err.path}: {err.error}")
+    if not found.files:
+        hint = (
+            "" if config.recursive or files_list is not None else " (add -r to search subfolders)"
+        )
+        warn(f"no images found{hint}")
     rows, errors = hash_files(
         found.files,
         _spec(config),
