@@ -199,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-N",
         "--noprompt",
         action="store_true",
-        help="with --delete: keep the first file of each set and delete the rest without prompting",
+        help="with --delete: no prompt; walk each set in --sort order and remove a file only "
+        "when a file already kept is within the distance",
     )
     g.add_argument(
         "--dry-run", action="store_true", help="print what would be done, change nothing"
@@ -368,10 +369,6 @@ def config_from_args(ns: argparse.Namespace) -> Config:
 # Options whose feature has not landed yet: refusing beats silently ignoring.
 # Each entry is removed when its issue lands.
 _NOT_YET: dict[str, str] = {
-    "delete": "-d/--delete is not available in this build yet",
-    "trash": "--trash is not available in this build yet",
-    "move_to": "--move-to is not available in this build yet",
-    "references": "--reference is not available in this build yet",
     "imgcat": "-c/--imgcat is not available in this build yet",
     "html": "--html is not available in this build yet",
     "csv": "--csv is not available in this build yet",

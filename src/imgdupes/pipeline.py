@@ -57,6 +57,10 @@ def scan(config: Config, warn: Warn) -> Scan:
             if not os.path.exists(t):
                 raise ConfigError(f"{t}: no such file or directory")
     found = discover(config.targets, recursive=config.recursive, files=files_list)
+    if config.references:
+        from .references import add_references
+
+        found = add_references(found, config.references)
     for err in found.errors:
         warn(f"{err.path}: {err.error}")
     if not found.files:

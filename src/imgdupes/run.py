@@ -17,6 +17,10 @@ EXIT_DUPES = 1
 def run(
     config: Config, stdin: TextIO, out: TextIO, err: TextIO, warn: Callable[[str], None]
 ) -> int:
+    if config.delete:
+        from .act import check_ready
+
+        check_ready(config)
     result, data = find(config, warn)
 
     if config.log and result.sets:

@@ -1,0 +1,513 @@
+"""Act stage: review each duplicate set, then delete, trash or move files.
+
+Which files of a set go is decided first (by the prompt or by ``-N``); then
+each removal re-checks, right before it happens, that
+
+- the file is still the one that was hashed (same inode, size and mtime),
+- a file kept for it is still there, unchanged, and is a different real file,
+- each of its names (symlinks, hard links found in this run) still reaches it.
+
+A file found under several names is removed under all of them, symlinks
+first (as links; their target is never followed), so no found name is left
+dangling.  Files under ``--reference`` folders and files not found on disk
+in this run are never touched.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TextIO
+
+from . import hashes, report
+from .config import Config, ConfigError
+from .journal import Journal
+from .model import FileRecord, Result, SetEntry
+from .prompt import EOF, KEEP, NONE, QUIT, ask
+from .references import is_reference, reference_roots
+
+TRASH_HINT = "pip install 'imgdupes[trash]'"
+
+# Errors from os.link that mean "this filesystem cannot hard-link here": copy instead.
+_NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+class Refused(Exception):
+    """An action not taken because taking it could lose or overwrite data."""
+
+
+def _load_send2trash() -> Callable[[str], None]:
+    try:
+        from send2trash import send2trash
+    except ImportError:
+        raise ConfigError(f"--trash needs the send2trash package: {TRASH_HINT}") from None
+    return send2trash
+
+
+def check_ready(config: Config) -> None:
+    """Refuse an action that cannot work before spending time on the scan."""
+    if config.trash:
+        _load_send2trash()
+    if config.move_to and os.path.lexists(config.move_to) and not os.path.isdir(config.move_to):
+        raise ConfigError(f"--move-to {config.move_to}: not a directory")
+
+
+# --- deciding --------------------------------------------------------------------------------
+
+
+@dataclass
+class Choice:
+    """One file of a set and what happens to it."""
+
+    number: int
+    entry: SetEntry
+    reference: bool
+    remove: bool = False
+    # Kept files that vouch for this one, nearest first.  None: the user
+    # confirmed removing the whole set, so no kept copy is required.
+    kept_for: list[SetEntry] | None = field(default_factory=list)
+
+    @property
+    def removable(self) -> bool:
+        return self.entry.file is not None and not self.reference
+
+
+def _nearest_first(entry: SetEntry, kept: list[Choice]) -> list[SetEntry]:
+    order = sorted(
+        range(len(kept)), key=lambda i: (hashes.hamming(entry.hash, kept[i].entry.hash), i)
+    )
+    return [kept[i].entry for i in order]
+
+
+def plan_noprompt(choices: list[Choice], radius: int) -> None:
+    """``-N``: walk the set in order; a file within ``radius`` of a file already
+    kept goes, any other file is kept too.  References count as kept from the
+    start.  So no file goes without a near-duplicate kept, even along a chain
+    A~B~C whose ends are far apart, and every set keeps at least one file."""
+    kept = [c for c in choices if c.reference]
+    for c in choices:
+        if not c.removable:
+            continue
+        near = [k for k in kept if hashes.hamming(c.entry.hash, k.entry.hash) <= radius]
+        if near:
+            c.remove = True
+            c.kept_for = _nearest_first(c.entry, near)
+        else:
+            kept.append(c)
+
+
+def plan_answer(choices: list[Choice], kind: str, keep: frozenset[int]) -> None:
+    """Apply a prompt answer: KEEP the numbered files, or remove all (NONE)."""
+    for c in choices:
+        c.remove = c.removable and (kind == NONE or c.number not in keep)
+    kept = [c for c in choices if not c.remove and c.entry.file is not None]
+    for c in choices:
+        if c.remove:
+            c.kept_for = None if kind == NONE else _nearest_first(c.entry, kept)
+
+
+# --- checking ---------------------------------------------------------------------------------
+
+
+def _identity(st: os.stat_result) -> tuple[int, int]:
+    return (st.st_dev, st.st_ino)
+
+
+def file_state(rec: FileRecord) -> str | None:
+    """None when ``rec.path`` still reaches the file as hashed, else why not."""
+    try:
+        st = os.stat(rec.path)
+    except FileNotFoundError:
+        return "vanished"
+    except OSError as exc:
+        return f"cannot check: {exc.strerror or exc}"
+    if (
+        not stat.S_ISREG(st.st_mode)
+        or _identity(st) != rec.identity
+        or st.st_size != rec.size
+        or st.st_mtime_ns != rec.mtime_ns
+    ):
+        return "changed since scan"
+    return None
+
+
+def _still_kept(kept: SetEntry, victim: FileRecord) -> bool:
+    return (
+        kept.file is not None
+        and kept.file.identity != victim.identity
+        and file_state(kept.file) is None
+    )
+
+
+@dataclass
+class Names:
+    links: list[str] = field(default_factory=list)
+    reals: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    nlink: int = 0
+
+
+def current_names(rec: FileRecord) -> Names:
+    """The names of ``rec`` that still reach it now, symlinks and real names apart."""
+    names = Names()
+    for name in (rec.path, *rec.aliases):
+        try:
+            lst = os.lstat(name)
+        except FileNotFoundError:
+            names.skipped.append((name, "vanished"))
+            continue
+        except OSError as exc:
+            names.skipped.append((name, exc.strerror or str(exc)))
+            continue
+        if stat.S_ISLNK(lst.st_mode):
+            try:
+                same = _identity(os.stat(name)) == rec.identity
+            except OSError:
+                same = False
+            if same:
+                names.links.append(name)
+            else:
+                names.skipped.append((name, "changed since scan"))
+        elif _identity(lst) == rec.identity:
+            names.reals.append(name)
+            names.nlink = lst.st_nlink
+        else:
+            names.skipped.append((name, "changed since scan"))
+    return names
+
+
+# --- acting -----------------------------------------------------------------------------------
+
+
+def move_destination(move_to: str, name: str) -> str:
+    """Where ``--move-to`` puts ``name``: its path as shown, below ``move_to``.
+
+    A relative path that stays below the current folder is kept as it is
+    (``pics/a/x.jpg`` -> ``DIR/pics/a/x.jpg``); any other path keeps its whole
+    absolute path without the leading separator, so two files never share a
+    destination."""
+    norm = os.path.normpath(name)
+    if not os.path.isabs(norm) and norm != os.pardir and not norm.startswith(os.pardir + os.sep):
+        return os.path.join(move_to, norm)
+    drive, tail = os.path.splitdrive(os.path.abspath(name))
+    parts = [drive.rstrip(":\\/")] if drive else []
+    return os.path.join(move_to, *parts, tail.lstrip("\\/"))
+
+
+def _digest(path: str) -> bytes:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.digest()
+
+
+def _copy_verified(src: str, dest: str) -> None:
+    try:
+        with open(src, "rb") as fi, open(dest, "xb") as fo:
+            shutil.copyfileobj(fi, fo, 1 << 20)
+            fo.flush()
+            os.fsync(fo.fileno())
+    except FileExistsError:
+        raise Refused(f"destination exists: {dest}") from None
+    try:
+        shutil.copystat(src, dest)
+        same = _digest(src) == _digest(dest)
+    except OSError:
+        os.unlink(dest)
+        raise
+    if not same:
+        os.unlink(dest)
+        raise Refused("the copy did not match the original")
+
+
+def move_file(src: str, dest: str) -> None:
+    """Move a real file to ``dest`` without ever overwriting: a hard link (atomic,
+    fails if ``dest`` exists) then unlink, or across filesystems a verified copy."""
+    os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+    try:
+        os.link(src, dest, follow_symlinks=False)
+    except FileExistsError:
+        raise Refused(f"destination exists: {dest}") from None
+    except OSError as exc:
+        if exc.errno not in _NO_LINK:
+            raise
+        _copy_verified(src, dest)
+    try:
+        os.unlink(src)
+    except OSError:
+        os.unlink(dest)  # our own new name: taking it back leaves things as they were
+        raise
+
+
+def move_link(link: str, dest: str, target: str) -> None:
+    """Move a symlink: a new link at ``dest`` to ``target``, then the old one goes."""
+    os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+    try:
+        os.symlink(target, dest)
+    except FileExistsError:
+        raise Refused(f"destination exists: {dest}") from None
+    try:
+        os.unlink(link)
+    except OSError:
+        os.unlink(dest)
+        raise
+
+
+@dataclass
+class Tally:
+    files: int = 0
+    freed: int = 0
+    skipped: int = 0
+    removed_names: list[str] = field(default_factory=list)
+
+
+class Actor:
+    """Carries out removals for one run: delete, trash or move, or only say so."""
+
+    def __init__(self, config: Config, journal: Journal) -> None:
+        self.config = config
+        self.journal = journal
+        self.tally = Tally()
+        if config.move_to:
+            self.action = "move"
+        elif config.trash:
+            self.action = "trash"
+        else:
+            self.action = "delete"
+        self._send2trash = _load_send2trash() if config.trash and not config.dry_run else None
+
+    # one name -----------------------------------------------------------------------------
+
+    def _do(self, name: str, entry: SetEntry, kept: SetEntry | None, dest: str | None, op) -> str:
+        """Journal, act, journal; returns the line to print."""
+        p = report.printable
+        shown = f"{p(name)} -> {p(dest)}" if dest else p(name)
+        if self.config.dry_run:
+            if dest and os.path.lexists(dest):
+                raise Refused(f"destination exists: {dest}")
+            return f"   [-] {shown}"
+        record = {
+            "action": self.action,
+            "path": name,
+            "file": entry.path,
+            "size": entry.size,
+            "hash": entry.hash_hex,
+            "kept": kept.path if kept else None,
+        }
+        if dest:
+            record["dest"] = dest
+        self.journal.record(phase="intent", **record)
+        try:
+            op()
+        except Refused as exc:
+            self.journal.record(phase="failed", error=str(exc), **record)
+            raise
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            self.journal.record(phase="failed", error=reason, **record)
+            raise Refused(reason) from None
+        self.journal.record(phase="done", **record)
+        self.tally.removed_names.append(name)
+        return f"   [-] {shown}"
+
+    def _remove_name(self, name: str) -> Callable[[], None]:
+        if self.action == "trash":
+            trash = self._send2trash
+            return lambda: trash(name)  # type: ignore[misc]
+        # unlink removes a symlink itself, never the file it points to
+        return lambda: os.unlink(name)
+
+    # one file -----------------------------------------------------------------------------
+
+    def remove(self, c: Choice) -> list[str]:
+        p = report.printable
+        rec = c.entry.file
+        assert rec is not None
+        reason = file_state(rec)
+        if reason:
+            self.tally.skipped += 1
+            return [f"   [!] {p(rec.path)} -- {reason}"]
+        kept = None
+        if c.kept_for is not None:
+            kept = next((k for k in c.kept_for if _still_kept(k, rec)), None)
+            if kept is None:
+                self.tally.skipped += 1
+                return [f"   [!] {p(rec.path)} -- the file kept for it is gone or changed; left"]
+        names = current_names(rec)
+        notes = [f"   [!] {p(n)} -- {why}" for n, why in names.skipped]
+        steps = self._steps(rec, names)
+        if not steps:
+            self.tally.skipped += 1
+            return notes or [f"   [!] {p(rec.path)} -- vanished"]
+        shown: dict[str, str] = {}
+        for name, dest, op in steps:
+            try:
+                shown[name] = self._do(name, c.entry, kept, dest, op)
+            except Refused as exc:
+                # Stop at the first failure: for a delete the links went first, so the
+                # file they point to stays; for a move the file is safe where it is.
+                shown[name] = f"   [!] {p(name)} -- {exc}"
+                self.tally.skipped += 1
+                break
+        else:
+            self.tally.files += 1
+            if names.reals and names.nlink <= len(names.reals):
+                self.tally.freed += rec.size
+        order = [n for n in (rec.path, *rec.aliases) if n in shown]
+        return [shown[n] for n in order] + notes
+
+    def _steps(self, rec: FileRecord, names: Names) -> list[tuple[str, str | None, Callable]]:
+        """(name, destination, action) in a safe order."""
+        if self.action != "move":
+            # Links first: if one cannot go, the file it points to stays.
+            return [(n, None, self._remove_name(n)) for n in names.links + names.reals]
+        move_to = self.config.move_to
+        assert move_to is not None
+        steps: list[tuple[str, str | None, Callable]] = []
+        new_home = None
+        # Real names first, so the picture is at its destination before a link moves.
+        for name in names.reals:
+            dest = move_destination(move_to, name)
+            steps.append((name, dest, lambda n=name, d=dest: move_file(n, d)))
+            new_home = new_home or os.path.abspath(dest)
+        for link in names.links:
+            dest = move_destination(move_to, link)
+            target = new_home or os.path.realpath(link)
+            steps.append((link, dest, lambda n=link, d=dest, t=target: move_link(n, d, t)))
+        return steps
+
+
+# --- the review -------------------------------------------------------------------------------
+
+
+def _listing_line(c: Choice) -> str:
+    e = c.entry
+    number = f"[{c.number}]"
+    info = f"{e.size / 1024:>14.2f} kbyte {f'{e.width}x{e.height}':>9}  d={e.distance:<3} "
+    line = number + info[len(number) :] + report.printable(e.path)
+    if c.reference:
+        line += "  (reference)"
+    return line
+
+
+def _write_listing(out: TextIO, choices: list[Choice]) -> None:
+    for c in choices:
+        out.write(_listing_line(c) + "\n")
+        if c.entry.file is not None:
+            for alias in c.entry.file.aliases:
+                out.write(f"{'':>14} also as  {report.printable(alias)}\n")
+    out.write("\n")
+
+
+def human_bytes(n: int) -> str:
+    """fdupes's units: bytes, then kilobytes and megabytes of 1000."""
+    if n < 1024:
+        return f"{n} bytes"
+    if n <= 1000 * 1000:
+        return f"{n / 1000:.1f} kilobytes"
+    if n <= 1000 * 1000 * 1000:
+        return f"{n / 1e6:.1f} megabytes"
+    return f"{n / 1e9:.1f} gigabytes"
+
+
+def summary(config: Config, tally: Tally) -> str:
+    files = f"{tally.files} file" + ("" if tally.files == 1 else "s")
+    size = human_bytes(tally.freed)
+    if config.move_to:
+        text = f"moved {files} to {report.printable(config.move_to)}, freeing {size} here"
+    elif config.trash:
+        text = f"trashed {files}, freeing {size} once the trash is emptied"
+    else:
+        text = f"deleted {files}, freed {size}"
+    if config.dry_run:
+        text = "Dry run, nothing changed: would have " + text.replace("freed", "freeing")
+    else:
+        text = text[0].upper() + text[1:]
+    if tally.skipped:
+        text += f"; {tally.skipped} left as they were (see [!] lines)"
+    return text + "."
+
+
+def _log_name(config: Config, kind: str, now: datetime) -> str:
+    source = config.files_from or (config.targets[0] if config.targets else "hashes")
+    return report.log_basename(
+        kind, config.engine, source, config.hash_method, config.hash_bits, config.threshold, now
+    )
+
+
+def run_delete(
+    config: Config,
+    result: Result,
+    data: object,
+    stdin: TextIO,
+    out: TextIO,
+    err: TextIO,
+    warn: Callable[[str], None],
+) -> None:
+    """Review every set (prompt or ``-N``) and act on the files not kept."""
+    now = datetime.now()
+    journal_path = None
+    if config.log and not config.dry_run:
+        journal_path = os.path.join(os.getcwd(), _log_name(config, "del", now)[:-4] + ".jsonl")
+    journal = Journal(journal_path)
+    actor = Actor(config, journal)
+    roots = reference_roots(config.references)
+    if result.query is not None:
+        out.write(f"Query: {report.printable(result.query)}\n\n")
+    total = len(result.sets)
+    try:
+        for number, dupset in enumerate(result.sets, start=1):
+            choices = [
+                Choice(i, e, e.file is not None and is_reference(e.file, roots))
+                for i, e in enumerate(dupset.entries, start=1)
+            ]
+            if config.imgcat:
+                from .imgcat import show_set
+
+                show_set(config, dupset.entries, out)
+            warning = report.subdir_warning(dupset) if config.subdir_warning else None
+            if warning:
+                out.flush()
+                err.write(warning + "\n")
+                err.flush()
+            _write_listing(out, choices)
+            removable = sum(c.removable for c in choices)
+            if removable == 0:
+                out.write(f"Set {number} of {total}: nothing here may be removed\n")
+            elif config.noprompt:
+                out.write(f"Set {number} of {total}\n")
+                plan_noprompt(choices, config.threshold)
+            else:
+                answer = ask(stdin, out, number, total, len(choices), removable)
+                if answer.kind == EOF:
+                    warn("end of input: stopping, nothing more is removed")
+                    break
+                if answer.kind == QUIT:
+                    break
+                assert answer.kind in (KEEP, NONE)
+                plan_answer(choices, answer.kind, answer.keep)
+            out.write("\n")
+            for c in choices:
+                if c.remove:
+                    lines = actor.remove(c)
+                else:
+                    lines = [f"   [+] {report.printable(c.entry.path)}"]
+                out.write("".join(line + "\n" for line in lines))
+                out.flush()
+            out.write("\n")
+    finally:
+        journal.close()
+        if config.log and not config.dry_run and actor.tally.removed_names:
+            with open(
+                _log_name(config, "del", now), "w", encoding="utf-8", errors="surrogateescape"
+            ) as fh:
+                fh.write("".join(name + "\n" for name in actor.tally.removed_names))
+    if total:
+        out.write(summary(config, actor.tally) + "\n")

@@ -1,0 +1,85 @@
+"""The ``-d`` prompt: ask which files of a set to keep, the fdupes way.
+
+Answers: file numbers separated by commas or spaces, ranges (``1-3``),
+``all``/``a``, ``none``/``n`` (asked to confirm), ``quit``/``q``.  Numbers
+outside the set are ignored; an answer that keeps nothing valid, or that
+cannot be read, asks again.  End of input stops the review.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TextIO
+
+KEEP = "keep"  # keep the numbered files, remove the others
+NONE = "none"  # remove every file the user may remove (confirmed)
+QUIT = "quit"  # stop, remove nothing more
+EOF = "eof"  # input ended: same as quit
+
+_HELP = "Please answer with file numbers (1,3 or 1-3), all, none or quit.\n"
+_NUMBER = re.compile(r"(\d+)(?:-(\d+))?")
+
+
+@dataclass(frozen=True)
+class Answer:
+    kind: str
+    keep: frozenset[int] = frozenset()  # 1-based file numbers, with KEEP
+
+
+def parse_answer(text: str, count: int) -> Answer | None:
+    """One answer line -> Answer, or None when it should be asked again."""
+    t = text.strip().lower()
+    if t in ("all", "a"):
+        return Answer(KEEP, frozenset(range(1, count + 1)))
+    if t in ("none", "n"):
+        return Answer(NONE)
+    if t in ("quit", "q"):
+        return Answer(QUIT)
+    tokens = [tok for tok in re.split(r"[,\s]+", t) if tok]
+    if not tokens:
+        return None
+    keep: set[int] = set()
+    for tok in tokens:
+        m = _NUMBER.fullmatch(tok)
+        if m is None:
+            return None
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
+        if lo > hi:
+            lo, hi = hi, lo
+        # fdupes ignores numbers outside the set rather than refusing the answer
+        keep.update(range(max(lo, 1), min(hi, count) + 1))
+    if not keep:
+        return None
+    return Answer(KEEP, frozenset(keep))
+
+
+def ask(
+    stdin: TextIO, out: TextIO, set_number: int, set_count: int, count: int, removable: int
+) -> Answer:
+    """Prompt until a usable answer (or the end of input) arrives."""
+    while True:
+        out.write(
+            f"Set {set_number} of {set_count}, preserve files [1 - {count}, all, none, quit]: "
+        )
+        out.flush()
+        line = stdin.readline()
+        if line == "":
+            out.write("\n")
+            return Answer(EOF)
+        answer = parse_answer(line, count)
+        if answer is None:
+            out.write(_HELP)
+            continue
+        if answer.kind == NONE:
+            # Removing a whole set leaves no copy of the picture: ask twice.
+            out.write(f"Remove all {removable} removable files of this set? [y/N]: ")
+            out.flush()
+            line = stdin.readline()
+            if line == "":
+                out.write("\n")
+                return Answer(EOF)
+            if line.strip().lower() not in ("y", "yes"):
+                continue
+        return answer
