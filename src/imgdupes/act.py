@@ -145,6 +145,21 @@ def _still_kept(kept: SetEntry, victim: FileRecord) -> bool:
     )
 
 
+def name_state(name: str, rec: FileRecord) -> str | None:
+    """None when ``name`` (a real name or a symlink) still reaches ``rec`` unchanged."""
+    try:
+        st = os.lstat(name)
+        if stat.S_ISLNK(st.st_mode):
+            st = os.stat(name)
+    except FileNotFoundError:
+        return "vanished" if not os.path.islink(name) else "changed since scan"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if _identity(st) != rec.identity or st.st_size != rec.size or st.st_mtime_ns != rec.mtime_ns:
+        return "changed since scan"
+    return None
+
+
 @dataclass
 class Names:
     links: list[str] = field(default_factory=list)
@@ -157,29 +172,27 @@ def current_names(rec: FileRecord) -> Names:
     """The names of ``rec`` that still reach it now, symlinks and real names apart."""
     names = Names()
     for name in (rec.path, *rec.aliases):
-        try:
-            lst = os.lstat(name)
-        except FileNotFoundError:
-            names.skipped.append((name, "vanished"))
-            continue
-        except OSError as exc:
-            names.skipped.append((name, exc.strerror or str(exc)))
-            continue
-        if stat.S_ISLNK(lst.st_mode):
-            try:
-                same = _identity(os.stat(name)) == rec.identity
-            except OSError:
-                same = False
-            if same:
-                names.links.append(name)
-            else:
-                names.skipped.append((name, "changed since scan"))
-        elif _identity(lst) == rec.identity:
-            names.reals.append(name)
-            names.nlink = lst.st_nlink
+        reason = name_state(name, rec)
+        if reason:
+            names.skipped.append((name, reason))
+        elif os.path.islink(name):
+            names.links.append(name)
         else:
-            names.skipped.append((name, "changed since scan"))
+            names.reals.append(name)
+            names.nlink = os.lstat(name).st_nlink
     return names
+
+
+def _guarded(name: str, rec: FileRecord, op: Callable[[], None]) -> Callable[[], None]:
+    """``op`` preceded by one more look at ``name``, the last moment before acting."""
+
+    def run() -> None:
+        reason = name_state(name, rec)
+        if reason:
+            raise Refused(reason)
+        op()
+
+    return run
 
 
 # --- acting -----------------------------------------------------------------------------------
@@ -367,7 +380,9 @@ class Actor:
         """(name, destination, action) in a safe order."""
         if self.action != "move":
             # Links first: if one cannot go, the file it points to stays.
-            return [(n, None, self._remove_name(n)) for n in names.links + names.reals]
+            return [
+                (n, None, _guarded(n, rec, self._remove_name(n))) for n in names.links + names.reals
+            ]
         move_to = self.config.move_to
         assert move_to is not None
         steps: list[tuple[str, str | None, Callable]] = []
@@ -375,11 +390,13 @@ class Actor:
         # Real names first, so the picture is at its destination before a link moves.
         for name in names.reals:
             dest = move_destination(move_to, name)
-            steps.append((name, dest, lambda n=name, d=dest: move_file(n, d)))
+            op = _guarded(name, rec, lambda n=name, d=dest: move_file(n, d))
+            steps.append((name, dest, op))
             new_home = new_home or os.path.abspath(dest)
         for link in names.links:
             dest = move_destination(move_to, link)
             target = new_home or os.path.realpath(link)
+            # the link is checked before the file moves: afterwards it no longer reaches it
             steps.append((link, dest, lambda n=link, d=dest, t=target: move_link(n, d, t)))
         return steps
 
