@@ -602,6 +602,20 @@ def test_unreadable_file_is_reported_and_never_touched(imgdupes, two_sets):
         fam_a[1].chmod(0o644)
 
 
+def test_broken_and_empty_pictures_are_reported_and_never_touched(imgdupes, two_sets):
+    root, fam_a, fam_b = two_sets
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (root / "empty.png").write_bytes(b"")
+    truncated = root / "a_truncated.jpg"
+    truncated.write_bytes(fam_a[0].read_bytes()[:200])
+    keep = {p: digest(p) for p in (root / "broken.jpg", root / "empty.png", truncated)}
+    res = imgdupes("-dN", str(root), "phash", "4")
+    assert res.code == 0, res.err
+    for p, d in keep.items():
+        assert digest(p) == d
+        assert str(p) in res.err and str(p) not in res.out
+
+
 # --- --move-to ------------------------------------------------------------------------------------
 
 
