@@ -242,7 +242,10 @@ def test_noprompt_keeps_one_of_each_set_and_reports_what_it_freed(imgdupes, two_
 
 
 def _chain(folder: Path) -> list[Path]:
-    """a~b and b~c within phash distance 16, a and c 30 apart."""
+    """a~b and b~c within phash distance 16, a and c 30 apart.
+
+    Blends of two pictures are different pictures to the match verification, so
+    the chain tests use --no-verify: what they check is -N's walk over the hashes."""
     a, c = synthetic_photo(1, SIZE), synthetic_photo(2, SIZE)
     paths = []
     for i, name in enumerate("abc"):
@@ -256,12 +259,12 @@ def test_noprompt_never_removes_the_far_end_of_a_chain(imgdupes, tmp_path):
     root = tmp_path / "chain"
     root.mkdir()
     a, b, c = _chain(root)
-    listing = imgdupes("--json", "--sort", "filepath", str(root), "phash", "16")
+    listing = imgdupes("--json", "--no-verify", "--sort", "filepath", str(root), "phash", "16")
     doc = json.loads(listing.out)
     assert len(doc["sets"]) == 1 and len(doc["sets"][0]["files"]) == 3
     assert doc["sets"][0]["files"][2]["distance"] > 16  # precondition: a and c far apart
     groups = [{digest(a)}, {digest(b)}, {digest(c)}]
-    res = imgdupes("-dN", "--sort", "filepath", str(root), "phash", "16")
+    res = imgdupes("-dN", "--no-verify", "--sort", "filepath", str(root), "phash", "16")
     assert res.code == 0, res.err
     # a kept; b within 16 of a goes; c is 30 from a, nothing kept near it: kept
     assert a.exists() and c.exists() and not b.exists()
@@ -273,9 +276,27 @@ def test_noprompt_chain_walked_from_the_middle_removes_both_ends(imgdupes, tmp_p
     root.mkdir()
     a, b, c = _chain(root)
     os.rename(b, root / "0_b.png")  # now first in filepath order
-    res = imgdupes("-dN", "--sort", "filepath", str(root), "phash", "16")
+    res = imgdupes("-dN", "--no-verify", "--sort", "filepath", str(root), "phash", "16")
     assert res.code == 0, res.err
     assert (root / "0_b.png").exists() and not a.exists() and not c.exists()
+
+
+def test_noprompt_keeps_a_file_the_verification_tells_apart_from_the_kept_one():
+    """In a verified set A-C-B, A and B may be within r by hash yet a pair the
+    verification rejected: B must not go on A's account."""
+    from imgdupes.act import Choice, plan_noprompt
+    from imgdupes.model import FileRecord, SetEntry
+
+    def entry(name: str, ino: int) -> SetEntry:
+        rec = FileRecord(name, 10, 0, 1, ino)
+        return SetEntry(name, 10, 8, 8, 0, "00", 0, file=rec, hash=b"\x00" * 8)
+
+    a, b, c = entry("a", 1), entry("b", 2), entry("c", 3)
+    choices = [Choice(1, a, False), Choice(2, b, False), Choice(3, c, False)]
+    unlike = {frozenset(("a", "b"))}
+    plan_noprompt(choices, 4, lambda x, y: frozenset((x.path, y.path)) not in unlike)
+    assert [ch.remove for ch in choices] == [False, False, True]
+    assert [k.path for k in choices[2].kept_for] == ["a", "b"]
 
 
 # --- names of one file ----------------------------------------------------------------------------

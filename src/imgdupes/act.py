@@ -85,16 +85,28 @@ def _nearest_first(entry: SetEntry, kept: list[Choice]) -> list[SetEntry]:
     return [kept[i].entry for i in order]
 
 
-def plan_noprompt(choices: list[Choice], radius: int) -> None:
+Similar = Callable[[SetEntry, SetEntry], bool]
+
+
+def plan_noprompt(choices: list[Choice], radius: int, similar: Similar | None = None) -> None:
     """``-N``: walk the set in order; a file within ``radius`` of a file already
     kept goes, any other file is kept too.  References count as kept from the
     start.  So no file goes without a near-duplicate kept, even along a chain
-    A~B~C whose ends are far apart, and every set keeps at least one file."""
+    A~B~C whose ends are far apart, and every set keeps at least one file.
+
+    ``similar`` is the match verification: a set is linked through verified
+    pairs, but two of its files within ``radius`` may still be a pair the
+    verification rejected, and such a pair must not let one file go."""
     kept = [c for c in choices if c.reference]
     for c in choices:
         if not c.removable:
             continue
-        near = [k for k in kept if hashes.hamming(c.entry.hash, k.entry.hash) <= radius]
+        near = [
+            k
+            for k in kept
+            if hashes.hamming(c.entry.hash, k.entry.hash) <= radius
+            and (similar is None or similar(c.entry, k.entry))
+        ]
         if near:
             c.remove = True
             c.kept_for = _nearest_first(c.entry, near)
@@ -452,6 +464,20 @@ def summary(config: Config, tally: Tally) -> str:
     return text + "."
 
 
+def _verified_similarity(data: object) -> Similar:
+    """The verification stage's pair check, on the signatures kept by the scan."""
+    from .verify import accept_query
+
+    signatures = {im.file.identity: im.signature for im in getattr(data, "images", [])}
+
+    def similar(a: SetEntry, b: SetEntry) -> bool:
+        sig_a = signatures.get(a.file.identity, b"") if a.file else b""
+        sig_b = signatures.get(b.file.identity, b"") if b.file else b""
+        return bool(accept_query(sig_a, [sig_b])[0])
+
+    return similar
+
+
 def _log_name(config: Config, kind: str, now: datetime) -> str:
     source = config.files_from or (config.targets[0] if config.targets else "hashes")
     return report.log_basename(
@@ -476,6 +502,7 @@ def run_delete(
     journal = Journal(journal_path)
     actor = Actor(config, journal)
     roots = reference_roots(config.references)
+    similar = _verified_similarity(data) if config.verify else None
     if result.query is not None:
         out.write(f"Query: {report.printable(result.query)}\n\n")
     total = len(result.sets)
@@ -500,7 +527,7 @@ def run_delete(
                 out.write(f"Set {number} of {total}: nothing here may be removed\n")
             elif config.noprompt:
                 out.write(f"Set {number} of {total}\n")
-                plan_noprompt(choices, config.threshold)
+                plan_noprompt(choices, config.threshold, similar)
             else:
                 answer = ask(stdin, out, number, total, len(choices), removable)
                 if answer.kind == EOF:
