@@ -72,6 +72,29 @@ def run_subprocess(
     )
 
 
+def run_without_file_override(*argv: str, cwd: str | None = None) -> CliResult:
+    """Run the command so that file permissions apply even when tests run as root.
+
+    Root ignores a file's mode; dropping the two capabilities that grant that
+    (with util-linux's setpriv) makes a chmod 000 file really unreadable.
+    """
+    import shutil
+
+    cmd = [sys.executable, "-m", "imgdupes", *argv]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("root reads every file and setpriv is missing to drop that power")
+        caps = "-dac_override,-dac_read_search"
+        cmd = ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}", *cmd]
+    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run(cmd, capture_output=True, cwd=cwd, env=env, timeout=300)
+    return CliResult(
+        proc.returncode,
+        proc.stdout.decode("utf-8", "surrogateescape"),
+        proc.stderr.decode("utf-8", "surrogateescape"),
+    )
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     # The hash cache must never land in the user's real cache folder during tests.
