@@ -163,9 +163,14 @@ def _fit_text(text: str, font, max_width: int, keep: int) -> str:
     return text[:keep]
 
 
-def _caption(tile: Image.Image, label: str, name: str, font, unreadable: bool) -> None:
-    text = f"{label} {printable(name)}" + (" (unreadable)" if unreadable else "")
-    text = _fit_text(text, font, tile.width - 6, len(label))
+def caption_text(label: str, path: str, unreadable: bool = False) -> str:
+    """``[n] name``: the file's base name, control characters shown as ``\\xNN``."""
+    name = os.path.basename(path) or path
+    return f"{label} {printable(name)}" + (" (unreadable)" if unreadable else "")
+
+
+def _caption(tile: Image.Image, label: str, path: str, font, unreadable: bool) -> None:
+    text = _fit_text(caption_text(label, path, unreadable), font, tile.width - 6, len(label))
     draw = ImageDraw.Draw(tile)
     left, top, right, bottom = draw.textbbox((3, 2), text, font=font)
     draw.rectangle((0, 0, right + 3, bottom + 3), fill=CAPTION_BG)
@@ -189,7 +194,7 @@ def build_tiles(items: Sequence[tuple[str, str]], opts: TileOptions) -> Image.Im
         unreadable = tile is None
         if tile is None:
             tile = Image.new("RGB", (opts.width, opts.height), BLANK_TILE)
-        _caption(tile, label, os.path.basename(path) or path, font, unreadable)
+        _caption(tile, label, path, font, unreadable)
         r, c = divmod(k, cols)
         canvas.paste(tile, (sp + c * (opts.width + sp), sp + r * (opts.height + sp)))
     return canvas
