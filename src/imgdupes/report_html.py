@@ -334,6 +334,7 @@ def render_html(
         f"style-src {_csp_hash(STYLE)}; script-src {_csp_hash(script)}; "
         "base-uri 'none'; form-action 'none'"
     )
+    assert '"' not in csp and "&" not in csp  # it sits in an attribute as it is
     stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M")
     e = html.escape
     summary = (
@@ -349,7 +350,7 @@ def render_html(
     )
     parts = [
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
-        f'<meta http-equiv="Content-Security-Policy" content="{e(csp)}">\n',
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n',
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
         "<title>imgdupes report</title>\n",
         f"<style>{STYLE}</style>\n</head>\n<body>\n<header>\n",
@@ -364,7 +365,8 @@ def render_html(
             f"<li>{e(printable(err.path))}: {e(printable(err.error))}</li>" for err in result.errors
         )
         parts.append(
-            f"<details><summary>{len(result.errors)} files could not be read</summary>"
+            f"<details><summary>{len(result.errors)} "
+            f"{'file' if len(result.errors) == 1 else 'files'} could not be read</summary>"
             f"<ul>{items}</ul></details>\n"
         )
     parts += [
