@@ -1,6 +1,6 @@
 """``--html FILE``: one self-contained page to look at the duplicate sets.
 
-Everything is in the one file: thumbnails are JPEG data inside a JSON block,
+Everything is in the one file: thumbnails are WebP data inside a JSON block,
 and a small inline script turns sets into DOM nodes as the reader scrolls
 (a batch at a time), so a report of 10,000 sets opens as fast as one of ten.
 A Content-Security-Policy allows only that script (by hash) and data: images:
@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from PIL import Image
+from PIL import Image, features
 
 from . import __version__
 from .decode import DecodeError, decode, image_size
@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from .config import Config
 
 THUMB_SIDE = 160  # CSS pixels of a thumbnail's longer side
-THUMB_QUALITY = 70  # JPEG quality: a 160 px photo is about 4-6 kB at this setting
+# WebP (every current browser shows it) is about 40% smaller than JPEG at the
+# same look, which is what keeps a 10,000-set report near 70 MB instead of
+# 120; method=2 encodes about twice as fast as the default for 5% more bytes.
+# Pillow built without WebP falls back to JPEG.
+if features.check("webp"):
+    THUMB_MIME, THUMB_SAVE = "image/webp", {"format": "WEBP", "quality": 60, "method": 2}
+else:  # pragma: no cover - depends on how Pillow was built
+    THUMB_MIME, THUMB_SAVE = "image/jpeg", {"format": "JPEG", "quality": 70}
 BATCH = 40  # sets turned into DOM nodes per step while scrolling
 
 
@@ -51,14 +58,15 @@ def check_output_path(option: str, path: str) -> None:
 
 
 def thumbnail(path: str, side: int = THUMB_SIDE) -> bytes | None:
-    """JPEG bytes of ``path`` scaled to fit ``side`` x ``side``, or None if unreadable."""
+    """Thumbnail bytes (``THUMB_MIME``) of ``path`` scaled to fit ``side`` x ``side``,
+    or None if unreadable."""
     try:
         img = decode(path, reduce_to=side).color
     except DecodeError:
         return None
     img.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     buf = io.BytesIO()
-    img.save(buf, format="JPEG", quality=THUMB_QUALITY)
+    img.save(buf, **THUMB_SAVE)
     return buf.getvalue()
 
 
@@ -227,7 +235,7 @@ SCRIPT = r"""
         box.className = "thumb none";
         box.textContent = "cannot show";
       };
-      img.src = "data:image/jpeg;base64," + f.t;
+      img.src = "data:" + doc.mime + ";base64," + f.t;
       box.appendChild(img);
     } else {
       box.className = "thumb none";
@@ -307,7 +315,7 @@ def render_html(
     thumbs: dict[str, bytes | None],
     now: datetime | None = None,
 ) -> str:
-    """The report page as text; ``thumbs`` maps a path to its JPEG thumbnail."""
+    """The report page as text; ``thumbs`` maps a path to its thumbnail (see thumbnail())."""
     references = config.references if config is not None else []
     sets_doc = []
     nfiles = 0
@@ -319,7 +327,7 @@ def render_html(
         sets_doc.append(
             [_file_doc(e, k, thumbs.get(e.path)) for e, k in zip(s.entries, flags, strict=True)]
         )
-    doc: dict = {"sets": sets_doc}
+    doc: dict = {"mime": THUMB_MIME, "sets": sets_doc}
     if result.query is not None:
         qw, qh = image_size(result.query)
         q = SetEntry(result.query, _size(result.query), qw, qh, 0, "", 0)
