@@ -17,9 +17,9 @@ import pytest
 from PIL import Image
 
 from imgdupes.config import Config
-from imgdupes.model import DupSet, Result
+from imgdupes.model import DupSet, Result, SetEntry
 from imgdupes.report import printable
-from imgdupes.report_html import kept_flags, render_html, write_html
+from imgdupes.report_html import kept_flags, render_html, thumbnail, write_html
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>.jpg",
@@ -69,6 +69,7 @@ class _Dom(HTMLParser):
         self.images: list[dict] = []
         self.tags: list[str] = []
         self.path_texts: list[str] = []
+        self.sections: list[str] = []
         self.title = ""
         self.body: dict = {}
         self._in: str | None = None
@@ -76,6 +77,8 @@ class _Dom(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         self.tags.append(tag)
+        if tag == "section":
+            self.sections.append(a.get("id", ""))
         if tag == "figure":
             self.cards.append(a.get("data-path", ""))
         elif tag == "img":
@@ -112,9 +115,16 @@ def _report(imgdupes, tmp_path, *argv: str) -> tuple[dict, str]:
 
 
 def _embedded(page: str) -> dict:
+    """The report's data: its first block, with the sets of every later block appended."""
     m = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
     assert m
-    return json.loads(m.group(1))
+    doc = json.loads(m.group(1))
+    for block in re.findall(
+        r'<script type="application/json" class="report-sets">(.*?)</script>', page, re.S
+    ):
+        doc["sets"].extend(json.loads(block))
+    assert len(doc["sets"]) == doc["total"]
+    return doc
 
 
 def test_report_in_headless_chromium(imgdupes, dupe_tree, tmp_path, photo):
@@ -257,3 +267,33 @@ def test_html_into_missing_folder_is_refused_before_the_scan(imgdupes, dupe_tree
     root, _ = dupe_tree
     res = imgdupes("--html", str(tmp_path / "missing" / "r.html"), str(root), "phash", "4")
     assert res.code == 2 and "--html" in res.err and len(res.err.strip().splitlines()) == 1
+
+
+def test_large_report_reads_every_block_and_jumps_to_a_set(tmp_path):
+    browser = _browser()
+    if browser is None:
+        pytest.skip("no Chromium/Chrome on this machine to render the report (CI installs it)")
+    Image.new("RGB", (40, 30), (30, 120, 200)).save(tmp_path / "one.png")
+    thumb = thumbnail(str(tmp_path / "one.png"))
+    nsets = 450  # three data blocks
+    sets = [
+        DupSet([SetEntry(f"/photos/s{k}_{j}.jpg", 1000 + j, 40, 30, 0, "ab", j) for j in range(2)])
+        for k in range(nsets)
+    ]
+    thumbs = {e.path: thumb for s in sets for e in s.entries}
+    page = tmp_path / "big.html"
+    page.write_text(render_html(Result("phash", 64, 4, sets=sets), None, thumbs), encoding="utf-8")
+    assert page.read_text(encoding="utf-8").count('class="report-sets"') == 2
+
+    dom = _Dom()
+    dom.feed(_chromium(browser, tmp_path, "file://" + str(page) + "#set-450", "--dump-dom"))
+    # reaching set 450 means every block was read, in order, and nothing skipped
+    assert dom.sections == [f"set-{k}" for k in range(1, nsets + 1)]
+    assert dom.cards[-2:] == ["/photos/s449_0.jpg", "/photos/s449_1.jpg"]
+    assert all(img.get("data-state") == "ok" for img in dom.images)
+
+    # without a #set link only the first screens are drawn: the rest waits for scrolling
+    dom = _Dom()
+    dom.feed(_chromium(browser, tmp_path, "file://" + str(page), "--dump-dom"))
+    assert 0 < len(dom.sections) < nsets
+    assert dom.sections == [f"set-{k}" for k in range(1, len(dom.sections) + 1)]

@@ -41,6 +41,7 @@ if features.check("webp"):
 else:  # pragma: no cover - depends on how Pillow was built
     THUMB_MIME, THUMB_SAVE = "image/jpeg", {"format": "JPEG", "quality": 70}
 BATCH = 40  # sets turned into DOM nodes per step while scrolling
+BLOCK = 200  # sets per JSON block: the first one is shown while the rest is still read
 
 
 def check_output_path(option: str, path: str) -> None:
@@ -206,8 +207,12 @@ details li{font-family:ui-monospace,monospace;word-break:break-all}
 SCRIPT = r"""
 (function () {
   "use strict";
+  // Runs while the page is still being read: the first block of sets sits
+  // right above this script, the others below it are read once the whole
+  // page is in (DOMContentLoaded), so the first sets show at once.
   var doc = JSON.parse(document.getElementById("report-data").textContent);
-  var sets = doc.sets, main = document.getElementById("sets");
+  var total = doc.total, sets = doc.sets, blocksRead = 0;
+  var main = document.getElementById("sets");
   var sentinel = document.getElementById("more"), next = 0;
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -219,6 +224,17 @@ SCRIPT = r"""
     var units = ["bytes", "kB", "MB", "GB"], i = 0;
     while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
     return i ? n.toFixed(1) + " " + units[i] : n + " bytes";
+  }
+  function available(k) {
+    // sets[k] is known, reading the next block of data if the page has it
+    while (k >= sets.length) {
+      if (document.readyState === "loading") return false;
+      var blocks = document.getElementsByClassName("report-sets");
+      if (blocksRead >= blocks.length) return false;
+      var more = JSON.parse(blocks[blocksRead++].textContent);
+      for (var i = 0; i < more.length; i++) sets.push(more[i]);
+    }
+    return true;
   }
   function card(f, label, cls) {
     var fig = el("figure", cls || (f.k ? "keep" : ""));
@@ -263,23 +279,34 @@ SCRIPT = r"""
   function renderSet(k) {
     var s = sets[k], sec = el("section", "set");
     sec.id = "set-" + (k + 1);
-    sec.appendChild(el("h2", "", "Set " + (k + 1) + " of " + sets.length));
+    sec.appendChild(el("h2", "", "Set " + (k + 1) + " of " + total));
     var row = el("div", "row");
     for (var i = 0; i < s.length; i++) row.appendChild(card(s[i], "[" + (i + 1) + "]"));
     sec.appendChild(row);
     return sec;
   }
   function batch() {
-    var end = Math.min(next + BATCH_SIZE, sets.length), frag = document.createDocumentFragment();
-    for (; next < end; next++) frag.appendChild(renderSet(next));
+    // false when the next sets are not read yet (the page is still loading)
+    var end = Math.min(next + BATCH_SIZE, total), frag = document.createDocumentFragment();
+    for (; next < end && available(next); next++) frag.appendChild(renderSet(next));
     main.appendChild(frag);
-    if (next >= sets.length) { sentinel.textContent = sets.length ? "End of report." : ""; }
+    if (next >= total) sentinel.textContent = total ? "End of report." : "";
+    return next >= end;
   }
   function fill() {
     // Render until the page reaches two screens below the viewport.
-    while (next < sets.length &&
-           sentinel.getBoundingClientRect().top < window.innerHeight * 3) batch();
-    if (next >= sets.length && observer) observer.disconnect();
+    while (next < total &&
+           sentinel.getBoundingClientRect().top < window.innerHeight * 3 && batch()) {}
+    if (next >= total && observer) observer.disconnect();
+  }
+  function jump() {
+    // A link to #set-N (or a hash typed by hand) renders up to that set and goes there.
+    var m = /^#set-(\d+)$/.exec(location.hash);
+    if (!m) return;
+    var want = Math.min(parseInt(m[1], 10), total);
+    while (next < want && batch()) {}
+    var target = document.getElementById("set-" + want);
+    if (target) target.scrollIntoView();
   }
   if (doc.query) {
     document.getElementById("query").appendChild(card(doc.query, "[Q]", "query"));
@@ -291,19 +318,14 @@ SCRIPT = r"""
   }
   window.addEventListener("scroll", fill, {passive: true});
   window.addEventListener("resize", fill);
-  // A link to #set-N (or a hash typed by hand) renders up to that set and goes there.
-  function jump() {
-    var m = /^#set-(\d+)$/.exec(location.hash);
-    if (!m) return;
-    var want = Math.min(parseInt(m[1], 10), sets.length);
-    while (next < want) batch();
-    var target = document.getElementById("set-" + want);
-    if (target) target.scrollIntoView();
-  }
   window.addEventListener("hashchange", jump);
+  document.addEventListener("DOMContentLoaded", function () {
+    fill();
+    jump();
+    document.body.dataset.allDataMs = String(Math.round(performance.now()));
+  });
   batch();
   fill();
-  jump();
   document.body.dataset.firstRenderMs = String(Math.round(performance.now()));
 })();
 """
@@ -327,7 +349,7 @@ def render_html(
         sets_doc.append(
             [_file_doc(e, k, thumbs.get(e.path)) for e, k in zip(s.entries, flags, strict=True)]
         )
-    doc: dict = {"mime": THUMB_MIME, "sets": sets_doc}
+    doc: dict = {"mime": THUMB_MIME, "total": len(sets_doc), "sets": sets_doc[:BLOCK]}
     if result.query is not None:
         qw, qh = image_size(result.query)
         q = SetEntry(result.query, _size(result.query), qw, qh, 0, "", 0)
@@ -384,8 +406,12 @@ def render_html(
         '<div id="more">Loading sets\u2026</div>\n',
         "<noscript><p>This report needs JavaScript to show its sets.</p></noscript>\n",
         f'<script type="application/json" id="report-data">{_script_json(doc)}</script>\n',
-        f"<script>{script}</script>\n</body>\n</html>\n",
+        f"<script>{script}</script>\n",
     ]
+    for k in range(BLOCK, len(sets_doc), BLOCK):
+        block = _script_json(sets_doc[k : k + BLOCK])
+        parts.append(f'<script type="application/json" class="report-sets">{block}</script>\n')
+    parts.append("</body>\n</html>\n")
     return "".join(parts)
 
 
