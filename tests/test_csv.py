@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import sys
+
+import pytest
 
 from imgdupes.report_csv import neutralise
 
@@ -110,3 +114,21 @@ def test_csv_that_fails_to_write_warns_and_the_run_goes_on(imgdupes, dupe_tree, 
     assert sorted(sorted(s) for s in res.sets) == sorted(families)  # the listing still came
     [line] = res.err.strip().splitlines()
     assert str(link) in line and "cannot write" in line
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS refuses non-UTF-8 names")
+def test_non_utf8_names_in_csv_and_html(imgdupes_proc, tmp_path, photo):
+    root = tmp_path / "pics"
+    root.mkdir()
+    img = photo(13)
+    for name in (b"caf\xe9.jpg", b"plain.jpg"):
+        with open(os.fsencode(str(root)) + b"/" + name, "wb") as fh:
+            img.save(fh, format="JPEG", quality=90)
+    res = imgdupes_proc(
+        "--csv", "out.csv", "--html", "out.html", str(root), "phash", "0", cwd=str(tmp_path)
+    )
+    assert res.code == 0, res.err
+    # the CSV holds the name's very bytes; the page shows it escaped, nothing breaks
+    assert b"caf\xe9.jpg" in (tmp_path / "out.csv").read_bytes()
+    page = (tmp_path / "out.html").read_text(encoding="utf-8")
+    assert "caf\\\\xe9.jpg" in page and "2 files." in page
