@@ -205,3 +205,11 @@ def test_unreadable_file_is_reported_not_fatal(tmp_path, photo):
     warned = [ln for ln in proc.stderr.splitlines() if "secret.jpg" in ln]
     assert len(warned) == 1 and "permission denied" in warned[0].lower()
     assert sorted(p for p in proc.stdout.split("\n") if p) == sorted([a, b])
+
+
+def test_empty_target_says_no_images_found(imgdupes, tmp_path, photo):
+    (tmp_path / "sub").mkdir()
+    photo(1).save(tmp_path / "sub" / "a.jpg")
+    res = imgdupes(str(tmp_path), "phash", "4")
+    assert res.code == 0 and res.out == ""
+    assert "no images found (add -r to search subfolders)" in res.err

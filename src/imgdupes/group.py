@@ -31,7 +31,7 @@ def parse_sort(spec: str | None) -> list[str]:
     return keys
 
 
-def _path_key(path: str) -> bytes:
+def path_key(path: str) -> bytes:
     # Compare as bytes so names with undecodable bytes still sort stably.
     return path.encode("utf-8", "surrogateescape")
 
@@ -45,7 +45,7 @@ def sort_entries(entries: list[SetEntry], keys: Sequence[str], reverse: bool = F
             if k == "filesize":
                 parts.append(-e.size)
             elif k == "filepath":
-                parts.append(_path_key(e.path))
+                parts.append(path_key(e.path))
             elif k == "imagesize":
                 parts.append(-(e.width + e.height))
             elif k == "width":
@@ -54,7 +54,7 @@ def sort_entries(entries: list[SetEntry], keys: Sequence[str], reverse: bool = F
                 parts.append(-e.height)
             elif k == "mtime":
                 parts.append(-e.mtime_ns)
-        parts.append(_path_key(e.path))
+        parts.append(path_key(e.path))
         return tuple(parts)
 
     entries.sort(key=key, reverse=reverse)
@@ -95,5 +95,5 @@ def build_sets(
         for e in entries:
             e.distance = hashes.hamming(first, e.hash)
         sets.append(DupSet(entries))
-    sets.sort(key=lambda s: min(_path_key(e.path) for e in s.entries))
+    sets.sort(key=lambda s: min(path_key(e.path) for e in s.entries))
     return sets

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from . import hashes
 from .config import Config, ConfigError
 from .discover import discover, read_path_list
-from .group import build_sets, make_entry, sort_entries
-from .hasher import HashSpec, hash_files, hash_path, to_hashed
+from .group import build_sets, make_entry, path_key, sort_entries
+from .hasher import SIGNATURE_KEY, HashSpec, hash_files, hash_path, to_hashed
 from .model import DupSet, HashedImage, Result, ScanError
 from .search import find_matches, query_matches
+from .verify import accept_query, refine_components
 
 Warn = Callable[[str], None]
 
@@ -58,6 +59,11 @@ def scan(config: Config, warn: Warn) -> Scan:
     found = discover(config.targets, recursive=config.recursive, files=files_list)
     for err in found.errors:
         warn(f"{err.path}: {err.error}")
+    if not found.files:
+        hint = (
+            "" if config.recursive or files_list is not None else " (add -r to search subfolders)"
+        )
+        warn(f"no images found{hint}")
     rows, errors = hash_files(
         found.files,
         _spec(config),
@@ -73,7 +79,7 @@ def scan(config: Config, warn: Warn) -> Scan:
     )
 
 
-def hash_query(config: Config) -> bytes:
+def hash_query(config: Config) -> tuple[bytes, bytes]:
     assert config.query is not None
     if not os.path.exists(config.query):
         raise ConfigError(f"--query {config.query}: no such file")
@@ -81,16 +87,25 @@ def hash_query(config: Config) -> bytes:
     if not ok:
         raise ConfigError(f"--query {config.query}: {payload}")
     assert isinstance(payload, dict)
-    return payload[config.hash_method]
+    return payload[config.hash_method], payload.get(SIGNATURE_KEY, b"")
 
 
 def group(config: Config, images: list[HashedImage]) -> list:
     matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
     matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
-    return build_sets(images, matches.labels, config.hash_bits, config.sort, config.reverse)
+    labels = matches.labels
+    if config.verify:
+        labels = refine_components(
+            [im.signature for im in images],
+            matches.unique_index,
+            matches.pairs_i,
+            matches.pairs_j,
+            [path_key(im.file.path) for im in images],
+        )
+    return build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
 
 
-def query(config: Config, images: list[HashedImage], qhash: bytes) -> list:
+def query(config: Config, images: list[HashedImage], qhash: bytes, qsig: bytes = b"") -> list:
     """Files within r of the query image, nearest first (ties in --sort order)."""
     matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
     idx, dist = query_matches(
@@ -102,6 +117,9 @@ def query(config: Config, images: list[HashedImage], qhash: bytes) -> list:
         qident = (st.st_dev, st.st_ino)
     except OSError:
         pass
+    if config.verify and qsig and len(idx):
+        ok = accept_query(qsig, [images[i].signature for i in idx.tolist()])
+        idx, dist = idx[ok], dist[ok]
     entries = []
     for i, d in zip(idx.tolist(), dist.tolist(), strict=True):
         im = images[i]
@@ -125,7 +143,7 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
     """Run discover -> hash -> search -> group and return the result."""
     warn = warn or (lambda msg: None)
     config.validate()
-    qhash = hash_query(config) if config.query else None
+    qhash, qsig = hash_query(config) if config.query else (None, b"")
     data = scan(config, warn)
     result = Result(
         hash_method=config.hash_method,
@@ -137,7 +155,7 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
         hashed=len(data.images),
     )
     if qhash is not None:
-        entries = query(config, data.images, qhash)
+        entries = query(config, data.images, qhash, qsig)
         result.sets = [DupSet(entries)] if entries else []
     else:
         result.sets = group(config, data.images)

@@ -1,0 +1,203 @@
+"""Verification stage: confirm hash matches with a second, independent signal.
+
+A 64-bit perceptual hash of a low-detail picture (flat colour, gradient,
+stripes) carries little information, so unrelated pictures can share it.
+Every candidate pair found by the hash search is therefore checked against
+the small thumbnails kept from the same decode (:mod:`imgdupes.signature`):
+
+- detailed pictures must have the same structure (Pearson correlation of the
+  16x16 grayscale thumbnails, which ignores brightness and contrast changes),
+  a similar overall brightness, and, when both are in colour, similar colours
+  (a grayscale copy of a colour picture is still accepted);
+- low-detail pictures are not trusted to the hash at all: they must look the
+  same, thumbnail for thumbnail.
+
+It runs only on files that the hash search matched, so it costs little.
+Files whose hashes are identical are split too: 10,000 blank scans hash
+alike whatever their colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .signature import COLOR_SIDE, GRAY_SIDE, SIGNATURE_BYTES
+
+_NC = COLOR_SIDE * COLOR_SIDE * 3
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The acceptance rules; values were chosen on benchmarks/accuracy.py's tune split."""
+
+    min_detail: float = 6.0  # detail (see Features) below which a picture counts as flat
+    min_correlation: float = 0.85  # structure must agree this well
+    max_brightness_shift: float = 60.0  # mean gray level difference, 0..255
+    colourful: float = 12.0  # mean |chroma| above which a thumbnail counts as "in colour"
+    max_chroma_diff: float = 18.0  # mean |chroma difference| when both are in colour
+    mixed_min_correlation: float = 0.95  # one in colour, one gray: a grayscale copy?
+    mixed_max_brightness_shift: float = 20.0
+    flat_max_diff: float = 6.0  # low-detail pictures: mean |difference| of both thumbnails
+
+
+DEFAULT = Thresholds()
+
+
+def _plane_residual_projector() -> np.ndarray:
+    ys, xs = np.mgrid[0:GRAY_SIDE, 0:GRAY_SIDE]
+    design = np.stack([np.ones(GRAY_SIDE * GRAY_SIDE), xs.ravel(), ys.ravel()], axis=1)
+    projector = np.eye(GRAY_SIDE * GRAY_SIDE) - design @ np.linalg.pinv(design)
+    return projector.T.astype(np.float32)
+
+
+_PLANE_RESIDUAL = _plane_residual_projector()
+
+
+class Features:
+    """Per-file numbers the rules compare, computed once for the files involved."""
+
+    def __init__(self, signatures: Sequence[bytes]):
+        n = len(signatures)
+        raw = np.zeros((n, SIGNATURE_BYTES), dtype=np.uint8)
+        self.present = np.zeros(n, dtype=bool)
+        for k, sig in enumerate(signatures):
+            if len(sig) == SIGNATURE_BYTES:
+                raw[k] = np.frombuffer(sig, dtype=np.uint8)
+                self.present[k] = True
+        color = raw[:, :_NC].astype(np.float32).reshape(n, COLOR_SIDE * COLOR_SIDE, 3)
+        gray = raw[:, _NC:].astype(np.float32).reshape(n, GRAY_SIDE * GRAY_SIDE)
+        self.gray = gray
+        self.mean = gray.mean(axis=1)
+        centred = gray - self.mean[:, None]
+        # Detail is what is left after removing the best-fitting plane: a
+        # linear gradient has a large spread but says no more than a flat colour.
+        residual = gray @ _PLANE_RESIDUAL
+        self.std = np.sqrt((residual**2).mean(axis=1))
+        norm = np.linalg.norm(centred, axis=1)
+        self.unit = centred / np.maximum(norm, 1e-6)[:, None]
+        self.color = color
+        self.chroma = color - color.mean(axis=2, keepdims=True)
+        self.saturation = np.abs(self.chroma).mean(axis=(1, 2))
+
+
+def accept(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -> np.ndarray:
+    """Vectorised rule: may files a[k] and b[k] be called duplicates?"""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    if len(a) == 0:
+        return np.zeros(0, dtype=bool)
+    detailed = (f.std[a] >= t.min_detail) & (f.std[b] >= t.min_detail)
+    correlation = np.einsum("ij,ij->i", f.unit[a], f.unit[b])
+    brightness = np.abs(f.mean[a] - f.mean[b])
+    colour_a = f.saturation[a] >= t.colourful
+    colour_b = f.saturation[b] >= t.colourful
+    chroma_diff = np.abs(f.chroma[a] - f.chroma[b]).mean(axis=(1, 2))
+    # A grayscale copy of a colour picture keeps its luminance exactly, so when
+    # only one side has colour the structure must agree much more closely.
+    mixed = colour_a != colour_b
+    detailed_ok = (
+        (correlation >= np.where(mixed, t.mixed_min_correlation, t.min_correlation))
+        & (brightness <= np.where(mixed, t.mixed_max_brightness_shift, t.max_brightness_shift))
+        & (~(colour_a & colour_b) | (chroma_diff <= t.max_chroma_diff))
+    )
+    flat_ok = (np.abs(f.gray[a] - f.gray[b]).mean(axis=1) <= t.flat_max_diff) & (
+        np.abs(f.color[a] - f.color[b]).mean(axis=(1, 2)) <= t.flat_max_diff
+    )
+    ok = np.where(detailed, detailed_ok, flat_ok)
+    # A file without a signature (hashes imported from a file) cannot be checked.
+    return ok | ~(f.present[a] & f.present[b])
+
+
+def refine_components(
+    signatures: Sequence[bytes],
+    unique_index: np.ndarray,
+    pairs_i: np.ndarray,
+    pairs_j: np.ndarray,
+    order_key: Sequence[bytes],
+    thresholds: Thresholds = DEFAULT,
+) -> np.ndarray:
+    """Component label per file (-1 for files in no set), using only verified links.
+
+    ``unique_index[f]`` is the unique-hash row of file f; ``pairs_i/j`` are the
+    unique rows the hash search matched.  Files of one row are first split into
+    groups of mutually alike thumbnails (leader clustering in ``order_key``
+    order, so the result does not depend on input order); then each matched
+    row pair links the groups whose leaders pass the check.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(unique_index)
+    labels = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return labels
+    u = int(unique_index.max()) + 1
+    row_size = np.bincount(unique_index, minlength=u)
+    involved_rows = np.zeros(u, dtype=bool)
+    involved_rows[pairs_i] = True
+    involved_rows[pairs_j] = True
+    involved_rows |= row_size >= 2
+    files = np.nonzero(involved_rows[unique_index])[0]
+    if len(files) == 0:
+        return labels
+    feats = Features([signatures[k] for k in files])
+    local = {int(fid): k for k, fid in enumerate(files)}
+
+    # Files of each row in a stable order.
+    by_row: dict[int, list[int]] = {}
+    for fid in sorted(files.tolist(), key=lambda x: order_key[x]):
+        by_row.setdefault(int(unique_index[fid]), []).append(fid)
+
+    node_of = np.full(n, -1, dtype=np.int64)
+    leaders: list[int] = []  # file id of each node's leader
+    row_nodes: dict[int, list[int]] = {}
+    for row, members in by_row.items():
+        pending = np.array([local[m] for m in members], dtype=np.int64)
+        ids = np.array(members, dtype=np.int64)
+        nodes = []
+        while len(pending):
+            leader = pending[0]
+            same = accept(feats, np.full(len(pending), leader), pending, thresholds)
+            same[0] = True
+            node = len(leaders)
+            leaders.append(int(ids[0]))
+            node_of[ids[same]] = node
+            nodes.append(node)
+            pending, ids = pending[~same], ids[~same]
+        row_nodes[row] = nodes
+
+    edges_a: list[int] = []
+    edges_b: list[int] = []
+    for p, q in zip(pairs_i.tolist(), pairs_j.tolist(), strict=True):
+        for na in row_nodes.get(p, ()):
+            for nb in row_nodes.get(q, ()):
+                edges_a.append(na)
+                edges_b.append(nb)
+    ea = np.array(edges_a, dtype=np.int64)
+    eb = np.array(edges_b, dtype=np.int64)
+    leader_local = np.array([local[fid] for fid in leaders], dtype=np.int64)
+    keep = accept(feats, leader_local[ea], leader_local[eb], thresholds) if len(ea) else ea > 0
+    m = len(leaders)
+    graph = coo_matrix(
+        (np.ones(int(keep.sum()), dtype=np.int8), (ea[keep], eb[keep])), shape=(m, m)
+    )
+    _, comp = connected_components(graph, directed=False)
+    assigned = node_of >= 0
+    labels[assigned] = comp[node_of[assigned]]
+    sizes = np.bincount(labels[assigned], minlength=m)
+    labels[assigned] = np.where(sizes[labels[assigned]] >= 2, labels[assigned], -1)
+    return labels
+
+
+def accept_query(
+    query_sig: bytes, signatures: Sequence[bytes], thresholds: Thresholds = DEFAULT
+) -> np.ndarray:
+    """Which of ``signatures`` pass the check against the query's signature."""
+    if not signatures:
+        return np.zeros(0, dtype=bool)
+    feats = Features([query_sig, *signatures])
+    others = np.arange(1, len(signatures) + 1)
+    return accept(feats, np.zeros(len(signatures), dtype=np.int64), others, thresholds)

@@ -1,0 +1,71 @@
+"""Verification: low-detail look-alikes are not duplicates; real copies still are."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageEnhance
+
+from imgdupes.samples import brightened, resized
+
+
+def _low_detail_zoo(root):
+    rng = np.random.default_rng(0)
+    for k in range(12):
+        colour = tuple(int(x) for x in rng.integers(0, 256, 3))
+        Image.new("RGB", (300, 200), colour).save(root / f"flat{k}.png")
+    for k in range(12):
+        a = np.linspace(0, 1, 300)[None, :, None]
+        c0, c1 = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+        arr = (c0 * (1 - a) + c1 * a) * np.ones((200, 1, 1))
+        Image.fromarray(arr.astype(np.uint8)).save(root / f"gradient{k}.png")
+
+
+def test_unrelated_low_detail_pictures_are_not_called_duplicates(imgdupes, tmp_path):
+    _low_detail_zoo(tmp_path)
+    unverified = imgdupes("--no-verify", str(tmp_path), "phash", "4")
+    assert unverified.sets, "the hash alone matches unrelated flat pictures"
+    assert imgdupes(str(tmp_path), "phash", "4").sets == []
+    assert imgdupes(str(tmp_path), "phash", "10").sets == []
+
+
+def test_identical_hashes_of_different_flat_colours_are_split(imgdupes, tmp_path):
+    for n in range(3):
+        Image.new("RGB", (64, 64), (255, 255, 255)).save(tmp_path / f"white{n}.png")
+        Image.new("RGB", (64, 64), (180, 40, 40)).save(tmp_path / f"red{n}.png")
+    res = imgdupes("--sort", "filepath", str(tmp_path), "phash", "0")
+    assert sorted(sorted(s) for s in res.sets) == [
+        [str(tmp_path / f"red{n}.png") for n in range(3)],
+        [str(tmp_path / f"white{n}.png") for n in range(3)],
+    ]
+    assert len(imgdupes("--no-verify", str(tmp_path), "phash", "0").sets) == 1
+
+
+def test_benign_edits_still_match(imgdupes, tmp_path, photo):
+    families = []
+    for n in range(4):
+        img = photo(300 + n)
+        names = {
+            "orig.jpg": img,
+            "half.png": resized(img, 0.5),
+            "bright.jpg": brightened(img, 1.2),
+            "contrast.jpg": ImageEnhance.Contrast(img).enhance(1.25),
+            "gray.jpg": img.convert("L"),
+            "q40.jpg": img,
+        }
+        fam = []
+        for name, im in names.items():
+            p = tmp_path / f"f{n}_{name}"
+            im.save(p, **({"quality": 40} if name == "q40.jpg" else {}))
+            fam.append(str(p))
+        families.append(sorted(fam))
+    res = imgdupes(str(tmp_path), "phash", "10")
+    assert sorted(sorted(s) for s in res.sets) == families
+
+
+def test_query_is_verified_too(imgdupes, tmp_path):
+    _low_detail_zoo(tmp_path)
+    query = tmp_path / "flat0.png"
+    res = imgdupes(str(tmp_path), "--query", str(query), "phash", "10")
+    assert res.out == f"Query: {query}\n\n"
+    res = imgdupes("--no-verify", str(tmp_path), "--query", str(query), "phash", "10")
+    assert len(res.out.strip().splitlines()) > 2
