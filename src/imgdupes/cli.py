@@ -369,9 +369,6 @@ def config_from_args(ns: argparse.Namespace) -> Config:
 # Options whose feature has not landed yet: refusing beats silently ignoring.
 # Each entry is removed when its issue lands.
 _NOT_YET: dict[str, str] = {
-    "imgcat": "-c/--imgcat is not available in this build yet",
-    "html": "--html is not available in this build yet",
-    "csv": "--csv is not available in this build yet",
     "hashes_from": "--hashes-from is not available in this build yet",
     "export_hashes": "--export-hashes is not available in this build yet",
     "rotations": "--rotations is not available in this build yet",

@@ -104,6 +104,15 @@ class Config:
             raise ConfigError("--trash and --move-to cannot be used together")
         if self.json and self.delete and not self.noprompt:
             raise ConfigError("--json cannot be combined with the interactive -d prompt")
+        if self.imgcat:
+            from .imgcat import check_config
+
+            check_config(self)
+        for option, target in (("--html", self.html), ("--csv", self.csv)):
+            if target is not None:
+                from .report_html import check_output_path
+
+                check_output_path(option, target)
         if not (self.targets or self.files_from or self.hashes_from or self.paths is not None):
             raise ConfigError(
                 "target_dir is required unless --files-from or --hashes-from is given"

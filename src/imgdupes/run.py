@@ -8,10 +8,12 @@ from typing import TextIO
 
 from . import report
 from .config import Config
+from .model import Result
 from .pipeline import find
 
 EXIT_OK = 0
 EXIT_DUPES = 1
+EXIT_ERROR = 1  # fdupes: 1 on errors (here: a report that could not be written)
 
 
 def run(
@@ -22,6 +24,8 @@ def run(
 
         check_ready(config)
     result, data = find(config, warn)
+    # Reports before any action: -d may delete the files the thumbnails come from.
+    reports_ok = _write_reports(config, result, warn)
 
     if config.log and result.sets:
         source = config.files_from or (config.targets[0] if config.targets else "hashes")
@@ -36,6 +40,10 @@ def run(
         run_delete(config, result, data, stdin, out, err, warn)
     elif config.json:
         report.write_json(result, out)
+    elif config.imgcat:
+        from .imgcat import show_listing
+
+        show_listing(config, result, out)
     elif config.query is not None:
         entries = result.sets[0].entries if result.sets else []
         report.write_query(config.query, entries, out, config.sameline)
@@ -47,4 +55,17 @@ def run(
     out.flush()
     if config.error_on_dupe and result.sets:
         return EXIT_DUPES
-    return EXIT_OK
+    return EXIT_OK if reports_ok else EXIT_ERROR
+
+
+def _write_reports(config: Config, result: Result, warn: Callable[[str], None]) -> bool:
+    ok = True
+    if config.html:
+        from .report_html import write_html
+
+        ok = write_html(config.html, result, config, warn) and ok
+    if config.csv:
+        from .report_csv import write_csv
+
+        ok = write_csv(config.csv, result, warn) and ok
+    return ok

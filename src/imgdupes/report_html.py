@@ -1,0 +1,452 @@
+"""``--html FILE``: one self-contained page to look at the duplicate sets.
+
+Everything is in the one file: thumbnails are WebP data inside a JSON block,
+and a small inline script turns sets into DOM nodes as the reader scrolls
+(a batch at a time), so a report of 10,000 sets opens as fast as one of ten.
+A Content-Security-Policy allows only that script (by hash) and data: images:
+the page loads nothing from the network, and file names, which are data, are
+only ever set as text (``textContent``), never parsed as markup.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import json
+import os
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from PIL import Image, features
+
+from . import __version__
+from .decode import DecodeError, decode, image_size
+from .model import Result, SetEntry
+from .progress import Progress
+from .report import printable
+
+if TYPE_CHECKING:
+    from .config import Config
+
+THUMB_SIDE = 160  # CSS pixels of a thumbnail's longer side
+# WebP (every current browser shows it) is about 40% smaller than JPEG at the
+# same look, which is what keeps a 10,000-set report near 70 MB instead of
+# 120; method=2 encodes about twice as fast as the default for 5% more bytes.
+# Pillow built without WebP falls back to JPEG.
+if features.check("webp"):
+    THUMB_MIME, THUMB_SAVE = "image/webp", {"format": "WEBP", "quality": 60, "method": 2}
+else:  # pragma: no cover - depends on how Pillow was built
+    THUMB_MIME, THUMB_SAVE = "image/jpeg", {"format": "JPEG", "quality": 70}
+BATCH = 40  # sets turned into DOM nodes per step while scrolling
+BLOCK = 200  # sets per JSON block: the first one is shown while the rest is still read
+
+
+def check_output_path(option: str, path: str) -> None:
+    """Refuse an output file that cannot be created, before the scan starts."""
+    from .config import ConfigError
+
+    if os.path.isdir(path):
+        raise ConfigError(f"{option} {path}: is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise ConfigError(f"{option} {path}: no such directory {parent}")
+
+
+# --- thumbnails ------------------------------------------------------------------------
+
+
+def thumbnail(path: str, side: int = THUMB_SIDE) -> bytes | None:
+    """Thumbnail bytes (``THUMB_MIME``) of ``path`` scaled to fit ``side`` x ``side``,
+    or None if unreadable."""
+    try:
+        img = decode(path, reduce_to=side).color
+    except DecodeError:
+        return None
+    img.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    buf = io.BytesIO()
+    img.save(buf, **THUMB_SAVE)
+    return buf.getvalue()
+
+
+def _thumb_work(args: tuple[int, str]) -> tuple[int, bytes | None]:
+    index, path = args
+    return index, thumbnail(path)
+
+
+def thumbnails(
+    paths: Sequence[str], num_proc: int | None = None, progress: bool = False
+) -> list[bytes | None]:
+    """Thumbnails of ``paths`` in order, decoded in parallel like the hashing stage."""
+    found: list[bytes | None] = [None] * len(paths)
+    workers = num_proc or max(1, os.cpu_count() or 1)
+    tasks = list(enumerate(paths))
+    with Progress(len(tasks), label="Thumbnails", enabled=progress) as bar:
+        if workers <= 1 or len(tasks) < 16:
+            for task in tasks:
+                i, data = _thumb_work(task)
+                found[i] = data
+                bar.advance()
+        else:
+            import multiprocessing
+
+            chunk = max(1, min(32, len(tasks) // (workers * 8)))
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                try:
+                    for i, data in pool.imap_unordered(_thumb_work, tasks, chunksize=chunk):
+                        found[i] = data
+                        bar.advance()
+                except KeyboardInterrupt:
+                    pool.terminate()
+                    raise
+    return found
+
+
+# --- what -N keeps ---------------------------------------------------------------------
+
+
+def _under(path: str, roots: Sequence[str]) -> bool:
+    real = os.path.realpath(path)
+    for root in roots:
+        base = os.path.realpath(root)
+        try:
+            if os.path.commonpath([real, base]) == base:
+                return True
+        except ValueError:  # different drives on Windows
+            continue
+    return False
+
+
+def kept_flags(entries: Sequence[SetEntry], references: Sequence[str]) -> list[int]:
+    """Per entry: 0 = a ``-N`` run deletes it, 1 = kept as the set's first file,
+    2 = kept because it lies under a ``--reference`` folder."""
+    flags = [1 if i == 0 else 0 for i in range(len(entries))]
+    if references:
+        for i, e in enumerate(entries):
+            if _under(e.path, references):
+                flags[i] = 2
+    return flags
+
+
+# --- the page --------------------------------------------------------------------------
+
+
+def human_size(n: float) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"  # pragma: no cover
+
+
+def _b64(data: bytes | None) -> str | None:
+    return None if data is None else base64.b64encode(data).decode("ascii")
+
+
+def _file_doc(e: SetEntry, keep: int, thumb: bytes | None) -> dict:
+    doc: dict = {
+        "p": e.path,  # exact name (what --json says), used for the tooltip
+        "s": e.size,
+        "w": e.width,
+        "h": e.height,
+        "x": e.hash_hex,
+        "d": e.distance,
+        "k": keep,
+        "t": _b64(thumb),
+    }
+    shown = printable(e.path)
+    if shown != e.path:
+        doc["n"] = shown  # control characters escaped for display
+    return doc
+
+
+def _script_json(doc: object) -> str:
+    """JSON that can sit inside <script>: no '<', '>' or '&' can end the element."""
+    text = json.dumps(doc, ensure_ascii=True, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _csp_hash(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
+
+
+STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f4f4f4;color:#222}
+header{padding:12px 20px;background:#222;color:#eee}
+header h1{font-size:18px;margin:0 0 4px}
+header p{margin:2px 0}
+header .big{font-size:16px}
+main{padding:8px 20px}
+section.set{background:#fff;margin:10px 0;padding:8px 12px;border-radius:6px;
+ box-shadow:0 1px 2px rgba(0,0,0,.15)}
+section.set h2{font-size:14px;margin:0 0 6px;color:#555}
+.row{display:flex;flex-wrap:wrap;gap:10px}
+figure{margin:0;width:180px;padding:6px;border:2px solid #ddd;border-radius:4px;
+ background:#fafafa}
+figure.keep{border-color:#2a8f3a;background:#effaf0}
+figure.query{border-color:#2a5f9f;background:#eef4fc}
+.thumb{width:168px;height:160px;display:flex;align-items:center;justify-content:center;
+ background:#e6e6e6}
+.thumb img{max-width:168px;max-height:160px}
+.thumb.none{color:#777;font-style:italic}
+figcaption{font-size:12px}
+.num{font-weight:bold;margin-right:4px}
+.badge{display:inline-block;font-size:11px;padding:0 4px;border-radius:3px;color:#fff;
+ background:#2a8f3a}
+.badge.ref{background:#7a5a1a}
+.badge.del{background:#a33}
+.path{font-family:ui-monospace,monospace;margin:2px 0;word-break:break-all}
+.info{color:#555}
+#more{padding:20px;text-align:center;color:#777}
+details{margin-top:6px}
+details li{font-family:ui-monospace,monospace;word-break:break-all}
+"""
+
+SCRIPT = r"""
+(function () {
+  "use strict";
+  // Runs while the page is still being read: the first block of sets sits
+  // right above this script, the others below it are read once the whole
+  // page is in (DOMContentLoaded), so the first sets show at once.
+  var doc = JSON.parse(document.getElementById("report-data").textContent);
+  var total = doc.total, sets = doc.sets, blocksRead = 0;
+  var main = document.getElementById("sets");
+  var sentinel = document.getElementById("more"), next = 0;
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+  function human(n) {
+    var units = ["bytes", "kB", "MB", "GB"], i = 0;
+    while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
+    return i ? n.toFixed(1) + " " + units[i] : n + " bytes";
+  }
+  function available(k) {
+    // sets[k] is known, reading the next block of data if the page has it
+    while (k >= sets.length) {
+      if (document.readyState === "loading") return false;
+      var blocks = document.getElementsByClassName("report-sets");
+      if (blocksRead >= blocks.length) return false;
+      var more = JSON.parse(blocks[blocksRead++].textContent);
+      for (var i = 0; i < more.length; i++) sets.push(more[i]);
+    }
+    return true;
+  }
+  function card(f, label, cls) {
+    var fig = el("figure", cls || (f.k ? "keep" : ""));
+    var name = f.n === undefined ? f.p : f.n;
+    fig.dataset.path = f.p;
+    var box = el("div", "thumb");
+    if (f.t) {
+      var img = el("img");
+      img.alt = label + " " + name;
+      img.decoding = "async";
+      img.onload = function () { img.dataset.state = "ok"; };
+      img.onerror = function () {
+        img.dataset.state = "error";
+        box.className = "thumb none";
+        box.textContent = "cannot show";
+      };
+      img.src = "data:" + doc.mime + ";base64," + f.t;
+      box.appendChild(img);
+    } else {
+      box.className = "thumb none";
+      box.textContent = "unreadable";
+    }
+    fig.appendChild(box);
+    var cap = el("figcaption");
+    cap.appendChild(el("span", "num", label));
+    if (cls === "query") cap.appendChild(el("span", "badge ref", "query"));
+    else if (f.k === 2) cap.appendChild(el("span", "badge ref", "reference, kept"));
+    else if (f.k === 1) cap.appendChild(el("span", "badge", "-N keeps"));
+    else cap.appendChild(el("span", "badge del", "-N deletes"));
+    var path = el("div", "path", name);
+    path.title = f.p;
+    cap.appendChild(path);
+    var info = human(f.s) + (f.s >= 1000 ? " (" + f.s + " bytes)" : "") +
+      " \u00b7 " + f.w + "\u00d7" + f.h;
+    if (f.d !== null && f.d !== undefined) info += " \u00b7 distance " + f.d;
+    var inf = el("div", "info", info);
+    inf.title = "hash " + f.x;
+    cap.appendChild(inf);
+    fig.appendChild(cap);
+    return fig;
+  }
+  function renderSet(k) {
+    var s = sets[k], sec = el("section", "set");
+    sec.id = "set-" + (k + 1);
+    sec.appendChild(el("h2", "", "Set " + (k + 1) + " of " + total));
+    var row = el("div", "row");
+    for (var i = 0; i < s.length; i++) row.appendChild(card(s[i], "[" + (i + 1) + "]"));
+    sec.appendChild(row);
+    return sec;
+  }
+  function batch() {
+    // false when the next sets are not read yet (the page is still loading)
+    var end = Math.min(next + BATCH_SIZE, total), frag = document.createDocumentFragment();
+    for (; next < end && available(next); next++) frag.appendChild(renderSet(next));
+    main.appendChild(frag);
+    if (next >= total) sentinel.textContent = total ? "End of report." : "";
+    return next >= end;
+  }
+  function fill() {
+    // Render until the page reaches two screens below the viewport.
+    while (next < total &&
+           sentinel.getBoundingClientRect().top < window.innerHeight * 3 && batch()) {}
+    if (next >= total && observer) observer.disconnect();
+  }
+  function jump() {
+    // A link to #set-N (or a hash typed by hand) renders up to that set and goes there.
+    var m = /^#set-(\d+)$/.exec(location.hash);
+    if (!m) return;
+    var want = Math.min(parseInt(m[1], 10), total);
+    while (next < want && batch()) {}
+    var target = document.getElementById("set-" + want);
+    if (target) target.scrollIntoView();
+  }
+  if (doc.query) {
+    document.getElementById("query").appendChild(card(doc.query, "[Q]", "query"));
+  }
+  var observer = null;
+  if ("IntersectionObserver" in window) {
+    observer = new IntersectionObserver(fill, {rootMargin: "0px 0px 200% 0px"});
+    observer.observe(sentinel);
+  }
+  window.addEventListener("scroll", fill, {passive: true});
+  window.addEventListener("resize", fill);
+  window.addEventListener("hashchange", jump);
+  document.addEventListener("DOMContentLoaded", function () {
+    fill();
+    jump();
+    document.body.dataset.allDataMs = String(Math.round(performance.now()));
+  });
+  batch();
+  fill();
+  document.body.dataset.firstRenderMs = String(Math.round(performance.now()));
+})();
+"""
+
+
+def render_html(
+    result: Result,
+    config: Config | None,
+    thumbs: dict[str, bytes | None],
+    now: datetime | None = None,
+) -> str:
+    """The report page as text; ``thumbs`` maps a path to its thumbnail (see thumbnail())."""
+    references = config.references if config is not None else []
+    sets_doc = []
+    nfiles = 0
+    freed = 0
+    for s in result.sets:
+        flags = kept_flags(s.entries, references)
+        nfiles += len(s.entries)
+        freed += sum(e.size for e, k in zip(s.entries, flags, strict=True) if not k)
+        sets_doc.append(
+            [_file_doc(e, k, thumbs.get(e.path)) for e, k in zip(s.entries, flags, strict=True)]
+        )
+    doc: dict = {"mime": THUMB_MIME, "total": len(sets_doc), "sets": sets_doc[:BLOCK]}
+    if result.query is not None:
+        qw, qh = image_size(result.query)
+        q = SetEntry(result.query, _size(result.query), qw, qh, 0, "", 0)
+        qdoc = _file_doc(q, 0, thumbs.get(result.query))
+        qdoc["d"] = None
+        qdoc["x"] = ""
+        doc["query"] = qdoc
+
+    script = SCRIPT.replace("BATCH_SIZE", str(BATCH))
+    csp = (
+        "default-src 'none'; img-src data:; "
+        f"style-src {_csp_hash(STYLE)}; script-src {_csp_hash(script)}; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    assert '"' not in csp and "&" not in csp  # it sits in an attribute as it is
+    stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    e = html.escape
+    summary = (
+        f"{len(result.sets)} sets, {nfiles} files. Deleting all but the kept file of each set "
+        f"would free {e(human_size(freed))} ({freed} bytes)."
+        if result.sets
+        else "No duplicates found."
+    )
+    meta = (
+        f"hash {e(result.hash_method)}, {result.hash_bits} bits, "
+        f"Hamming distance at most {result.threshold}; {result.hashed} images compared; "
+        f"imgdupes {e(__version__)}, {e(stamp)}"
+    )
+    parts = [
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n',
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n',
+        "<title>imgdupes report</title>\n",
+        f"<style>{STYLE}</style>\n</head>\n<body>\n<header>\n",
+        "<h1>imgdupes: near-duplicate images</h1>\n",
+        f'<p class="big" id="summary">{summary}</p>\n',
+        f"<p>{meta}</p>\n",
+    ]
+    if result.query is not None:
+        parts.append(f'<p>Query: <span class="path">{e(printable(result.query))}</span></p>\n')
+    if result.errors:
+        items = "".join(
+            f"<li>{e(printable(err.path))}: {e(printable(err.error))}</li>" for err in result.errors
+        )
+        parts.append(
+            f"<details><summary>{len(result.errors)} "
+            f"{'file' if len(result.errors) == 1 else 'files'} could not be read</summary>"
+            f"<ul>{items}</ul></details>\n"
+        )
+    parts += [
+        "</header>\n",
+        '<div id="query" class="row"></div>\n' if result.query is not None else "",
+        '<main id="sets"></main>\n',
+        '<div id="more">Loading sets\u2026</div>\n',
+        "<noscript><p>This report needs JavaScript to show its sets.</p></noscript>\n",
+        f'<script type="application/json" id="report-data">{_script_json(doc)}</script>\n',
+        f"<script>{script}</script>\n",
+    ]
+    for k in range(BLOCK, len(sets_doc), BLOCK):
+        block = _script_json(sets_doc[k : k + BLOCK])
+        parts.append(f'<script type="application/json" class="report-sets">{block}</script>\n')
+    parts.append("</body>\n</html>\n")
+    return "".join(parts)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def write_html(
+    path: str,
+    result: Result,
+    config: Config | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> bool:
+    """Write the report to ``path``; False (after one warning naming the path) on failure."""
+    paths: list[str] = []
+    seen: set[str] = set()
+    wanted = [e.path for s in result.sets for e in s.entries]
+    if result.query is not None:
+        wanted.insert(0, result.query)
+    for p in wanted:
+        if p not in seen:
+            seen.add(p)
+            paths.append(p)
+    progress = bool(config and config.progress and not config.quiet)
+    num_proc = config.num_proc if config is not None else None
+    thumbs = dict(zip(paths, thumbnails(paths, num_proc, progress), strict=True))
+    page = render_html(result, config, thumbs)
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(page)
+    except OSError as exc:
+        if warn:
+            warn(f"{path}: cannot write the HTML report: {exc.strerror or exc}")
+        return False
+    return True
