@@ -345,3 +345,33 @@ def test_broken_pipe_is_quiet(tmp_path, dupe_tree):
 
 def test_imgdupes_package_exports():
     assert callable(imgdupes.find_duplicates)
+
+
+def test_action_options_without_delete_are_refused(imgdupes, dupe_tree, tmp_path):
+    root, _ = dupe_tree
+    for extra in (
+        ["--dry-run"],
+        ["--trash"],
+        ["--move-to", str(tmp_path / "x")],
+        ["--json", "-dN"],
+    ):
+        res = (
+            imgdupes(*extra, str(root), "phash", "4")
+            if "-dN" not in extra
+            else imgdupes(*extra, str(root), "phash", "4")
+        )
+        assert res.code == 2 and len(res.err.strip().splitlines()) == 1, (extra, res.err)
+    assert all(p.exists() for p in root.iterdir())
+
+
+def test_imgcat_tiles_come_before_each_prompt(imgdupes, dupe_tree):
+    root, families = dupe_tree
+    res = imgdupes(
+        "-d", "-c", "--imgcat-protocol", "kitty", str(root), "phash", "6", stdin="all\nall\nall\n"
+    )
+    assert res.code == 0, res.err
+    first_tile = res.out.find("\x1b_G")
+    first_prompt = res.out.find("Set 1 of 3")
+    assert 0 <= first_tile < first_prompt
+    assert res.out.count("Set ") >= 3 and res.out.count("\x1b_G") >= 3
+    assert all(os.path.exists(p) for fam in families for p in fam)

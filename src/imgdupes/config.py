@@ -102,8 +102,15 @@ class Config:
             raise ConfigError("-N/--noprompt only works together with -d/--delete")
         if self.trash and self.move_to:
             raise ConfigError("--trash and --move-to cannot be used together")
-        if self.json and self.delete and not self.noprompt:
-            raise ConfigError("--json cannot be combined with the interactive -d prompt")
+        if self.json and self.delete:
+            raise ConfigError("--json lists what was found; it cannot be combined with -d")
+        for flag, on in (
+            ("--dry-run", self.dry_run),
+            ("--trash", self.trash),
+            ("--move-to", self.move_to),
+        ):
+            if on and not self.delete:
+                raise ConfigError(f"{flag} only works together with -d/--delete")
         if self.imgcat:
             from .imgcat import check_config
 
