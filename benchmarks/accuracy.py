@@ -248,6 +248,13 @@ def transform_table(runs: list[Run], threshold: int, verify: bool) -> str:
         vals = [v for v in vals if v is not None]
         worst.append(_pct(min(vals)) if vals else "-")
     rows.append(["**worst benign**", *worst])
+    # The --rotations target: mirror and 90-degree copies found too.
+    worst_rot = []
+    for r in chosen:
+        vals = [r.scores.transform_recall("photo", t) for t in data.ROTATION]
+        vals = [v for v in vals if v is not None]
+        worst_rot.append(_pct(min(vals)) if vals else "-")
+    rows.append(["**worst mirror/rotate_90**", *worst_rot])
     return _table(header, rows)
 
 
