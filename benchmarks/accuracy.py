@@ -39,6 +39,7 @@ import accuracy_data as data  # noqa: E402
 
 import imgdupes  # noqa: E402  (accuracy_data put src/ on the path)
 from imgdupes.hasher import HashSpec, hash_path  # noqa: E402
+from imgdupes.hashes import hamming  # noqa: E402
 
 METHODS = ("ahash", "phash", "dhash", "whash", "phash_org")
 THRESHOLDS = (0, 4, 6, 10)
@@ -175,12 +176,8 @@ def run_one(
     for ds in sets:
         ents = [(os.path.basename(e.path), e.hash) for e in ds.entries]
         for (x, hx), (y, hy) in itertools.combinations(ents, 2):
-            distance[(x, y)] = _hamming(hx, hy)
+            distance[(x, y)] = hamming(hx, hy)
     return score(names, items, distance), seconds
-
-
-def _hamming(a: bytes, b: bytes) -> int:
-    return int.from_bytes(a, "big").__xor__(int.from_bytes(b, "big")).bit_count()
 
 
 # --------------------------------------------------------------------------
@@ -323,7 +320,7 @@ def missed_report(run: Run, folder: str, items: list[data.Item], transforms: Seq
     rows = []
     for it in sorted(missed, key=lambda i: (i.family, i.transform)):
         a, b = hash_of(it.name), hash_of(original[it.family])
-        d = "?" if a is None or b is None else str(_hamming(a, b))
+        d = "?" if a is None or b is None else str(hamming(a, b))
         rows.append([it.family, it.kind, it.transform, d])
     return _table(["family", "kind", "transform", "d to original"], rows)
 
@@ -434,8 +431,9 @@ def main(argv: list[str] | None = None) -> int:
                             f"{sc.predicted_pairs} pairs, {sc.mixed_sets} mixed sets)\n"
                         )
                         print(false_pair_report(run, args.examples))
-                        print(f"\n### Benign copies missed: {method} t={t} {tag}\n")
-                        print(missed_report(run, folder, items, data.BENIGN))
+                        print(f"\n### Copies missed: {method} t={t} {tag}\n")
+                        expected = data.BENIGN + (data.ROTATION if args.rotations else ())
+                        print(missed_report(run, folder, items, expected))
             total = sum(r.seconds for r in runs)
             print(f"\n({len(runs)} runs in {total:.0f} s)")
     finally:
