@@ -33,11 +33,11 @@ _NC = COLOR_SIDE * COLOR_SIDE * 3
 class Thresholds:
     """The acceptance rules; values were chosen on benchmarks/accuracy.py's tune split."""
 
-    min_detail: float = 6.0  # detail (see Features) below which a picture counts as flat
+    min_detail: float = 5.0  # detail (see Features) below which a picture counts as flat
     min_correlation: float = 0.85  # structure must agree this well
     max_brightness_shift: float = 60.0  # mean gray level difference, 0..255
     colourful: float = 12.0  # mean |chroma| above which a thumbnail counts as "in colour"
-    max_chroma_diff: float = 18.0  # mean |chroma difference| when both are in colour
+    max_chroma_diff: float = 22.0  # mean |chroma difference| when both are in colour
     mixed_min_correlation: float = 0.95  # one in colour, one gray: a grayscale copy?
     mixed_max_brightness_shift: float = 20.0
     flat_max_diff: float = 6.0  # low-detail pictures: mean |difference| of both thumbnails
