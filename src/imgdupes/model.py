@@ -50,6 +50,7 @@ class HashedImage:
     width: int
     height: int
     signature: bytes = b""  # see imgdupes.signature
+    variants: dict[str, bytes] = field(default_factory=dict)  # --rotations: name -> packed
 
 
 @dataclass(slots=True)

@@ -10,6 +10,8 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from . import hashes
 from .config import Config, ConfigError
 from .discover import discover, read_path_list
@@ -95,6 +97,8 @@ def hash_query(config: Config) -> tuple[bytes, bytes]:
 
 
 def group(config: Config, images: list[HashedImage]) -> list:
+    if config.rotations:
+        return group_with_rotations(config, images)
     matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
     matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
     labels = matches.labels
@@ -107,6 +111,67 @@ def group(config: Config, images: list[HashedImage]) -> list:
             [path_key(im.file.path) for im in images],
         )
     return build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
+
+
+def group_with_rotations(config: Config, images: list[HashedImage]) -> list:
+    """Sets where a file may match another in any of the eight orientations.
+
+    Every orientation of every file is a row of its own (with its turned
+    signature); rows are matched and verified as usual, then the files whose
+    rows met are joined.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    from .rotations import VARIANTS, turned_signature
+
+    row_hash: list[bytes] = []
+    row_sig: list[bytes] = []
+    row_owner: list[int] = []
+    row_key: list[bytes] = []
+    for i, im in enumerate(images):
+        key = path_key(im.file.path)
+        row_hash.append(im.hash)
+        row_sig.append(im.signature)
+        row_owner.append(i)
+        row_key.append(key + b"\0")
+        for k, (name, op) in enumerate(VARIANTS):
+            turned = im.variants.get(name)
+            if turned is None:
+                continue
+            row_hash.append(turned)
+            row_sig.append(turned_signature(im.signature, op))
+            row_owner.append(i)
+            row_key.append(key + b"\0" + bytes([k + 1]))
+    matrix = hashes.as_matrix(row_hash, config.hash_bits)
+    matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
+    labels = matches.labels
+    if config.verify:
+        labels = refine_components(
+            row_sig, matches.unique_index, matches.pairs_i, matches.pairs_j, row_key
+        )
+    # Join each file with the components its rows fell into.
+    owners = np.asarray(row_owner, dtype=np.int64)
+    in_set = labels >= 0
+    n = len(images)
+    graph = coo_matrix(
+        (np.ones(int(in_set.sum()), dtype=np.int8), (owners[in_set], n + labels[in_set])),
+        shape=(n + len(row_hash), n + len(row_hash)),
+    )
+    _, comp = connected_components(graph, directed=False)
+    file_comp = comp[:n]
+    sizes = np.bincount(file_comp)
+    file_labels = np.where(sizes[file_comp] >= 2, file_comp, -1)
+    sets = build_sets(images, file_labels, config.hash_bits, config.sort, config.reverse)
+    # A turned copy's distance is from its best orientation, not its raw hash.
+    by_file = {id(im.file): im for im in images}
+    for s in sets:
+        first = s.entries[0].hash
+        for e in s.entries:
+            im = by_file.get(id(e.file))
+            turned = im.variants.values() if im is not None else ()
+            e.distance = min(hashes.hamming(first, v) for v in (e.hash, *turned))
+    return sets
 
 
 def query(config: Config, images: list[HashedImage], qhash: bytes, qsig: bytes = b"") -> list:
