@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import EngineParams
-from .libs import bit_vectors, faiss_gpu_available, knn_pairs, load_library
+from .libs import bit_vectors, faiss_gpu_available, knn_pairs, library_errors, load_library
 
 
 def _build(vectors: np.ndarray, params: EngineParams):
@@ -34,6 +34,7 @@ def _build(vectors: np.ndarray, params: EngineParams):
 _BATCH = 65_536
 
 
+@library_errors("faiss")
 def candidate_pairs(
     unique: np.ndarray, nbits: int, radius: int, params: EngineParams
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -50,6 +51,7 @@ def candidate_pairs(
     return np.concatenate(out_i), np.concatenate(out_j)
 
 
+@library_errors("faiss")
 def candidate_neighbours(
     matrix: np.ndarray, nbits: int, qmat: np.ndarray, radius: int, params: EngineParams
 ) -> np.ndarray:

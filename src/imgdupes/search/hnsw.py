@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import EngineParams
-from .libs import bit_vectors, knn_pairs, load_library
+from .libs import bit_vectors, knn_pairs, library_errors, load_library
 
 
 def _build(vectors: np.ndarray, params: EngineParams):
@@ -35,6 +35,7 @@ def _search(index, queries: np.ndarray, k: int, params: EngineParams):
 _BATCH = 100_000
 
 
+@library_errors("hnswlib")
 def candidate_pairs(
     unique: np.ndarray, nbits: int, radius: int, params: EngineParams
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -51,6 +52,7 @@ def candidate_pairs(
     return np.concatenate(out_i), np.concatenate(out_j)
 
 
+@library_errors("hnswlib")
 def candidate_neighbours(
     matrix: np.ndarray, nbits: int, qmat: np.ndarray, radius: int, params: EngineParams
 ) -> np.ndarray:

@@ -9,6 +9,8 @@ bare ``except`` and users could not tell why NGT "would not load".
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 
 import numpy as np
@@ -21,6 +23,20 @@ _LIBRARIES = {
     "hnsw": ("hnswlib", "hnswlib", "hnsw"),
     "faiss-flat": ("faiss", "faiss", "faiss"),
 }
+
+
+class EngineFailed(EngineUnavailable):
+    """The library raised an error while building or searching; the message says which."""
+
+
+@contextmanager
+def library_errors(label: str) -> Iterator[None]:
+    """Turn a library's RuntimeError into one line naming the library, not a traceback."""
+    try:
+        yield
+    except RuntimeError as exc:
+        raise EngineFailed(f"{label} failed: {exc}") from None
+
 
 NO_GPU_NOTE = "no CUDA GPU found; running faiss on the CPU"
 
@@ -46,13 +62,34 @@ def faiss_gpu_available(faiss: ModuleType) -> bool:
     return hasattr(faiss, "StandardGpuResources") and faiss.get_num_gpus() > 0
 
 
-def check_engine(engine: str, params: EngineParams | None = None) -> list[str]:
-    """Load ``engine``'s library now (cheap) and return notes for the user.
+# Tuning options that must be at least 1; a library given 0 either fails deep
+# inside C++ or quietly searches nothing.
+_AT_LEAST_ONE = {
+    "ngt": ("ngt_k", "ngt_edges", "ngt_edges_for_search"),
+    "hnsw": ("hnsw_k", "hnsw_ef_construction", "hnsw_ef"),
+    "faiss-flat": ("faiss_flat_k",),
+}
 
-    Called before hashing so a missing extra costs the user no waiting.
+
+def check_engine(engine: str, params: EngineParams | None = None) -> list[str]:
+    """Check the tuning options, load ``engine``'s library and return notes for the user.
+
+    Called before hashing so a missing extra or a bad option costs no waiting.
     """
     if engine not in _LIBRARIES:
         return []
+    if params is not None:
+        from ..config import ConfigError  # config imports this package: import late
+
+        for name in _AT_LEAST_ONE[engine]:
+            if getattr(params, name) < 1:
+                option = "--" + name.replace("_", "-")
+                raise ConfigError(f"{option} must be at least 1, got {getattr(params, name)}")
+        if engine == "hnsw" and params.hnsw_m < 2:
+            # hnswlib's level generator divides by log(M): M=1 fails to allocate.
+            raise ConfigError(f"--hnsw-m must be at least 2, got {params.hnsw_m}")
+        if engine == "ngt" and params.ngt_epsilon <= -1:
+            raise ConfigError(f"--ngt-epsilon must be above -1, got {params.ngt_epsilon}")
     lib = load_library(engine)
     notes = []
     if engine == "faiss-flat" and params is not None and params.faiss_cuda:

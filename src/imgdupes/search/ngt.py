@@ -17,7 +17,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from . import EngineParams
-from .libs import knn_pairs, load_library
+from .libs import knn_pairs, library_errors, load_library
 
 
 @contextmanager
@@ -73,6 +73,7 @@ def _search(index, queries: np.ndarray, k: int, params: EngineParams) -> tuple:
 _BATCH = 100_000
 
 
+@library_errors("NGT")
 def candidate_pairs(
     unique: np.ndarray, nbits: int, radius: int, params: EngineParams
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -88,6 +89,7 @@ def candidate_pairs(
     return np.concatenate(out_i), np.concatenate(out_j)
 
 
+@library_errors("NGT")
 def candidate_neighbours(
     matrix: np.ndarray, nbits: int, qmat: np.ndarray, radius: int, params: EngineParams
 ) -> np.ndarray:
