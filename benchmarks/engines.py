@@ -258,8 +258,13 @@ def main() -> None:
                 out = os.path.join(workdir, f"{e}-{n}.npy")
                 cmd = [sys.executable, __file__, "--child", e, str(n), out]
                 cmd += ["--radius", str(args.radius), "--threads", str(args.threads)]
+                # The child's temporary files (NGT's index) go under workdir, so
+                # even a child killed at the time limit leaves nothing behind.
+                env = dict(os.environ, TMPDIR=workdir)
                 try:
-                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.cap)
+                    proc = subprocess.run(
+                        cmd, capture_output=True, text=True, timeout=args.cap, env=env
+                    )
                 except subprocess.TimeoutExpired:
                     print(f"{n:>9} {len(unique):>9} {e:<23} stopped: over {args.cap:.0f} s")
                     continue
