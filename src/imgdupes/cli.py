@@ -17,6 +17,7 @@ from .config import Config, ConfigError
 from .group import SORT_KEYS, parse_sort
 from .model import HASH_METHODS
 from .search import EngineParams, EngineUnavailable
+from .search.libs import check_engine
 
 EXIT_OK = 0
 EXIT_DUPES = 1
@@ -274,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--faiss-cuda", action="store_true", help="run faiss on a CUDA GPU when one is available"
     )
     g.add_argument(
-        "--cuda-device", type=int, default=-1, help="CUDA device for faiss (-1: the least loaded)"
+        "--cuda-device", type=int, default=-1, help="CUDA device for faiss (-1: every visible GPU)"
     )
     return p
 
@@ -374,15 +375,12 @@ _NOT_YET: dict[str, str] = {
     "rotations": "--rotations is not available in this build yet",
     "cache_dir": "--cache-dir is not available in this build yet",
 }
-_ENGINES_READY = {"exact"}
 
 
 def _check_available(config: Config) -> None:
     for attr, message in _NOT_YET.items():
         if getattr(config, attr):
             raise UsageError(message)
-    if config.engine not in _ENGINES_READY:
-        raise UsageError(f"--{config.engine} is not available in this build yet")
 
 
 def _text_stream(stream: TextIO) -> TextIO:
@@ -414,6 +412,8 @@ def main(
         config = config_from_args(ns)
         config.validate()
         _check_available(config)
+        # Load the engine's optional library before hashing: a missing extra fails at once.
+        config.notes.extend(check_engine(config.engine, config.params))
         for note in config.notes:
             warn(note)
         if config.files_from == "-":
