@@ -212,6 +212,10 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
     """Run discover -> hash -> search -> group and return the result."""
     warn = warn or (lambda msg: None)
     config.validate()
+    # An engine whose library is missing must fail before any image is read.
+    from .search.libs import check_engine
+
+    check_engine(config.engine, config.params)
     qhash, qsig = hash_query(config) if config.query else (None, b"")
     data = scan(config, warn)
     result = Result(
