@@ -375,8 +375,6 @@ _NOT_YET: dict[str, str] = {
     "imgcat": "-c/--imgcat is not available in this build yet",
     "html": "--html is not available in this build yet",
     "csv": "--csv is not available in this build yet",
-    "hashes_from": "--hashes-from is not available in this build yet",
-    "export_hashes": "--export-hashes is not available in this build yet",
     "rotations": "--rotations is not available in this build yet",
     "cache_dir": "--cache-dir is not available in this build yet",
 }
