@@ -109,10 +109,12 @@ def original(n: int, exe: str) -> None:
             "'hash_cache_imgs_phash_64.dump', protocol=2, compress=True)"
         )
         subprocess.run([str(Path(exe).parent / "python"), "-c", write], cwd=tmp, check=True)
+        out_path = Path(tmp) / "orig.out"
         t = time.perf_counter()
+        # stdout to a file: reading stderr while its stdout pipe fills would deadlock.
         proc = subprocess.Popen(
             [exe, "imgs", "phash", "4"],
-            stdout=subprocess.PIPE,
+            stdout=open(out_path, "w"),  # noqa: SIM115 - closed with the process
             stderr=subprocess.PIPE,
             text=True,
             cwd=tmp,
@@ -122,13 +124,14 @@ def original(n: int, exe: str) -> None:
         for line in proc.stderr:
             if "Building NGT index" in line and t_build is None:
                 t_build = time.perf_counter()
-        out, _ = proc.communicate()
+        proc.wait()
         t_end = time.perf_counter()
         t_orig, t_search = t_end - t, t_end - (t_build or t)
-        proc.stdout = out
+        proc.stdout.close()
+        out = out_path.read_text()
         their_sets = [
             tuple(sorted(int(Path(p).stem) for p in block.split("\n") if p.strip()))
-            for block in proc.stdout.strip().split("\n\n")
+            for block in out.strip().split("\n\n")
             if block.strip()
         ]
         ours, t_ours = timed(find_matches, m, 64, 4)
