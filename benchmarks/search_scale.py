@@ -112,9 +112,10 @@ def original(n: int, exe: str) -> None:
         out_path = Path(tmp) / "orig.out"
         t = time.perf_counter()
         # stdout to a file: reading stderr while its stdout pipe fills would deadlock.
+        out_file = open(out_path, "w")  # noqa: SIM115 - closed once the process ends
         proc = subprocess.Popen(
             [exe, "imgs", "phash", "4"],
-            stdout=open(out_path, "w"),  # noqa: SIM115 - closed with the process
+            stdout=out_file,
             stderr=subprocess.PIPE,
             text=True,
             cwd=tmp,
@@ -127,7 +128,7 @@ def original(n: int, exe: str) -> None:
         proc.wait()
         t_end = time.perf_counter()
         t_orig, t_search = t_end - t, t_end - (t_build or t)
-        proc.stdout.close()
+        out_file.close()
         out = out_path.read_text()
         their_sets = [
             tuple(sorted(int(Path(p).stem) for p in block.split("\n") if p.strip()))
