@@ -370,8 +370,6 @@ def config_from_args(ns: argparse.Namespace) -> Config:
 # Options whose feature has not landed yet: refusing beats silently ignoring.
 # Each entry is removed when its issue lands.
 _NOT_YET: dict[str, str] = {
-    "hashes_from": "--hashes-from is not available in this build yet",
-    "export_hashes": "--export-hashes is not available in this build yet",
     "rotations": "--rotations is not available in this build yet",
     "cache_dir": "--cache-dir is not available in this build yet",
 }

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import hashes
+from . import hashes, hashio
 from .config import Config, ConfigError
 from .discover import discover, read_path_list
 from .group import build_sets, make_entry, path_key, sort_entries
@@ -208,6 +208,36 @@ def query(config: Config, images: list[HashedImage], qhash: bytes, qsig: bytes =
     return ordered
 
 
+def _export(config: Config, write: Callable[[], None]) -> None:
+    try:
+        write()
+    except OSError as exc:
+        raise ConfigError(
+            f"--export-hashes {config.export_hashes}: {exc.strerror or exc}"
+        ) from None
+
+
+def _find_in_hashes(config: Config, warn: Warn) -> Result:
+    """--hashes-from: search a hash table from disk; no image is read."""
+    from .fromhashes import group_table, query_table
+
+    try:
+        table = hashio.read_hashes(config.hashes_from, config.hash_method, warn)
+    except hashio.HashFileError as exc:
+        raise ConfigError(str(exc)) from None
+    config.hash_bits = table.nbits  # the file decides; 4 bits per hex digit
+    if config.export_hashes:
+        _export(config, lambda: hashio.write_table(config.export_hashes, table, config.hash_method))
+    result = Result(config.hash_method, table.nbits, config.threshold, query=config.query)
+    result.hashed = len(table)
+    if config.query:
+        entries = query_table(config, table, hash_query(config)[0])
+        result.sets = [DupSet(entries)] if entries else []
+    else:
+        result.sets = group_table(config, table)
+    return result
+
+
 def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
     """Run discover -> hash -> search -> group and return the result."""
     warn = warn or (lambda msg: None)
@@ -216,8 +246,19 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
     from .search.libs import check_engine
 
     check_engine(config.engine, config.params)
+    if config.export_hashes and (why := hashio.check_writable(config.export_hashes)):
+        raise ConfigError(why)
+    if config.hashes_from:
+        return _find_in_hashes(config, warn), Scan()
     qhash, qsig = hash_query(config) if config.query else (None, b"")
     data = scan(config, warn)
+    if config.export_hashes:
+        _export(
+            config,
+            lambda: hashio.write_images(
+                config.export_hashes, data.images, config.hash_method, config.hash_bits
+            ),
+        )
     result = Result(
         hash_method=config.hash_method,
         hash_bits=config.hash_bits,

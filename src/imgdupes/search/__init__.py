@@ -100,8 +100,19 @@ def collapse(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unique rows and, for every input row, its row in the unique table."""
     if matrix.shape[0] == 0:
         return matrix, np.zeros(0, dtype=np.int64)
-    unique, inverse = np.unique(matrix, axis=0, return_inverse=True)
-    return unique, inverse.reshape(-1).astype(np.int64)
+    # Sorting 64-bit words is ~10x faster than np.unique(axis=0) on byte rows.
+    words = as_words(matrix)
+    if words.shape[1] == 1:
+        _, first, inverse = np.unique(words[:, 0], return_index=True, return_inverse=True)
+    else:
+        order = np.lexsort(words.T[::-1])
+        ordered = words[order]
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = (ordered[1:] != ordered[:-1]).any(axis=1)
+        first = order[new]
+        inverse = np.empty(len(order), dtype=np.int64)
+        inverse[order] = np.cumsum(new) - 1
+    return matrix[first], inverse.reshape(-1).astype(np.int64)
 
 
 def find_matches(

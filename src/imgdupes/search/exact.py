@@ -1,17 +1,19 @@
-"""Exact engine: every pair of hashes within the radius.
+"""Exact engine: every pair of distinct hashes within the radius, none missed.
 
-This first version is the blocked brute-force scan; it is exact for every
-radius but quadratic in the number of distinct hashes.
+Multi-index hashing (:mod:`.mih`) for the radii where an index prunes, the
+cache-blocked brute-force scan (:mod:`.brute`) where it cannot; the choice
+is made per call by :func:`.mih.plan` from the number of rows, bits and r.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .brute import find_pairs_brute
+from .mih import find_pairs_mih
 
 
 def find_pairs_exact(
     unique: np.ndarray, nbits: int, radius: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return find_pairs_brute(unique, radius)
+    """``(i, j, d)`` for every pair ``i < j`` of rows of ``unique`` within ``radius``."""
+    return find_pairs_mih(unique, nbits, radius)
