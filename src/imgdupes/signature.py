@@ -1,0 +1,34 @@
+"""A second, independent signal computed from the same decode as the hashes.
+
+The verification stage uses it to confirm hash matches: a perceptual hash
+of a low-detail picture carries little information, so two unrelated flat
+or gradient images can share a hash.  The signature is small and fixed in
+size so that the hash store keeps it next to the hashes.
+
+Layout (SIGNATURE_BYTES bytes): an 8x8 RGB thumbnail (192 bytes) followed by
+a 16x16 grayscale thumbnail (256 bytes), both Lanczos-reduced, row-major.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+SIGNATURE_VERSION = 1
+COLOR_SIDE = 8
+GRAY_SIDE = 16
+SIGNATURE_BYTES = COLOR_SIDE * COLOR_SIDE * 3 + GRAY_SIDE * GRAY_SIDE
+
+
+def compute(color: Image.Image, gray: Image.Image) -> bytes:
+    lanczos = Image.Resampling.LANCZOS
+    c = color.resize((COLOR_SIDE, COLOR_SIDE), lanczos).tobytes()
+    g = gray.resize((GRAY_SIDE, GRAY_SIDE), lanczos).tobytes()
+    return c + g
+
+
+def split(sig: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """(8, 8, 3) colour and (16, 16) gray uint8 arrays of one signature."""
+    arr = np.frombuffer(sig, dtype=np.uint8)
+    n = COLOR_SIDE * COLOR_SIDE * 3
+    return (arr[:n].reshape(COLOR_SIDE, COLOR_SIDE, 3), arr[n:].reshape(GRAY_SIDE, GRAY_SIDE))
