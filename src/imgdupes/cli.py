@@ -364,7 +364,6 @@ _NOT_YET: dict[str, str] = {
     "hashes_from": "--hashes-from is not available in this build yet",
     "export_hashes": "--export-hashes is not available in this build yet",
     "rotations": "--rotations is not available in this build yet",
-    "cache_dir": "--cache-dir is not available in this build yet",
 }
 _ENGINES_READY = {"exact"}
 

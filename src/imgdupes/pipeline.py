@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import hashes
+from .cache import HashStore
 from .config import Config, ConfigError
 from .discover import discover, read_path_list
 from .group import build_sets, make_entry, sort_entries
@@ -57,12 +58,18 @@ def scan(config: Config, warn: Warn) -> Scan:
     found = discover(config.targets, recursive=config.recursive, files=files_list)
     for err in found.errors:
         warn(f"{err.path}: {err.error}")
-    rows, errors = hash_files(
-        found.files,
-        _spec(config),
-        num_proc=config.num_proc,
-        progress=config.progress and not config.quiet,
-    )
+    store = HashStore.open(config.cache_dir, warn) if config.use_cache else None
+    try:
+        rows, errors = hash_files(
+            found.files,
+            _spec(config),
+            num_proc=config.num_proc,
+            progress=config.progress and not config.quiet,
+            store=store,
+        )
+    finally:
+        if store is not None:
+            store.close()
     for err in errors:
         warn(f"{err.path}: {err.error}")
     return Scan(
