@@ -57,8 +57,8 @@ CREATE TABLE IF NOT EXISTS hashes (
 BUSY_TIMEOUT_MS = 30_000
 WRITE_RETRIES = 5
 # Results are committed every FLUSH_EVERY files or FLUSH_SECONDS, whichever first.
-FLUSH_EVERY = 256
-FLUSH_SECONDS = 2.0
+FLUSH_EVERY = 128
+FLUSH_SECONDS = 1.0
 _LOOKUP_CHUNK = 500
 
 Warn = Callable[[str], None]
