@@ -94,7 +94,7 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
         if not head:
             raise DecodeError("empty file")
         if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-            _register_heif()
+            _register_heif(head[8:12])
         with warnings.catch_warnings():
             # Pillow warns between 1x and 2x its pixel limit (real 100 MP photos)
             # and raises above 2x; only the latter is refused.
@@ -166,13 +166,24 @@ def _reduce(img: Image.Image, reduce_to: int) -> Image.Image:
     return img.reduce(factor)
 
 
-def _register_heif() -> None:
+def _register_heif(brand: bytes) -> None:
+    """HEIC/HEIF through pillow-heif, registered only when such a file turns up.
+
+    AVIF is read by Pillow itself when it was built with libavif (Pillow >= 11.2);
+    older pillow-heif releases read it otherwise."""
+    if brand in (b"avif", b"avis"):
+        from PIL import features
+
+        if features.check("avif"):
+            return
     try:
         import pillow_heif
     except ImportError:
         raise DecodeError("HEIC/HEIF/AVIF needs an extra: pip install 'imgdupes[heif]'") from None
     pillow_heif.register_heif_opener()
-    if hasattr(pillow_heif, "register_avif_opener"):
+    if brand in (b"avif", b"avis"):
+        if not hasattr(pillow_heif, "register_avif_opener"):
+            raise DecodeError("AVIF needs Pillow >= 11.2 built with AVIF support")
         pillow_heif.register_avif_opener()
 
 
