@@ -1,0 +1,197 @@
+"""Hashing throughput: cold and warm runs against the original imgdupes and the decode floor.
+
+    python benchmarks/hash_throughput.py [--count 150] [--num-proc 2]
+        [--orig /tmp/venv-orig-cache/bin/imgdupes] [--many 100000]
+
+Prints, on the same real-size JPEG photos (written to a temporary folder):
+- the decode floor: Pillow decoding each file at 1/8 scale (draft mode) in
+  N processes, nothing else;
+- the original imgdupes 0.1.3 (``--no-cache --num-proc N``), when its
+  command is given or found (install it in its own venv:
+  ``python -m venv V && V/bin/pip install imgdupes==0.1.3``);
+- this imgdupes: cold (empty cache), ``--no-cache``, ``--full-decode``, and
+  warm (everything cached);
+- with --many: a warm run over that many tiny cached files next to the time
+  to discover (stat) them and the time the command needs to start.
+
+Commands are timed as whole processes (wall clock), start-up included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.join(HERE, "..", "src")
+sys.path.insert(0, SRC)
+sys.path.insert(0, HERE)
+
+import numpy as np  # noqa: E402
+from _photos import make_photos  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from imgdupes.discover import discover  # noqa: E402
+
+DEFAULT_ORIG = "/tmp/venv-orig-cache/bin/imgdupes"
+
+
+def _draft_decode(path: str) -> tuple[int, int]:
+    with Image.open(path) as im:
+        im.draft("RGB", (im.size[0] // 8, im.size[1] // 8))
+        im.load()
+        return im.size
+
+
+def decode_floor(paths: list[str], procs: int) -> float:
+    with multiprocessing.get_context("fork").Pool(procs) as pool:
+        start = time.perf_counter()
+        pool.map(_draft_decode, paths, chunksize=4)
+        return time.perf_counter() - start
+
+
+def timed(cmd: list[str], env: dict[str, str], cwd: str) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"failed ({done.returncode}): {' '.join(cmd)}\n{done.stderr.decode()}")
+    return elapsed
+
+
+def best_of(n: int, fn) -> float:
+    return min(fn() for _ in range(n))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--count", type=int, default=150, help="real-size JPEG photos (150)")
+    p.add_argument("--num-proc", type=int, default=2)
+    p.add_argument("--orig", default=DEFAULT_ORIG, help="the original imgdupes 0.1.3 command")
+    p.add_argument("--many", type=int, default=0, help="also time a warm run over N tiny files")
+    p.add_argument("--repeat", type=int, default=2, help="runs per figure, best kept (2)")
+    args = p.parse_args()
+    n, procs = args.count, args.num_proc
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
+    print(f"python {platform.python_version()}, Pillow {Image.__version__}")
+    with tempfile.TemporaryDirectory(prefix="imgdupes-bench-") as tmp:
+        photos = os.path.join(tmp, "photos")
+        os.mkdir(photos)
+        t = time.perf_counter()
+        paths = make_photos(photos, n)
+        mb = sum(os.path.getsize(q) for q in paths) / 1e6
+        print(
+            f"{n} JPEG photos (3840x2160 to 6000x4000, {mb:.0f} MB) written in "
+            f"{time.perf_counter() - t:.0f} s\n"
+        )
+
+        env = {**os.environ, "PYTHONPATH": SRC, "XDG_CACHE_HOME": os.path.join(tmp, "xdg")}
+        ours = [sys.executable, "-m", "imgdupes", "-q", "--num-proc", str(procs)]
+        results: dict[str, float] = {}
+
+        results["decode floor (1/8 draft)"] = best_of(
+            args.repeat, lambda: decode_floor(paths, procs)
+        )
+        if args.orig and shutil.which(args.orig):
+            cmd = [args.orig, "--no-cache", "--num-proc", str(procs), photos, "phash", "4"]
+            results["imgdupes 0.1.3 --no-cache"] = best_of(
+                args.repeat, lambda: timed(cmd, env, tmp)
+            )
+        else:
+            print(f"(original imgdupes not found at {args.orig}; skipped)")
+
+        def cold() -> float:
+            cache = os.path.join(tmp, "cache-cold")
+            shutil.rmtree(cache, ignore_errors=True)
+            return timed([*ours, "--cache-dir", cache, photos, "phash", "4"], env, tmp)
+
+        results["ours cold (cache written)"] = best_of(args.repeat, cold)
+        results["ours --no-cache"] = best_of(
+            args.repeat, lambda: timed([*ours, "--no-cache", photos, "phash", "4"], env, tmp)
+        )
+        results["ours --no-cache --full-decode"] = timed(
+            [*ours, "--no-cache", "--full-decode", photos, "phash", "4"], env, tmp
+        )
+        warm_cache = os.path.join(tmp, "cache-cold")
+        results["ours warm (all cached)"] = best_of(
+            3, lambda: timed([*ours, "--cache-dir", warm_cache, photos, "phash", "4"], env, tmp)
+        )
+        results["ours warm, other method (dhash 6)"] = best_of(
+            3, lambda: timed([*ours, "--cache-dir", warm_cache, photos, "dhash", "6"], env, tmp)
+        )
+        results["python start-up (imgdupes --version)"] = best_of(
+            3, lambda: timed([sys.executable, "-m", "imgdupes", "--version"], env, tmp)
+        )
+
+        floor = results["decode floor (1/8 draft)"]
+        print(f"{'':40} {'seconds':>8} {'images/s':>9} {'vs floor':>9}")
+        for name, secs in results.items():
+            rate = n / secs if "start-up" not in name else float("nan")
+            print(f"{name:40} {secs:8.2f} {rate:9.1f} {secs / floor:8.2f}x")
+        if "imgdupes 0.1.3 --no-cache" in results:
+            orig = results["imgdupes 0.1.3 --no-cache"]
+            print(
+                f"\ncold speed-up over 0.1.3: {orig / results['ours cold (cache written)']:.2f}x"
+                f" (--no-cache: {orig / results['ours --no-cache']:.2f}x)"
+            )
+        print(f"cold / decode floor: {results['ours cold (cache written)'] / floor:.2f}x")
+        warm = results["ours warm (all cached)"]
+        print(f"cold / warm: {results['ours cold (cache written)'] / warm:.1f}x")
+
+        if args.many:
+            many_run(tmp, args.many, procs, env)
+    return 0
+
+
+def many_run(tmp: str, count: int, procs: int, env: dict[str, str]) -> None:
+    root = os.path.join(tmp, "many")
+    os.mkdir(root)
+    rng = np.random.default_rng(5)
+    per_dir = 1000
+    t = time.perf_counter()
+    for i in range(count):
+        d = os.path.join(root, f"d{i // per_dir:04d}")
+        if i % per_dir == 0:
+            os.mkdir(d)
+        noise = rng.integers(0, 256, size=(12, 16), dtype=np.uint8)
+        Image.fromarray(noise, "L").save(os.path.join(d, f"f{i:06d}.png"))
+    print(f"\n{count} tiny PNG files written in {time.perf_counter() - t:.0f} s")
+    cache = os.path.join(tmp, "cache-many")
+    cmd = [
+        sys.executable,
+        "-m",
+        "imgdupes",
+        "-q",
+        "-r",
+        "--num-proc",
+        str(procs),
+        "--cache-dir",
+        cache,
+        root,
+        "phash",
+        "0",
+    ]
+    cold = timed(cmd, env, tmp)
+    warm = min(timed(cmd, env, tmp) for _ in range(2))
+    start = time.perf_counter()
+    found = discover([root], recursive=True)
+    walk = time.perf_counter() - start
+    startup = min(
+        timed([sys.executable, "-m", "imgdupes", "--version"], env, tmp) for _ in range(2)
+    )
+    print(f"cold run (hash + write cache): {cold:.1f} s")
+    print(f"warm run:                      {warm:.1f} s")
+    print(f"  discovery alone (walk+stat): {walk:.1f} s for {len(found.files)} files")
+    print(f"  command start-up:            {startup:.1f} s")
+    print(f"  left for cache look-up, search, output: {warm - walk - startup:.1f} s")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
