@@ -33,6 +33,7 @@ def main() -> int:
     p.add_argument("--count", type=int, default=40)
     p.add_argument("--bits", type=int, default=64)
     p.add_argument("--photos", default=None)
+    p.add_argument("--reduce-to", type=int, default=None, help="override the fast path's size")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="imgdupes-drift-") as tmp:
         if args.photos:
@@ -43,10 +44,11 @@ def main() -> int:
             print(f"generated {len(paths)} photos in {time.perf_counter() - t:.0f} s")
         fast = HashSpec(HASH_METHODS, args.bits, full_decode=False)
         size = fast.hash_size
+        reduce_to = args.reduce_to or fast.reduce_to
         dist: dict[str, list[int]] = {m: [] for m in (*HASH_METHODS, "whash (upsampled)")}
         for path in paths:
             full_img = decode(path, None)
-            fast_img = decode(path, fast.reduce_to)
+            fast_img = decode(path, reduce_to)
             a = hashes.compute_all(
                 HASH_METHODS, full_img.gray, size, (full_img.width, full_img.height)
             )
@@ -57,7 +59,7 @@ def main() -> int:
             a["whash (upsampled)"] = a["whash"]
             for m in dist:
                 dist[m].append(int((a[m] != b[m]).sum()))
-        print(f"{len(paths)} photos, {args.bits} bits, fast path decodes to >= {fast.reduce_to} px")
+        print(f"{len(paths)} photos, {args.bits} bits, fast path decodes to >= {reduce_to} px")
         print(f"{'method':<18} {'identical':>10} {'mean':>6} {'max':>4}  distances")
         for m, d in dist.items():
             same = sum(1 for x in d if x == 0)

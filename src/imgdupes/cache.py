@@ -157,9 +157,9 @@ class HashStore:
     def _connect_or_rebuild(self) -> sqlite3.Connection:
         try:
             return self._connect()
+        except sqlite3.OperationalError:
+            raise  # busy, unreadable folder, disk full: not the file's fault
         except (_Unusable, sqlite3.DatabaseError) as exc:
-            if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
-                raise
             self._warn(f"{self.path}: hash cache unusable ({_reason(exc)}); starting a new one")
             self._remove_files()
             return self._connect()
@@ -278,10 +278,7 @@ class HashStore:
                         for i in keys[path]:
                             found[i] = entry
         except sqlite3.OperationalError as exc:
-            if _is_busy(exc):
-                self._warn(f"{self.path}: hash cache busy ({_reason(exc)}); hashing everything")
-                return {}
-            self._rebuild_after(exc)
+            self._warn(f"{self.path}: hash cache not read ({_reason(exc)}); hashing everything")
             return {}
         except sqlite3.DatabaseError as exc:
             self._rebuild_after(exc)
@@ -331,10 +328,7 @@ class HashStore:
                 if _is_busy(exc) and attempt + 1 < WRITE_RETRIES:
                     time.sleep(0.05 * (attempt + 1))
                     continue
-                if _is_busy(exc):
-                    self._give_up(exc)
-                    return
-                self._rebuild_after(exc)
+                self._give_up(exc)  # locked too long, disk full, read-only
                 return
             except sqlite3.DatabaseError as exc:
                 self._rebuild_after(exc)

@@ -20,10 +20,9 @@ from .progress import Progress
 SIGNATURE_KEY = "signature"
 
 
-# Computed on every decode whatever was asked for, so that switching method
-# later reads no image.  On a 12 MP JPEG's fast-path decode all five cost
-# about 4 ms next to ~15 ms of decoding; with --full-decode they cost more
-# (each resizes the full picture) but that mode is slow by choice.
+# Computed on every fast-path decode whatever was asked for, so that switching
+# method later reads no image: on a 12 MP JPEG decoded at 1/8 scale all five
+# together cost a few ms next to the decode's tens of ms (benchmarks/).
 ALWAYS_COMPUTED = HASH_METHODS
 # Bumped whenever the fast path changes what it produces (cache key).
 FAST_DECODE_VERSION = 1
@@ -58,7 +57,14 @@ class HashSpec:
 
     @property
     def computed(self) -> tuple[str, ...]:
-        """Every method one decode computes: the requested ones and the cheap rest."""
+        """Every method one decode computes: the requested ones and the rest.
+
+        With --full-decode only the requested ones: there each method resizes
+        the full-size picture itself (as ImageHash does), which costs about as
+        much as the decode, so storing all five would make that mode 3-4x slower.
+        """
+        if self.full_decode:
+            return tuple(self.methods)
         extra = [m for m in ALWAYS_COMPUTED if m not in self.methods]
         if self.hash_size & (self.hash_size - 1) and "whash" in extra:
             extra.remove("whash")  # whash needs a power-of-two side
@@ -155,6 +161,8 @@ def hash_files(
                     bar.advance()
             else:
                 import multiprocessing
+
+                hashes.preload(spec.computed)  # imported once here, not in every worker
 
                 chunk = max(1, min(16, len(tasks) // (workers * 8)))
                 with multiprocessing.get_context("fork").Pool(workers) as pool:

@@ -9,6 +9,7 @@ method.  Results are boolean arrays in ImageHash's bit order.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -111,7 +112,7 @@ def whash_projected(
     if hash_size & (hash_size - 1):
         raise ValueError("whash needs a hash size that is a power of two (64, 256, 1024 bits)")
     image_scale = whash_scale(original_size or gray.size, hash_size)
-    pixels = np.asarray(gray, dtype=np.float64)
+    pixels = np.asarray(gray, dtype=np.float32)
     rows = _block_weights(gray.size[1], image_scale, hash_size)
     cols = _block_weights(gray.size[0], image_scale, hash_size)
     # einsum rather than BLAS: a multithreaded BLAS call per picture inside
@@ -124,9 +125,11 @@ def _lanczos(x: np.ndarray) -> np.ndarray:
     return np.where(np.abs(x) < 3.0, np.sinc(x) * np.sinc(x / 3.0), 0.0)
 
 
+@functools.lru_cache(maxsize=64)
 def _block_weights(in_size: int, out_size: int, blocks: int) -> np.ndarray:
     """(blocks, in_size): Pillow's Lanczos resize weights from in_size to
-    out_size, with the output rows of each of ``blocks`` equal blocks summed."""
+    out_size, with the output rows of each of ``blocks`` equal blocks summed.
+    Cached: a folder of photos from one camera shares a handful of sizes."""
     scale = in_size / out_size
     filterscale = max(scale, 1.0)
     support = 3.0 * filterscale
@@ -138,10 +141,12 @@ def _block_weights(in_size: int, out_size: int, blocks: int) -> np.ndarray:
     valid = x < xmax[:, None]
     w = np.where(valid, _lanczos((x - centers[:, None] + 0.5) / filterscale), 0.0)
     w /= w.sum(axis=1, keepdims=True)
-    out = np.zeros((blocks, in_size))
     block_of = (np.arange(out_size) * blocks // out_size)[:, None]
-    np.add.at(out, (np.broadcast_to(block_of, x.shape)[valid], x[valid]), w[valid])
-    return out
+    cell = (block_of * in_size + np.minimum(x, in_size - 1))[valid]
+    out = np.bincount(cell, weights=w[valid], minlength=blocks * in_size)
+    weights = out.reshape(blocks, in_size).astype(np.float32)
+    weights.flags.writeable = False
+    return weights
 
 
 def _whash_wavelets(resized: np.ndarray, image_scale: int, hash_size: int) -> np.ndarray:
@@ -204,6 +209,14 @@ def compute_all(
         else:
             out[method] = compute(method, gray, hash_size, original_size)
     return out
+
+
+def preload(methods: tuple[str, ...] | list[str]) -> None:
+    """Import the libraries ``methods`` need (before worker processes fork)."""
+    if "phash" in methods or "phash_org" in methods:
+        import scipy.fftpack  # noqa: F401
+    if "whash" in methods:
+        import pywt  # noqa: F401
 
 
 # --- bit packing --------------------------------------------------------------------------
