@@ -24,10 +24,12 @@ import multiprocessing
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.join(HERE, "..", "src")
@@ -80,94 +82,95 @@ def main() -> int:
     p.add_argument("--num-proc", type=int, default=2)
     p.add_argument("--orig", default=DEFAULT_ORIG, help="the original imgdupes 0.1.3 command")
     p.add_argument("--many", type=int, default=0, help="also time a warm run over N tiny files")
-    p.add_argument("--repeat", type=int, default=2, help="runs per figure, best kept (2)")
+    p.add_argument("--repeat", type=int, default=3, help="rounds per figure, best kept (3)")
     args = p.parse_args()
-    n, procs = args.count, args.num_proc
+    n = args.count
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}")
     print(f"python {platform.python_version()}, Pillow {Image.__version__}")
     with tempfile.TemporaryDirectory(prefix="imgdupes-bench-") as tmp:
-        photos = os.path.join(tmp, "photos")
-        os.mkdir(photos)
-        t = time.perf_counter()
-        paths = make_photos(photos, n)
-        mb = sum(os.path.getsize(q) for q in paths) / 1e6
-        print(
-            f"{n} JPEG photos (3840x2160 to 6000x4000, {mb:.0f} MB) written in "
-            f"{time.perf_counter() - t:.0f} s\n"
-        )
-
         env = {**os.environ, "PYTHONPATH": SRC, "XDG_CACHE_HOME": os.path.join(tmp, "xdg")}
-        ours = [sys.executable, "-m", "imgdupes", "-q", "--num-proc", str(procs)]
-        results: dict[str, float] = {}
-
-        results["decode floor (1/8 draft)"] = best_of(
-            args.repeat, lambda: decode_floor(paths, procs)
-        )
-        if args.orig and shutil.which(args.orig):
-            cmd = [args.orig, "--no-cache", "--num-proc", str(procs), photos, "phash", "4"]
-            results["imgdupes 0.1.3 --no-cache"] = best_of(
-                args.repeat, lambda: timed(cmd, env, tmp)
-            )
-        else:
-            print(f"(original imgdupes not found at {args.orig}; skipped)")
-
-        def cold() -> float:
-            cache = os.path.join(tmp, "cache-cold")
-            shutil.rmtree(cache, ignore_errors=True)
-            return timed([*ours, "--cache-dir", cache, photos, "phash", "4"], env, tmp)
-
-        results["ours cold (cache written)"] = best_of(args.repeat, cold)
-        results["ours --no-cache"] = best_of(
-            args.repeat, lambda: timed([*ours, "--no-cache", photos, "phash", "4"], env, tmp)
-        )
-        results["ours --no-cache --full-decode"] = timed(
-            [*ours, "--no-cache", "--full-decode", photos, "phash", "4"], env, tmp
-        )
-        warm_cache = os.path.join(tmp, "cache-cold")
-        results["ours warm (all cached)"] = best_of(
-            3, lambda: timed([*ours, "--cache-dir", warm_cache, photos, "phash", "4"], env, tmp)
-        )
-        results["ours warm, other method (dhash 6)"] = best_of(
-            3, lambda: timed([*ours, "--cache-dir", warm_cache, photos, "dhash", "6"], env, tmp)
-        )
-        results["python start-up (imgdupes --version)"] = best_of(
-            3, lambda: timed([sys.executable, "-m", "imgdupes", "--version"], env, tmp)
-        )
-
-        floor = results["decode floor (1/8 draft)"]
-        print(f"{'':40} {'seconds':>8} {'images/s':>9} {'vs floor':>9}")
-        for name, secs in results.items():
-            rate = n / secs if "start-up" not in name else float("nan")
-            print(f"{name:40} {secs:8.2f} {rate:9.1f} {secs / floor:8.2f}x")
-        if "imgdupes 0.1.3 --no-cache" in results:
-            orig = results["imgdupes 0.1.3 --no-cache"]
-            print(
-                f"\ncold speed-up over 0.1.3: {orig / results['ours cold (cache written)']:.2f}x"
-                f" (--no-cache: {orig / results['ours --no-cache']:.2f}x)"
-            )
-        print(f"cold / decode floor: {results['ours cold (cache written)'] / floor:.2f}x")
-        warm = results["ours warm (all cached)"]
-        print(f"cold / warm: {results['ours cold (cache written)'] / warm:.1f}x")
-
-        # The hashing stage alone, in this process: what the cache saves,
-        # without the interpreter start-up that both runs pay.
-        def stage(cache: str) -> float:
-            config = Config(targets=[photos], num_proc=procs, cache_dir=cache).validate()
-            start = time.perf_counter()
-            scan(config, lambda msg: None)
-            return time.perf_counter() - start
-
-        stage_cache = os.path.join(tmp, "cache-stage")
-        stage_cold = stage(stage_cache)
-        stage_warm = best_of(3, lambda: stage(stage_cache))
-        print(
-            f"hashing stage in-process: cold {stage_cold:.2f} s, warm {stage_warm:.3f} s "
-            f"({stage_cold / stage_warm:.0f}x)"
-        )
-
+        if n > 0:
+            photo_runs(tmp, args, env)
         if args.many:
-            many_run(tmp, args.many, procs, env)
+            many_run(tmp, args.many, args.num_proc, env)
     return 0
+
+
+def photo_runs(tmp: str, args: argparse.Namespace, env: dict[str, str]) -> None:
+    n, procs = args.count, args.num_proc
+    photos = os.path.join(tmp, "photos")
+    os.mkdir(photos)
+    t = time.perf_counter()
+    paths = make_photos(photos, n)
+    mb = sum(os.path.getsize(q) for q in paths) / 1e6
+    print(
+        f"{n} JPEG photos (3840x2160 to 6000x4000, {mb:.0f} MB) written in "
+        f"{time.perf_counter() - t:.0f} s\n"
+    )
+
+    ours = [sys.executable, "-m", "imgdupes", "-q", "--num-proc", str(procs)]
+    cold_cache = os.path.join(tmp, "cache-cold")
+
+    def cold() -> float:
+        shutil.rmtree(cold_cache, ignore_errors=True)
+        return timed([*ours, "--cache-dir", cold_cache, photos, "phash", "4"], env, tmp)
+
+    runs: dict[str, Callable[[], float]] = {
+        "decode floor (1/8 draft)": lambda: decode_floor(paths, procs),
+        "ours cold (cache written)": cold,
+        "ours --no-cache": lambda: timed([*ours, "--no-cache", photos, "phash", "4"], env, tmp),
+    }
+    if args.orig and shutil.which(args.orig):
+        cmd = [args.orig, "--no-cache", "--num-proc", str(procs), photos, "phash", "4"]
+        runs["imgdupes 0.1.3 --no-cache"] = lambda: timed(cmd, env, tmp)
+    else:
+        print(f"(original imgdupes not found at {args.orig}; skipped)")
+    # Interleaved rounds: on a shared machine the load drifts, and each
+    # figure then sees the same conditions as the others.
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(args.repeat):
+        for name, run in runs.items():
+            times[name].append(run())
+    full = [*ours, "--no-cache", "--full-decode", photos, "phash", "4"]
+    times["ours --no-cache --full-decode"] = [timed(full, env, tmp)]
+    for method, r in (("phash", "4"), ("dhash", "6")):
+        name = "ours warm (all cached)" if method == "phash" else "ours warm, dhash 6 (switched)"
+        warm_cmd = [*ours, "--cache-dir", cold_cache, photos, method, r]
+        times[name] = [timed(warm_cmd, env, tmp) for _ in range(args.repeat)]
+    version = [sys.executable, "-m", "imgdupes", "--version"]
+    times["python start-up (imgdupes --version)"] = [
+        timed(version, env, tmp) for _ in range(args.repeat)
+    ]
+
+    best = {name: min(t) for name, t in times.items()}
+    floor = best["decode floor (1/8 draft)"]
+    print(f"best of {args.repeat} interleaved rounds (median in brackets)")
+    print(f"{'':40} {'seconds':>15} {'images/s':>9} {'vs floor':>9}")
+    for name, t in times.items():
+        secs = best[name]
+        rate = f"{n / secs:9.1f}" if "start-up" not in name else " " * 9
+        print(f"{name:40} {secs:6.2f} [{statistics.median(t):6.2f}] {rate} {secs / floor:8.2f}x")
+    cold_best = best["ours cold (cache written)"]
+    if "imgdupes 0.1.3 --no-cache" in best:
+        print(f"\ncold speed-up over 0.1.3: {best['imgdupes 0.1.3 --no-cache'] / cold_best:.2f}x")
+    print(f"cold / decode floor: {cold_best / floor:.2f}x")
+    print(f"cold / warm: {cold_best / best['ours warm (all cached)']:.1f}x")
+
+    # The hashing stage alone, in this process: what the cache saves,
+    # without the interpreter start-up that both runs pay.
+    def stage(cache: str) -> float:
+        config = Config(targets=[photos], num_proc=procs, cache_dir=cache).validate()
+        start = time.perf_counter()
+        scan(config, lambda msg: None)
+        return time.perf_counter() - start
+
+    stage_cache = os.path.join(tmp, "cache-stage")
+    stage_cold = stage(stage_cache)
+    stage_warm = best_of(3, lambda: stage(stage_cache))
+    print(
+        f"hashing stage in-process: cold {stage_cold:.2f} s, warm {stage_warm:.3f} s "
+        f"({stage_cold / stage_warm:.0f}x)"
+    )
 
 
 def many_run(tmp: str, count: int, procs: int, env: dict[str, str]) -> None:
