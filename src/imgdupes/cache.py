@@ -248,12 +248,15 @@ class HashStore:
             for start in range(0, len(key_list), _LOOKUP_CHUNK):
                 chunk = key_list[start : start + _LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
+                method_marks = ",".join("?" * len(wanted))
+                # Only the wanted methods: each joined row repeats the signature.
                 rows = self.conn.execute(
                     "SELECT i.path, i.size, i.mtime_ns, i.inode, i.width, i.height,"
                     " i.sig_version, i.signature, h.method, h.hash"
                     " FROM images i LEFT JOIN hashes h ON h.image_id = i.id AND h.bits = ?"
+                    f" AND h.method IN ({method_marks})"
                     f" WHERE i.decode = ? AND i.path IN ({marks})",
-                    (bits, decode, *chunk),
+                    (bits, *wanted, decode, *chunk),
                 ).fetchall()
                 partial: dict[bytes, CachedImage | None] = {}
                 for path, size, mtime_ns, inode, w, h, sv, sig, method, blob in rows:

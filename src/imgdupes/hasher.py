@@ -35,6 +35,7 @@ class HashSpec:
     methods: tuple[str, ...]
     bits: int
     full_decode: bool = True
+    all_methods: bool = True  # fast path: also compute (and cache) the other methods
 
     @property
     def hash_size(self) -> int:
@@ -63,7 +64,7 @@ class HashSpec:
         the full-size picture itself (as ImageHash does), which costs about as
         much as the decode, so storing all five would make that mode 3-4x slower.
         """
-        if self.full_decode:
+        if self.full_decode or not self.all_methods:
             return tuple(self.methods)
         extra = [m for m in ALWAYS_COMPUTED if m not in self.methods]
         if self.hash_size & (self.hash_size - 1) and "whash" in extra:
