@@ -371,7 +371,6 @@ def config_from_args(ns: argparse.Namespace) -> Config:
 # Each entry is removed when its issue lands.
 _NOT_YET: dict[str, str] = {
     "rotations": "--rotations is not available in this build yet",
-    "cache_dir": "--cache-dir is not available in this build yet",
 }
 
 

@@ -7,6 +7,7 @@ size as a person sees it (after EXIF orientation).  Every failure becomes a
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from dataclasses import dataclass
@@ -66,36 +67,44 @@ def _to_rgb(img: Image.Image, gray: Image.Image) -> Image.Image:
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
+RAW_EXTENSIONS = frozenset(
+    ".dng .cr2 .cr3 .crw .nef .nrw .arw .srf .sr2 .orf .rw2 .raf .pef .srw .x3f .3fr .iiq"
+    " .erf .kdc .mrw .rwl".split()
+)
+_HEIF_BRANDS = frozenset(
+    (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+)
+# Pillow refuses more than 2x this many pixels outright (DecompressionBombError).
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+
+
 def decode(path: str, reduce_to: int | None = None) -> Decoded:
     """Decode ``path`` for hashing.
 
-    ``reduce_to``: when given, formats that can decode at a reduced scale
-    (JPEG's DCT-domain draft mode) stop at the smallest scale whose shorter
-    side is still at least this many pixels.  ``None`` decodes in full, which
-    gives bit-identical ImageHash results.
+    ``reduce_to``: when given, the picture is decoded or shrunk early to the
+    smallest size whose shorter side is still at least this many pixels:
+    JPEG decodes in the DCT domain at 1/2, 1/4 or 1/8 scale (Pillow's draft
+    mode), other formats are box-reduced by a whole factor right after
+    loading.  ``None`` decodes in full, which gives bit-identical ImageHash
+    results.  ``width``/``height`` are always the original size.
     """
     try:
-        if os.path.getsize(path) == 0:
+        with open(path, "rb") as fh:
+            head = fh.read(32)
+        if not head:
             raise DecodeError("empty file")
+        if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+            _register_heif(head[8:12])
         with warnings.catch_warnings():
             # Pillow warns between 1x and 2x its pixel limit (real 100 MP photos)
             # and raises above 2x; only the latter is refused.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                width, height = img.size
-                orientation = _orientation(img)
-                if orientation in (5, 6, 7, 8):
-                    width, height = height, width
-                if reduce_to and img.format == "JPEG":
-                    target = _draft_target(img.size, reduce_to)
-                    img.draft("RGB", target)
-                if getattr(img, "is_animated", False):
-                    img.seek(0)
-                img.load()
-                img = ImageOps.exif_transpose(img) if orientation not in (None, 1) else img
-                gray = _to_gray(img)
-                gray.load()
-                return Decoded(gray=gray, color=_to_rgb(img, gray), width=width, height=height)
+            if os.path.splitext(path)[1].lower() in RAW_EXTENSIONS:
+                opened = _open_raw_preview(path)
+            else:
+                opened = Image.open(path)
+            with opened as img:
+                return _decode_opened(img, reduce_to)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
@@ -115,6 +124,121 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
         raise DecodeError(reason) from None
     except (ValueError, SyntaxError, EOFError, IndexError, MemoryError) as exc:
         raise DecodeError(f"corrupt image ({type(exc).__name__}: {exc})") from None
+
+
+def _decode_opened(img: Image.Image, reduce_to: int | None) -> Decoded:
+    width, height = img.size
+    orientation = _orientation(img)
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    if getattr(img, "is_animated", False):
+        img.seek(0)  # GIF/WebP/APNG: the first frame stands for the file
+    if reduce_to and img.format == "JPEG":
+        img.draft(
+            img.mode if img.mode in ("L", "RGB") else "RGB", _draft_target(img.size, reduce_to)
+        )
+    img.load()
+    if reduce_to:
+        img = _reduce(img, reduce_to)
+    if orientation not in (None, 1):
+        img = ImageOps.exif_transpose(img)
+    gray = _to_gray(img)
+    gray.load()
+    return Decoded(gray=gray, color=_to_rgb(img, gray), width=width, height=height)
+
+
+# Modes Image.reduce() handles; others are shrunk after conversion or not at all.
+_REDUCIBLE = frozenset(("L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F", "La", "RGBa"))
+
+
+def _reduce(img: Image.Image, reduce_to: int) -> Image.Image:
+    """Box-reduce by the largest whole factor that keeps the shorter side >= reduce_to."""
+    factor = min(img.size) // reduce_to
+    if factor < 2:
+        return img
+    if img.mode not in _REDUCIBLE:
+        if img.mode == "P" or img.mode == "PA":
+            img = img.convert("RGBA")
+        elif img.mode == "1":
+            img = img.convert("L")
+        else:
+            return img  # 16-bit and exotic modes: exact path, they are rare
+    return img.reduce(factor)
+
+
+def _register_heif(brand: bytes) -> None:
+    """HEIC/HEIF through pillow-heif, registered only when such a file turns up.
+
+    AVIF is read by Pillow itself when it was built with libavif (Pillow >= 11.2);
+    older pillow-heif releases read it otherwise."""
+    if brand in (b"avif", b"avis"):
+        from PIL import features
+
+        if features.check("avif"):
+            return
+    try:
+        import pillow_heif
+    except ImportError:
+        raise DecodeError("HEIC/HEIF/AVIF needs an extra: pip install 'imgdupes[heif]'") from None
+    pillow_heif.register_heif_opener()
+    if brand in (b"avif", b"avis"):
+        if not hasattr(pillow_heif, "register_avif_opener"):
+            raise DecodeError("AVIF needs Pillow >= 11.2 built with AVIF support")
+        pillow_heif.register_avif_opener()
+
+
+def _open_raw_preview(path: str) -> Image.Image:
+    """A camera RAW file's embedded preview (the picture the camera rendered).
+
+    rawpy (the ``raw`` extra) finds it through LibRaw; without it, the
+    largest JPEG stream embedded in the file is used, which is where most
+    formats (DNG, CR2, NEF, ARW, ...) keep their full-size preview.
+    """
+    data = None
+    try:
+        import rawpy
+    except ImportError:
+        rawpy = None
+    if rawpy is not None:
+        try:
+            with rawpy.imread(path) as raw:
+                thumb = raw.extract_thumb()
+            if thumb.format == rawpy.ThumbFormat.JPEG:
+                data = bytes(thumb.data)
+            else:
+                return Image.fromarray(thumb.data)
+        except (rawpy.LibRawError, OSError, ValueError):
+            data = None  # fall through to the embedded-JPEG scan
+    if data is None:
+        data = _largest_embedded_jpeg(path)
+    if data is None:
+        try:
+            return Image.open(path)  # some DNGs carry a plain TIFF rendering
+        except UnidentifiedImageError:
+            raise DecodeError(
+                "camera RAW without a preview this build can read (pip install 'imgdupes[raw]')"
+            ) from None
+    return Image.open(io.BytesIO(data))
+
+
+def _largest_embedded_jpeg(path: str, max_candidates: int = 32) -> bytes | None:
+    with open(path, "rb") as fh:
+        blob = fh.read()
+    best: tuple[int, int] | None = None  # (pixels, offset)
+    pos = blob.find(b"\xff\xd8\xff")
+    tried = 0
+    while pos != -1 and tried < max_candidates:
+        tried += 1
+        try:
+            with Image.open(io.BytesIO(blob[pos:])) as probe:
+                if probe.format == "JPEG":
+                    pixels = probe.size[0] * probe.size[1]
+                    if best is None or pixels > best[0]:
+                        best = (pixels, pos)
+        except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            pass
+        pos = blob.find(b"\xff\xd8\xff", pos + 3)
+    return None if best is None else blob[best[1] :]
 
 
 def _orientation(img: Image.Image) -> int | None:

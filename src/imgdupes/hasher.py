@@ -12,11 +12,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from . import hashes, signature
+from .cache import HashStore
 from .decode import DecodeError, decode
-from .model import FileRecord, HashedImage, ScanError
+from .model import HASH_METHODS, FileRecord, HashedImage, ScanError
 from .progress import Progress
 
 SIGNATURE_KEY = "signature"
+
+
+# Computed on every fast-path decode whatever was asked for, so that switching
+# method later reads no image: on a 12 MP JPEG decoded at 1/8 scale all five
+# together cost a few ms next to the decode's tens of ms (benchmarks/).
+ALWAYS_COMPUTED = HASH_METHODS
+# Bumped whenever the fast path changes what it produces (cache key).
+FAST_DECODE_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +35,7 @@ class HashSpec:
     methods: tuple[str, ...]
     bits: int
     full_decode: bool = True
+    all_methods: bool = True  # fast path: also compute (and cache) the other methods
 
     @property
     def hash_size(self) -> int:
@@ -33,11 +43,33 @@ class HashSpec:
 
     @property
     def reduce_to(self) -> int | None:
+        """Shorter side the fast path decodes down to (None: full decode)."""
         if self.full_decode:
             return None
-        # phash works on 4x the hash side; keep a margin above it so the
-        # Lanczos resize still averages several source pixels per output pixel.
-        return 4 * self.hash_size * 2
+        # At least 8x phash's working side (32 px for 64 bits), so the final
+        # Lanczos resize still averages many decoded pixels per output pixel:
+        # a 12 MP JPEG decodes at 1/8 scale, a 1080p one at 1/4.
+        return max(256, 32 * self.hash_size)
+
+    @property
+    def decode_mode(self) -> str:
+        """Cache key part: hashes from the two decode paths are never mixed."""
+        return "full" if self.full_decode else f"fast{FAST_DECODE_VERSION}"
+
+    @property
+    def computed(self) -> tuple[str, ...]:
+        """Every method one decode computes: the requested ones and the rest.
+
+        With --full-decode only the requested ones: there each method resizes
+        the full-size picture itself (as ImageHash does), which costs about as
+        much as the decode, so storing all five would make that mode 3-4x slower.
+        """
+        if self.full_decode or not self.all_methods:
+            return tuple(self.methods)
+        extra = [m for m in ALWAYS_COMPUTED if m not in self.methods]
+        if self.hash_size & (self.hash_size - 1) and "whash" in extra:
+            extra.remove("whash")  # whash needs a power-of-two side
+        return tuple(self.methods) + tuple(extra)
 
 
 # result of one file: (ok, {method: packed} | reason, width, height)
@@ -45,18 +77,30 @@ _Outcome = tuple[bool, "dict[str, bytes] | str", int, int]
 
 
 def hash_path(path: str, spec: HashSpec) -> _Outcome:
-    """Decode once and compute every requested method.  Runs in worker processes."""
+    """Decode once and compute every method of ``spec.computed``.  Runs in worker processes."""
     try:
         img = decode(path, spec.reduce_to)
     except DecodeError as exc:
         return (False, str(exc), 0, 0)
-    out: dict[str, bytes] = {}
     try:
-        for method in spec.methods:
-            bits = hashes.compute(method, img.gray, spec.hash_size, (img.width, img.height))
-            out[method] = hashes.pack(bits)
-        # Always kept: verification needs it and it costs two tiny resizes.
-        out[SIGNATURE_KEY] = signature.compute(img.color, img.gray)
+        bits = hashes.compute_all(
+            spec.computed,
+            img.gray,
+            spec.hash_size,
+            (img.width, img.height),
+            exact=spec.full_decode,
+        )
+        out = {method: hashes.pack(b) for method, b in bits.items()}
+        # Always kept: verification needs it.  Its thumbnails are at most 16 px,
+        # so a whole-factor box reduction first (down to >= 64 px) changes
+        # nothing that matters and saves most of the Lanczos work.
+        factor = min(img.gray.size) // 64
+        if factor >= 2:
+            out[SIGNATURE_KEY] = signature.compute(
+                img.color.reduce(factor), img.gray.reduce(factor)
+            )
+        else:
+            out[SIGNATURE_KEY] = signature.compute(img.color, img.gray)
     except (ValueError, MemoryError) as exc:
         return (False, f"cannot hash: {exc}", 0, 0)
     return (True, out, img.width, img.height)
@@ -77,29 +121,72 @@ def hash_files(
     *,
     num_proc: int | None = None,
     progress: bool = False,
+    store: HashStore | None = None,
 ) -> tuple[list[tuple[FileRecord, dict[str, bytes], int, int]], list[ScanError]]:
-    """Hash ``files``; returns (file, {method: packed}, width, height) in input order."""
-    outcomes: list[_Outcome | None] = [None] * len(files)
-    workers = num_proc or default_workers()
-    tasks = [(i, f.path, spec) for i, f in enumerate(files)]
-    with Progress(len(tasks), enabled=progress) as bar:
-        if workers <= 1 or len(tasks) < 8:
-            for task in tasks:
-                i, outcome = _work(task)
-                outcomes[i] = outcome
-                bar.advance()
-        else:
-            import multiprocessing
+    """Hash ``files``; returns (file, {method: packed}, width, height) in input order.
 
-            chunk = max(1, min(32, len(tasks) // (workers * 8)))
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                try:
-                    for i, outcome in pool.imap_unordered(_work, tasks, chunksize=chunk):
-                        outcomes[i] = outcome
-                        bar.advance()
-                except KeyboardInterrupt:
-                    pool.terminate()
-                    raise
+    With a ``store``, files it already holds (unchanged, every requested
+    method present) are not read at all, and each new result is written to
+    it as it arrives, so an interrupted run keeps what it computed.
+    """
+    outcomes: list[_Outcome | None] = [None] * len(files)
+    sig_version = signature.SIGNATURE_VERSION
+    if store is not None:
+        for i, hit in store.lookup(
+            files, spec.decode_mode, spec.bits, spec.methods, sig_version
+        ).items():
+            outcomes[i] = (
+                True,
+                {**hit.hashes, SIGNATURE_KEY: hit.signature},
+                hit.width,
+                hit.height,
+            )
+
+    def record(i: int, outcome: _Outcome) -> None:
+        outcomes[i] = outcome
+        ok, payload, w, h = outcome
+        if store is not None and ok:
+            assert isinstance(payload, dict)
+            methods = {m: v for m, v in payload.items() if m != SIGNATURE_KEY}
+            store.put(
+                files[i],
+                spec.decode_mode,
+                spec.bits,
+                methods,
+                w,
+                h,
+                payload[SIGNATURE_KEY],
+                sig_version,
+            )
+
+    workers = num_proc or default_workers()
+    tasks = [(i, f.path, spec) for i, f in enumerate(files) if outcomes[i] is None]
+    try:
+        with Progress(len(files), enabled=progress) as bar:
+            bar.advance(len(files) - len(tasks))
+            if workers <= 1 or len(tasks) < 8:
+                for task in tasks:
+                    record(*_work(task))
+                    bar.advance()
+            else:
+                import multiprocessing
+
+                hashes.preload(spec.computed)  # imported once here, not in every worker
+
+                # Small chunks: with big photos a last chunk of many files
+                # leaves the other workers idle; tiny files get bigger ones.
+                chunk = max(1, min(16, len(tasks) // (workers * 32)))
+                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                    try:
+                        for i, outcome in pool.imap_unordered(_work, tasks, chunksize=chunk):
+                            record(i, outcome)
+                            bar.advance()
+                    except KeyboardInterrupt:
+                        pool.terminate()
+                        raise
+    finally:
+        if store is not None:
+            store.flush()  # Ctrl-C keeps what was computed
     done: list[tuple[FileRecord, dict[str, bytes], int, int]] = []
     errors: list[ScanError] = []
     for f, outcome in zip(files, outcomes, strict=True):

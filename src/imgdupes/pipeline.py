@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import hashes, hashio
+from .cache import HashStore
 from .config import Config, ConfigError
 from .discover import discover, read_path_list
 from .group import build_sets, make_entry, path_key, sort_entries
@@ -70,12 +71,18 @@ def scan(config: Config, warn: Warn) -> Scan:
             "" if config.recursive or files_list is not None else " (add -r to search subfolders)"
         )
         warn(f"no images found{hint}")
-    rows, errors = hash_files(
-        found.files,
-        _spec(config),
-        num_proc=config.num_proc,
-        progress=config.progress and not config.quiet,
-    )
+    store = HashStore.open(config.cache_dir, warn) if config.use_cache else None
+    try:
+        rows, errors = hash_files(
+            found.files,
+            _spec(config),
+            num_proc=config.num_proc,
+            progress=config.progress and not config.quiet,
+            store=store,
+        )
+    finally:
+        if store is not None:
+            store.close()
     for err in errors:
         warn(f"{err.path}: {err.error}")
     return Scan(

@@ -1,0 +1,233 @@
+"""The hash store: what a user notices across runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imgdupes.cache import DB_NAME, HashStore
+from imgdupes.discover import discover
+from imgdupes.hasher import HashSpec, hash_files
+from imgdupes.samples import synthetic_photo
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+
+
+def _cache_file(tmp_path: Path) -> Path:
+    return tmp_path / ".xdg-cache" / "imgdupes" / DB_NAME
+
+
+def _scramble_keeping_stat(path: Path) -> None:
+    """Overwrite a file in place with garbage of the same size, then put its
+    mtime back: only a run that trusts the cache can still use it."""
+    st = path.stat()
+    with open(path, "r+b") as fh:
+        fh.write(b"\0" * st.st_size)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def _cached_images(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT count(*) FROM images").fetchone()[0]
+
+
+def test_cache_lives_in_xdg_cache_home_and_no_cache_writes_nothing(imgdupes, dupe_tree, tmp_path):
+    root, _ = dupe_tree
+    assert imgdupes("--no-cache", str(root), "phash", "4").code == 0
+    assert not _cache_file(tmp_path).exists()
+    assert imgdupes(str(root), "phash", "4").code == 0
+    assert _cached_images(_cache_file(tmp_path)) == 15
+
+
+def test_cache_dir_option_chooses_the_folder(imgdupes, dupe_tree, tmp_path):
+    root, families = dupe_tree
+    where = tmp_path / "mycache"
+    res = imgdupes("--cache-dir", str(where), str(root), "phash", "4")
+    assert res.code == 0, res.err
+    assert sorted(sorted(s) for s in res.sets) == sorted(families)
+    assert (where / DB_NAME).exists()
+    assert not _cache_file(tmp_path).exists()
+
+
+def test_switching_method_and_threshold_reads_no_image(imgdupes, dupe_tree):
+    root, families = dupe_tree
+    first = imgdupes(str(root), "phash", "4")
+    assert first.code == 0
+    expected_dhash = imgdupes("--no-cache", str(root), "dhash", "6")
+    for p in root.iterdir():
+        _scramble_keeping_stat(p)
+    # Every image is now garbage on disk; only cached hashes can give these answers.
+    for method, r, expected in (("phash", "4", first), ("dhash", "6", expected_dhash)):
+        res = imgdupes(str(root), method, r)
+        assert res.code == 0
+        assert res.err == ""
+        assert res.sets == expected.sets
+    for method in ("ahash", "whash", "phash_org"):
+        res = imgdupes(str(root), method, "10")
+        assert res.err == "", method
+    # whereas reading them fails, one warning per file
+    res = imgdupes("--no-cache", str(root), "phash", "4")
+    assert res.err.count("\n") == 15 and res.sets == []
+
+
+def test_a_changed_file_is_hashed_again(imgdupes, tmp_path):
+    root = tmp_path / "pics"
+    root.mkdir()
+    a, b = synthetic_photo(1), synthetic_photo(2)
+    a.save(root / "x.bmp")
+    a.save(root / "y.bmp")
+    assert len(imgdupes(str(root), "phash", "0").sets) == 1
+
+    # same size (BMP of the same dimensions) and same mtime, new content: a new inode
+    st = (root / "y.bmp").stat()
+    b.save(root / "new.bmp")
+    os.replace(root / "new.bmp", root / "y.bmp")
+    os.utime(root / "y.bmp", ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert (root / "y.bmp").stat().st_size == st.st_size
+    assert imgdupes(str(root), "phash", "0").sets == []
+
+    # edited in place (same inode), mtime moves
+    a.save(root / "y.bmp")
+    assert len(imgdupes(str(root), "phash", "0").sets) == 1
+
+
+def test_fast_and_full_decode_entries_are_kept_apart(imgdupes, tmp_path):
+    import imagehash
+
+    root = tmp_path / "pics"
+    root.mkdir()
+    img = synthetic_photo(3, (1600, 1200))
+    img.save(root / "a.jpg", quality=90)
+    img.save(root / "b.jpg", quality=60)
+    fast = imgdupes("--json", str(root), "phash", "20")
+    full = imgdupes("--json", "--full-decode", str(root), "phash", "20")
+    hashes = {f["path"]: f["hash"] for f in json.loads(full.out)["sets"][0]["files"]}
+    for name in ("a.jpg", "b.jpg"):
+        with Image.open(root / name) as im:
+            assert hashes[str(root / name)] == str(imagehash.phash(im))
+    assert fast.code == 0 and full.code == 0
+
+
+@pytest.mark.parametrize("garbage", [b"this is not a database" * 50, "foreign"])
+def test_corrupt_or_foreign_cache_gives_one_warning_and_is_rebuilt(
+    imgdupes, dupe_tree, tmp_path, garbage
+):
+    root, families = dupe_tree
+    db = tmp_path / "c" / DB_NAME
+    db.parent.mkdir()
+    if garbage == "foreign":
+        with sqlite3.connect(db) as conn:
+            conn.execute("CREATE TABLE notes (body TEXT)")
+            conn.execute("INSERT INTO notes VALUES ('mine')")
+    else:
+        db.write_bytes(garbage)
+    res = imgdupes("--cache-dir", str(db.parent), str(root), "phash", "4")
+    assert res.code == 0
+    assert sorted(sorted(s) for s in res.sets) == sorted(families)
+    assert res.err.count("\n") == 1 and "hash cache" in res.err and str(db) in res.err
+    again = imgdupes("--cache-dir", str(db.parent), str(root), "phash", "4")
+    assert again.err == ""
+    assert _cached_images(db) == 15
+
+
+def test_unusable_cache_folder_warns_once_and_the_run_goes_on(imgdupes, dupe_tree, tmp_path):
+    root, families = dupe_tree
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    res = imgdupes("--cache-dir", str(blocker / "sub"), str(root), "phash", "4")
+    assert res.code == 0
+    assert sorted(sorted(s) for s in res.sets) == sorted(families)
+    assert res.err.count("\n") == 1 and "without it" in res.err
+
+
+def test_two_runs_at_once_over_overlapping_folders(tmp_path):
+    top = tmp_path / "top"
+    sub = top / "sub"
+    sub.mkdir(parents=True)
+    for n in range(16):
+        img = synthetic_photo(200 + n, (240, 180))
+        img.save((sub if n % 2 else top) / f"p{n}.jpg", quality=90)
+        img.save((sub if n % 2 else top) / f"p{n}_copy.png")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "shared-cache"), "PYTHONPATH": SRC}
+    run = [sys.executable, "-m", "imgdupes", "--num-proc", "1"]
+    commands = [[*run, "-r", str(top), "phash", "4"], [*run, str(sub), "phash", "4"]]
+    procs = [
+        subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        for c in commands
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for p, (_out, err) in zip(procs, outs, strict=True):
+        assert p.returncode == 0, err
+        assert err == b""
+    assert outs[0][0].count(b"\n\n") == 16 and outs[1][0].count(b"\n\n") == 8
+    db = tmp_path / "shared-cache" / "imgdupes" / DB_NAME
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert conn.execute("SELECT count(*) FROM images").fetchone()[0] == 32
+
+
+def test_interrupted_run_keeps_its_work(tmp_path):
+    root = tmp_path / "many"
+    root.mkdir()
+    noise = np.random.default_rng(0).integers(0, 256, size=(600, 800, 3), dtype=np.uint8)
+    Image.fromarray(noise, "RGB").save(root / "n000.png", compress_level=1)
+    for n in range(1, 150):  # separate files: each one is decoded and hashed
+        shutil.copyfile(root / "n000.png", root / f"n{n:03d}.png")
+    env = {**os.environ, "PYTHONPATH": SRC, "XDG_CACHE_HOME": str(tmp_path / "xc")}
+    db = tmp_path / "xc" / "imgdupes" / DB_NAME
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgdupes", "--num-proc", "1", "--full-decode", str(root)]
+        + ["phash", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    kept = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not kept:
+        time.sleep(0.05)
+        try:
+            kept = _cached_images(db) if db.exists() else 0
+        except sqlite3.Error:
+            kept = 0
+    if proc.poll() is not None:
+        pytest.skip("the run finished before it could be interrupted")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    saved = _cached_images(db)
+    assert 0 < saved < 150
+    # what was saved is valid for the next run, which hashes only the rest
+    spec = HashSpec(("phash",), 64, full_decode=True)
+    files = discover([str(root)]).files
+    with HashStore(str(db)) as store:
+        assert len(store.lookup(files, spec.decode_mode, 64, ("phash",), 1)) == saved
+
+
+def test_store_survives_non_utf8_names_and_symlinks(tmp_path):
+    root = tmp_path / "pics"
+    root.mkdir()
+    name = os.fsdecode(b"caf\xe9.jpg")
+    synthetic_photo(4).save(os.path.join(root, name), quality=90)
+    os.symlink(os.path.join(root, name), root / "link.jpg")
+    spec = HashSpec(("phash",), 64, full_decode=False)
+    with HashStore.open(str(tmp_path / "c")) as store:
+        rows, errors = hash_files(discover([str(root)]).files, spec, store=store)
+        assert len(rows) == 1 and not errors
+    # the symlink's real path is the same entry
+    with HashStore.open(str(tmp_path / "c")) as store:
+        files = discover(files=[str(root / "link.jpg")]).files
+        found = store.lookup(files, spec.decode_mode, 64, ("phash", "whash"), 1)
+        assert list(found) == [0]
+        assert found[0].hashes["phash"] == rows[0][1]["phash"]
