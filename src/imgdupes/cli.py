@@ -369,9 +369,7 @@ def config_from_args(ns: argparse.Namespace) -> Config:
 
 # Options whose feature has not landed yet: refusing beats silently ignoring.
 # Each entry is removed when its issue lands.
-_NOT_YET: dict[str, str] = {
-    "rotations": "--rotations is not available in this build yet",
-}
+_NOT_YET: dict[str, str] = {}
 
 
 def _check_available(config: Config) -> None:

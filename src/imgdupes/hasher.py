@@ -36,6 +36,7 @@ class HashSpec:
     bits: int
     full_decode: bool = True
     all_methods: bool = True  # fast path: also compute (and cache) the other methods
+    rotations: bool = False  # also hash the seven turned/mirrored orientations
 
     @property
     def hash_size(self) -> int:
@@ -50,6 +51,16 @@ class HashSpec:
         # Lanczos resize still averages many decoded pixels per output pixel:
         # a 12 MP JPEG decodes at 1/8 scale, a 1080p one at 1/4.
         return max(256, 32 * self.hash_size)
+
+    @property
+    def wanted(self) -> tuple[str, ...]:
+        """Keys a cached entry must hold to spare a decode."""
+        if not self.rotations:
+            return tuple(self.methods)
+        from .rotations import VARIANTS, variant_key
+
+        turned = [variant_key(m, name) for m in self.methods for name, _ in VARIANTS]
+        return (*self.methods, *turned)
 
     @property
     def decode_mode(self) -> str:
@@ -91,6 +102,12 @@ def hash_path(path: str, spec: HashSpec) -> _Outcome:
             exact=spec.full_decode,
         )
         out = {method: hashes.pack(b) for method, b in bits.items()}
+        if spec.rotations:
+            from .rotations import variant_hashes
+
+            out.update(
+                variant_hashes(img.gray, spec.methods, spec.hash_size, (img.width, img.height))
+            )
         # Always kept: verification needs it.  Its thumbnails are at most 16 px,
         # so a whole-factor box reduction first (down to >= 64 px) changes
         # nothing that matters and saves most of the Lanczos work.
@@ -133,7 +150,7 @@ def hash_files(
     sig_version = signature.SIGNATURE_VERSION
     if store is not None:
         for i, hit in store.lookup(
-            files, spec.decode_mode, spec.bits, spec.methods, sig_version
+            files, spec.decode_mode, spec.bits, spec.wanted, sig_version
         ).items():
             outcomes[i] = (
                 True,
@@ -203,7 +220,15 @@ def hash_files(
 def to_hashed(
     rows: list[tuple[FileRecord, dict[str, bytes], int, int]], method: str
 ) -> list[HashedImage]:
+    prefix = method + "@"
     return [
-        HashedImage(file=f, hash=h[method], width=w, height=hh, signature=h.get(SIGNATURE_KEY, b""))
+        HashedImage(
+            file=f,
+            hash=h[method],
+            width=w,
+            height=hh,
+            signature=h.get(SIGNATURE_KEY, b""),
+            variants={k[len(prefix) :]: v for k, v in h.items() if k.startswith(prefix)},
+        )
         for f, h, w, hh in rows
     ]

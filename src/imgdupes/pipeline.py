@@ -17,8 +17,8 @@ from .cache import HashStore
 from .config import Config, ConfigError
 from .discover import discover, read_path_list
 from .group import build_sets, make_entry, path_key, sort_entries
-from .hasher import SIGNATURE_KEY, HashSpec, hash_files, hash_path, to_hashed
-from .model import DupSet, HashedImage, Result, ScanError
+from .hasher import HashSpec, hash_files, hash_path, to_hashed
+from .model import DupSet, FileRecord, HashedImage, Result, ScanError
 from .search import find_matches, query_matches
 from .verify import accept_query, refine_components
 
@@ -39,6 +39,7 @@ def _spec(config: Config, methods: tuple[str, ...] | None = None) -> HashSpec:
         methods=methods or (config.hash_method,),
         bits=config.hash_bits,
         full_decode=config.full_decode,
+        rotations=config.rotations,
     )
 
 
@@ -92,15 +93,17 @@ def scan(config: Config, warn: Warn) -> Scan:
     )
 
 
-def hash_query(config: Config) -> tuple[bytes, bytes]:
+def hash_query(config: Config) -> HashedImage:
+    """The query picture, hashed like the targets (its record's fields are unused)."""
     assert config.query is not None
     if not os.path.exists(config.query):
         raise ConfigError(f"--query {config.query}: no such file")
-    ok, payload, _, _ = hash_path(config.query, _spec(config))
+    ok, payload, w, h = hash_path(config.query, _spec(config))
     if not ok:
         raise ConfigError(f"--query {config.query}: {payload}")
     assert isinstance(payload, dict)
-    return payload[config.hash_method], payload.get(SIGNATURE_KEY, b"")
+    record = FileRecord(config.query, 0, 0, -1, -1)
+    return to_hashed([(record, payload, w, h)], config.hash_method)[0]
 
 
 def group(config: Config, images: list[HashedImage]) -> list:
@@ -181,23 +184,41 @@ def group_with_rotations(config: Config, images: list[HashedImage]) -> list:
     return sets
 
 
-def query(config: Config, images: list[HashedImage], qhash: bytes, qsig: bytes = b"") -> list:
-    """Files within r of the query image, nearest first (ties in --sort order)."""
-    matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
+def _query_one(
+    config: Config, matrix: np.ndarray, images: list[HashedImage], qhash: bytes, qsig: bytes
+) -> dict[int, int]:
     idx, dist = query_matches(
         matrix, config.hash_bits, qhash, config.threshold, config.engine, config.params
     )
+    if config.verify and qsig and len(idx):
+        ok = accept_query(qsig, [images[i].signature for i in idx.tolist()])
+        idx, dist = idx[ok], dist[ok]
+    return dict(zip(idx.tolist(), dist.tolist(), strict=True))
+
+
+def query(config: Config, images: list[HashedImage], q: HashedImage) -> list:
+    """Files within r of the query image, nearest first (ties in --sort order)."""
+    matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
+    found = _query_one(config, matrix, images, q.hash, q.signature)
+    if config.rotations:
+        from .rotations import VARIANTS, turned_signature
+
+        # A target that is a turned copy of the query matches one of its turns.
+        for name, op in VARIANTS:
+            turned = q.variants.get(name)
+            if turned is None:
+                continue
+            sig = turned_signature(q.signature, op)
+            for i, d in _query_one(config, matrix, images, turned, sig).items():
+                found[i] = min(d, found.get(i, d))
     qident = None
     try:
         st = os.stat(config.query)  # type: ignore[arg-type]
         qident = (st.st_dev, st.st_ino)
     except OSError:
         pass
-    if config.verify and qsig and len(idx):
-        ok = accept_query(qsig, [images[i].signature for i in idx.tolist()])
-        idx, dist = idx[ok], dist[ok]
     entries = []
-    for i, d in zip(idx.tolist(), dist.tolist(), strict=True):
+    for i, d in found.items():
         im = images[i]
         if im.file.identity == qident:
             continue  # the query file itself is not its own duplicate
@@ -228,6 +249,11 @@ def _find_in_hashes(config: Config, warn: Warn) -> Result:
     """--hashes-from: search a hash table from disk; no image is read."""
     from .fromhashes import group_table, query_table
 
+    if config.rotations:
+        raise ConfigError(
+            "--rotations hashes turned copies of each image; it needs the images, not --hashes-from"
+        )
+
     try:
         table = hashio.read_hashes(config.hashes_from, config.hash_method, warn)
     except hashio.HashFileError as exc:
@@ -238,7 +264,7 @@ def _find_in_hashes(config: Config, warn: Warn) -> Result:
     result = Result(config.hash_method, table.nbits, config.threshold, query=config.query)
     result.hashed = len(table)
     if config.query:
-        entries = query_table(config, table, hash_query(config)[0])
+        entries = query_table(config, table, hash_query(config).hash)
         result.sets = [DupSet(entries)] if entries else []
     else:
         result.sets = group_table(config, table)
@@ -257,7 +283,7 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
         raise ConfigError(why)
     if config.hashes_from:
         return _find_in_hashes(config, warn), Scan()
-    qhash, qsig = hash_query(config) if config.query else (None, b"")
+    qimage = hash_query(config) if config.query else None
     data = scan(config, warn)
     if config.export_hashes:
         _export(
@@ -275,8 +301,8 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
         query=config.query,
         hashed=len(data.images),
     )
-    if qhash is not None:
-        entries = query(config, data.images, qhash, qsig)
+    if qimage is not None:
+        entries = query(config, data.images, qimage)
         result.sets = [DupSet(entries)] if entries else []
     else:
         result.sets = group(config, data.images)
