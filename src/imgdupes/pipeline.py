@@ -16,6 +16,7 @@ from . import hashes, hashio
 from .cache import HashStore
 from .config import Config, ConfigError
 from .discover import discover, read_path_list
+from .graph import components
 from .group import build_sets, make_entry, path_key, sort_entries
 from .hasher import HashSpec, hash_files, hash_path, to_hashed
 from .model import DupSet, FileRecord, HashedImage, Result, ScanError
@@ -130,9 +131,6 @@ def group_with_rotations(config: Config, images: list[HashedImage]) -> list:
     signature); rows are matched and verified as usual, then the files whose
     rows met are joined.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     from .rotations import VARIANTS, turned_signature
 
     row_hash: list[bytes] = []
@@ -164,11 +162,7 @@ def group_with_rotations(config: Config, images: list[HashedImage]) -> list:
     owners = np.asarray(row_owner, dtype=np.int64)
     in_set = labels >= 0
     n = len(images)
-    graph = coo_matrix(
-        (np.ones(int(in_set.sum()), dtype=np.int8), (owners[in_set], n + labels[in_set])),
-        shape=(n + len(row_hash), n + len(row_hash)),
-    )
-    _, comp = connected_components(graph, directed=False)
+    comp = components(n + len(row_hash), owners[in_set], n + labels[in_set])
     file_comp = comp[:n]
     sizes = np.bincount(file_comp)
     file_labels = np.where(sizes[file_comp] >= 2, file_comp, -1)

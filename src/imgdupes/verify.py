@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .graph import components
 from .signature import COLOR_SIDE, GRAY_SIDE, SIGNATURE_BYTES
 
 _NC = COLOR_SIDE * COLOR_SIDE * 3
@@ -127,9 +128,6 @@ def refine_components(
     order, so the result does not depend on input order); then each matched
     row pair links the groups whose leaders pass the check.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     n = len(unique_index)
     labels = np.full(n, -1, dtype=np.int64)
     if n == 0:
@@ -181,10 +179,7 @@ def refine_components(
     leader_local = np.array([local[fid] for fid in leaders], dtype=np.int64)
     keep = accept(feats, leader_local[ea], leader_local[eb], thresholds) if len(ea) else ea > 0
     m = len(leaders)
-    graph = coo_matrix(
-        (np.ones(int(keep.sum()), dtype=np.int8), (ea[keep], eb[keep])), shape=(m, m)
-    )
-    _, comp = connected_components(graph, directed=False)
+    comp = components(m, ea[keep], eb[keep])
     assigned = node_of >= 0
     labels[assigned] = comp[node_of[assigned]]
     sizes = np.bincount(labels[assigned], minlength=m)

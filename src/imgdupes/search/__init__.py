@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..graph import components
 from .bitops import as_words, distances, distances_to
 
 ENGINES = ("exact", "ngt", "hnsw", "faiss-flat")
@@ -128,9 +129,6 @@ def find_matches(
     ``pair_filter(i, j, d) -> keep mask`` lets a later stage (verification)
     drop candidate pairs of unique rows before grouping.
     """
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     params = params or EngineParams()
     n = matrix.shape[0]
     unique, inverse = collapse(matrix)
@@ -158,8 +156,7 @@ def find_matches(
         pi, pj, pd = pi[keep], pj[keep], pd[keep]
 
     # Component of each unique row; rows of identical hashes share a unique row.
-    graph = coo_matrix((np.ones(len(pi), dtype=np.int8), (pi, pj)), shape=(u, u))
-    _, comp = connected_components(graph, directed=False)
+    comp = components(u, pi, pj)
     file_comp = comp[inverse] if n else np.zeros(0, dtype=np.int64)
     sizes = np.bincount(file_comp, minlength=u) if n else np.zeros(0, dtype=np.int64)
     labels = np.where(sizes[file_comp] >= 2, file_comp, -1) if n else file_comp

@@ -281,6 +281,9 @@ class _ChunkSearch:
         )
 
 
+_COMPILED_FROM = 5000
+
+
 def compiled_join():
     """The numba kernel when numba is installed (extra ``[fast]``), else ``None``."""
     try:
@@ -351,7 +354,9 @@ def find_pairs_mih(
     if n < 2 or radius < 0:
         return empty
     stored_bits = 8 * nbytes  # padding bits are zero in every row, so harmless
-    join = compiled_join() if compiled in (None, True) else None
+    # Importing numba costs ~0.15 s; below a few thousand rows numpy is done sooner.
+    wanted = compiled is True or (compiled is None and n >= _COMPILED_FROM)
+    join = compiled_join() if wanted else None
     if compiled and join is None:
         raise ImportError("numba is not installed: pip install 'imgdupes[fast]'")
     if chunks is None:
