@@ -367,17 +367,6 @@ def config_from_args(ns: argparse.Namespace) -> Config:
     )
 
 
-# Options whose feature has not landed yet: refusing beats silently ignoring.
-# Each entry is removed when its issue lands.
-_NOT_YET: dict[str, str] = {}
-
-
-def _check_available(config: Config) -> None:
-    for attr, message in _NOT_YET.items():
-        if getattr(config, attr):
-            raise UsageError(message)
-
-
 def _text_stream(stream: TextIO) -> TextIO:
     """stdout that writes undecodable name bytes back as the same bytes."""
     if isinstance(stream, io.TextIOWrapper):
@@ -406,7 +395,6 @@ def main(
         ns = build_parser().parse_intermixed_args(argv)
         config = config_from_args(ns)
         config.validate()
-        _check_available(config)
         # Load the engine's optional library before hashing: a missing extra fails at once.
         config.notes.extend(check_engine(config.engine, config.params))
         for note in config.notes:
