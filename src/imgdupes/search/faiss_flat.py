@@ -12,7 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from . import EngineParams
-from .libs import bit_vectors, faiss_gpu_available, knn_pairs, library_errors, load_library
+from .libs import (
+    bit_vectors,
+    faiss_gpu_available,
+    knn_pairs,
+    library_errors,
+    load_library,
+    self_join_pairs,
+)
 
 
 def _build(vectors: np.ndarray, params: EngineParams):
@@ -42,13 +49,12 @@ def candidate_pairs(
     u = vectors.shape[0]
     k = max(1, min(params.faiss_flat_k, u))
     index = _build(vectors, params)
-    out_i, out_j = [], []
-    for start in range(0, u, _BATCH):
-        dists, labels = index.search(vectors[start : start + _BATCH], k)
-        i, j = knn_pairs(labels, dists, radius, first=start)
-        out_i.append(i)
-        out_j.append(j)
-    return np.concatenate(out_i), np.concatenate(out_j)
+
+    def search(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        dists, labels = index.search(block, k)
+        return labels, dists
+
+    return self_join_pairs(vectors, radius, search, _BATCH)
 
 
 @library_errors("faiss")

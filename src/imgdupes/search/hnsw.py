@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import EngineParams
-from .libs import bit_vectors, knn_pairs, library_errors, load_library
+from .libs import bit_vectors, knn_pairs, library_errors, load_library, self_join_pairs
 
 
 def _build(vectors: np.ndarray, params: EngineParams):
@@ -43,13 +43,7 @@ def candidate_pairs(
     u = vectors.shape[0]
     k = max(1, min(params.hnsw_k, u))
     index = _build(vectors, params)
-    out_i, out_j = [], []
-    for start in range(0, u, _BATCH):
-        labels, dists = _search(index, vectors[start : start + _BATCH], k, params)
-        i, j = knn_pairs(labels, dists, radius, first=start)
-        out_i.append(i)
-        out_j.append(j)
-    return np.concatenate(out_i), np.concatenate(out_j)
+    return self_join_pairs(vectors, radius, lambda block: _search(index, block, k, params), _BATCH)
 
 
 @library_errors("hnswlib")

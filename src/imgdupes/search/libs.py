@@ -9,7 +9,7 @@ bare ``except`` and users could not tell why NGT "would not load".
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
@@ -121,3 +121,22 @@ def knn_pairs(
     labels = labels.reshape(-1).astype(np.int64)
     keep = (labels >= 0) & (dists.reshape(-1) <= radius + 0.5)
     return rows[keep], labels[keep]
+
+
+def self_join_pairs(
+    vectors: np.ndarray,
+    radius: int,
+    search: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    batch: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Query every row of ``vectors`` against its own index, ``batch`` rows at a
+    time so the (Q, k) tables stay small; ``search`` returns (labels, dists)."""
+    out_i, out_j = [], []
+    for start in range(0, vectors.shape[0], batch):
+        labels, dists = search(vectors[start : start + batch])
+        i, j = knn_pairs(labels, dists, radius, first=start)
+        out_i.append(i)
+        out_j.append(j)
+    if not out_i:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_i), np.concatenate(out_j)
