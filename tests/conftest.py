@@ -52,7 +52,6 @@ def run_subprocess(
 ) -> CliResult:
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = SRC + os.pathsep + full_env.get("PYTHONPATH", "")
-    full_env.setdefault("XDG_CACHE_HOME", str(Path(cwd or ".").resolve() / ".cache"))
     if env:
         full_env.update(env)
     if isinstance(stdin, str):
