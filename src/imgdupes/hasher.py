@@ -25,7 +25,7 @@ SIGNATURE_KEY = "signature"
 # together cost a few ms next to the decode's tens of ms (benchmarks/).
 ALWAYS_COMPUTED = HASH_METHODS
 # Bumped whenever the fast path changes what it produces (cache key).
-FAST_DECODE_VERSION = 1
+FAST_DECODE_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +188,8 @@ def hash_files(
             else:
                 import multiprocessing
 
-                hashes.preload(spec.computed)  # imported once here, not in every worker
+                # imported once here, not in every worker
+                hashes.preload(spec.computed, exact=spec.full_decode)
 
                 # Small chunks: with big photos a last chunk of many files
                 # leaves the other workers idle; tiny files get bigger ones.
