@@ -284,11 +284,11 @@ class _ChunkSearch:
 def _worth_compiling(n: int, radius: int, stored_bits: int) -> bool:
     """Loading numba and its cached kernel costs ~0.3 s per run.  Measured on
     2 cores, the numpy join stays under that up to 300k 64-bit hashes at r=4,
-    but not from 100k at r=8 or 30k at r=12."""
+    but not at a million, nor from 100k at r=8 or 30k at r=12."""
     per_64_bits = radius * 64 / max(64, stored_bits)
-    return (
-        n >= 1_000_000 or (n >= 20_000 and per_64_bits >= 6) or (n >= 100_000 and per_64_bits >= 8)
-    )
+    if n >= 500_000:
+        return True
+    return (n >= 50_000 and per_64_bits >= 6) or (n >= 20_000 and per_64_bits >= 10)
 
 
 def compiled_join():
