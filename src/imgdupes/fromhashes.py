@@ -12,11 +12,10 @@ from collections.abc import Callable
 import numpy as np
 
 from .config import Config
-from .group import sort_entries
+from .group import finish_set, nearest_first, order_sets
 from .hashio import HashTable
 from .model import DupSet, SetEntry
 from .search import find_matches, query_matches
-from .search.bitops import as_words, distances_to
 
 Warn = Callable[[str], None]
 
@@ -50,20 +49,12 @@ def group_table(config: Config, table: HashTable) -> list[DupSet]:
     order = np.argsort(labels, kind="stable")
     rows, labels = rows[order], labels[order]
     bounds = np.flatnonzero(np.diff(labels)) + 1
-    sets = []
-    for members in np.split(rows, bounds):
-        if len(members) < 2:
-            continue
-        entries = [_entry(table, k) for k in members.tolist()]
-        sort_entries(entries, config.sort, config.reverse)
-        first = np.frombuffer(entries[0].hash, dtype=np.uint8).reshape(1, -1)
-        member_words = as_words(np.stack([np.frombuffer(e.hash, dtype=np.uint8) for e in entries]))
-        dist = distances_to(member_words, as_words(first)[0])
-        for e, d in zip(entries, dist.tolist(), strict=True):
-            e.distance = int(d)
-        sets.append(DupSet(entries))
-    sets.sort(key=lambda s: min(e.path.encode("utf-8", "surrogateescape") for e in s.entries))
-    return sets
+    sets = [
+        finish_set([_entry(table, k) for k in members.tolist()], config.sort, config.reverse)
+        for members in np.split(rows, bounds)
+        if len(members) >= 2
+    ]
+    return order_sets(sets)
 
 
 def query_table(config: Config, table: HashTable, qhash: bytes) -> list[SetEntry]:
@@ -75,11 +66,4 @@ def query_table(config: Config, table: HashTable, qhash: bytes) -> list[SetEntry
         e = _entry(table, k)
         e.distance = int(d)
         entries.append(e)
-    by_distance: dict[int, list[SetEntry]] = {}
-    for e in entries:
-        by_distance.setdefault(e.distance, []).append(e)
-    ordered: list[SetEntry] = []
-    for d in sorted(by_distance):
-        sort_entries(by_distance[d], config.sort, config.reverse)
-        ordered.extend(by_distance[d])
-    return ordered
+    return nearest_first(entries, config.sort, config.reverse)

@@ -85,15 +85,38 @@ def build_sets(
     for idx, label in enumerate(labels.tolist()):
         if label >= 0:
             members[label].append(idx)
-    sets = []
-    for idxs in members.values():
-        if len(idxs) < 2:
-            continue
-        entries = [make_entry(images[i], nbits) for i in idxs]
-        sort_entries(entries, sort_keys, reverse)
-        first = entries[0].hash
-        for e in entries:
-            e.distance = hashes.hamming(first, e.hash)
-        sets.append(DupSet(entries))
+    sets = [
+        finish_set([make_entry(images[i], nbits) for i in idxs], sort_keys, reverse)
+        for idxs in members.values()
+        if len(idxs) >= 2
+    ]
+    return order_sets(sets)
+
+
+def finish_set(entries: list[SetEntry], sort_keys: Sequence[str], reverse: bool) -> DupSet:
+    """Put a set's files in display order and measure each from the first."""
+    sort_entries(entries, sort_keys, reverse)
+    first = entries[0].hash
+    for e in entries:
+        e.distance = hashes.hamming(first, e.hash)
+    return DupSet(entries)
+
+
+def order_sets(sets: list[DupSet]) -> list[DupSet]:
+    """Sets ordered by the smallest path they hold, whatever found them."""
     sets.sort(key=lambda s: min(path_key(e.path) for e in s.entries))
     return sets
+
+
+def nearest_first(
+    entries: list[SetEntry], sort_keys: Sequence[str], reverse: bool = False
+) -> list[SetEntry]:
+    """``--query`` order: by distance to the query, ties in ``--sort`` order."""
+    by_distance: dict[int, list[SetEntry]] = defaultdict(list)
+    for e in entries:
+        by_distance[e.distance].append(e)
+    ordered: list[SetEntry] = []
+    for d in sorted(by_distance):
+        sort_entries(by_distance[d], sort_keys, reverse)
+        ordered.extend(by_distance[d])
+    return ordered

@@ -17,7 +17,7 @@ from .cache import HashStore
 from .config import Config, ConfigError
 from .discover import discover, read_path_list
 from .graph import components
-from .group import build_sets, make_entry, path_key, sort_entries
+from .group import build_sets, make_entry, nearest_first, path_key
 from .hasher import HashSpec, hash_files, hash_path, to_hashed
 from .model import DupSet, FileRecord, HashedImage, Result, ScanError
 from .search import find_matches, query_matches
@@ -219,15 +219,7 @@ def query(config: Config, images: list[HashedImage], q: HashedImage) -> list:
         e = make_entry(im, config.hash_bits)
         e.distance = int(d)
         entries.append(e)
-    by_distance: dict[int, list] = {}
-    for e in entries:
-        by_distance.setdefault(e.distance, []).append(e)
-    ordered = []
-    for d in sorted(by_distance):
-        bucket = by_distance[d]
-        sort_entries(bucket, config.sort, config.reverse)
-        ordered.extend(bucket)
-    return ordered
+    return nearest_first(entries, config.sort, config.reverse)
 
 
 def _export(config: Config, write: Callable[[], None]) -> None:
