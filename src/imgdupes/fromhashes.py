@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import hashes
 from .config import Config
 from .group import finish_set, nearest_first, order_sets
 from .hashio import HashTable
@@ -28,16 +29,10 @@ def _entry(table: HashTable, k: int) -> SetEntry:
         width=0,
         height=0,
         mtime_ns=int(table.mtime_ns[k]),
-        hash_hex=_hex(row, table.nbits),
+        hash_hex=hashes.to_hex(row.tobytes(), table.nbits),
         distance=0,
         hash=row.tobytes(),
     )
-
-
-def _hex(row: np.ndarray, nbits: int) -> str:
-    from . import hashes
-
-    return hashes.to_hex(row.tobytes(), nbits)
 
 
 def group_table(config: Config, table: HashTable) -> list[DupSet]:
