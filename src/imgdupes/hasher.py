@@ -7,6 +7,7 @@ so they all "matched" each other).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ SIGNATURE_KEY = "signature"
 # together cost a few ms next to the decode's tens of ms (benchmarks/).
 ALWAYS_COMPUTED = HASH_METHODS
 # Bumped whenever the fast path changes what it produces (cache key).
-FAST_DECODE_VERSION = 2
+FAST_DECODE_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,21 @@ def hash_path(path: str, spec: HashSpec) -> _Outcome:
     return (True, out, img.width, img.height)
 
 
+def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
+    """BLAS limited to one thread while hashing (restored afterwards).
+
+    The fast path's resizes are a matrix product per picture; with one
+    hashing process per core, a BLAS that also starts a thread per core in
+    each of them made the whole stage 2.4x slower than the plain decode
+    instead of 1.2x (benchmarks/hash_throughput.py).  Forked workers inherit
+    the limit."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # a broken install: slower, still correct
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _work(args: tuple[int, str, HashSpec]) -> tuple[int, _Outcome]:
     index, path, spec = args
     return index, hash_path(path, spec)
@@ -179,7 +195,7 @@ def hash_files(
     workers = num_proc or default_workers()
     tasks = [(i, f.path, spec) for i, f in enumerate(files) if outcomes[i] is None]
     try:
-        with Progress(len(files), enabled=progress) as bar:
+        with _one_blas_thread(), Progress(len(files), enabled=progress) as bar:
             bar.advance(len(files) - len(tasks))
             if workers <= 1 or len(tasks) < 8:
                 for task in tasks:
@@ -194,6 +210,9 @@ def hash_files(
                 # Small chunks: with big photos a last chunk of many files
                 # leaves the other workers idle; tiny files get bigger ones.
                 chunk = max(1, min(16, len(tasks) // (workers * 32)))
+                # Biggest files first: the last ones handed out are then the
+                # quickest, and no worker waits long for the others at the end.
+                tasks.sort(key=lambda t: -files[t[0]].size)
                 with multiprocessing.get_context("fork").Pool(workers) as pool:
                     try:
                         for i, outcome in pool.imap_unordered(_work, tasks, chunksize=chunk):

@@ -15,6 +15,7 @@ import math
 import numpy as np
 from PIL import Image
 
+from . import resample
 from .model import HASH_METHODS
 
 LANCZOS = Image.Resampling.LANCZOS
@@ -212,7 +213,10 @@ def compute_all(
 ) -> dict[str, np.ndarray]:
     """Several methods from one decoded picture; phash and phash_org share
     their resize and DCT (the same steps as computing each on its own).
-    ``exact=False`` (the fast decoding path) computes whash by projection."""
+    ``exact=False`` (the fast decoding path) computes whash by projection and
+    does every resize in shared matrix products (same pixels as Pillow's)."""
+    if not exact and gray.size[0] * gray.size[1] <= resample.MAX_PIXELS:
+        return _compute_all_shared(methods, gray, hash_size, original_size)
     out: dict[str, np.ndarray] = {}
     dct = None
     for method in methods:
@@ -231,6 +235,55 @@ def compute_all(
             out[method] = whash_projected(gray, hash_size, original_size)
         else:
             out[method] = compute(method, gray, hash_size, original_size)
+    return out
+
+
+def _compute_all_shared(
+    methods: tuple[str, ...] | list[str],
+    gray: Image.Image,
+    hash_size: int,
+    original_size: tuple[int, int] | None,
+) -> dict[str, np.ndarray]:
+    for method in methods:
+        if method not in HASH_METHODS:
+            raise ValueError(
+                f"unknown hash method {method!r}; choose from {', '.join(HASH_METHODS)}"
+            )
+    sizes: dict[str, tuple[int, int]] = {}
+    if "ahash" in methods:
+        sizes["ahash"] = (hash_size, hash_size)
+    if "dhash" in methods:
+        sizes["dhash"] = (hash_size + 1, hash_size)
+    if "phash" in methods or "phash_org" in methods:
+        sizes["phash"] = (hash_size * 4, hash_size * 4)
+    blocks = None
+    if "whash" in methods:
+        if hash_size & (hash_size - 1):
+            raise ValueError("whash needs a hash size that is a power of two (64, 256, 1024 bits)")
+        blocks = (whash_scale(original_size or gray.size, hash_size), hash_size)
+    resized, sums = resample.shrink(gray, list(sizes.values()), blocks)
+    pixels = dict(zip(sizes, resized, strict=True))
+    out: dict[str, np.ndarray] = {}
+    dct = None
+    for method in methods:
+        if method == "ahash":
+            p = pixels["ahash"]
+            out[method] = p > p.mean()
+        elif method == "dhash":
+            p = pixels["dhash"]
+            out[method] = p[:, 1:] > p[:, :-1]
+        elif method == "whash":
+            assert sums is not None
+            out[method] = sums > np.median(sums)
+        else:
+            if dct is None:
+                dct = _dct2_matmul(pixels["phash"])
+            low = (
+                dct[:hash_size, :hash_size]
+                if method == "phash"
+                else dct[1 : hash_size + 1, 1 : hash_size + 1]
+            )
+            out[method] = low > np.median(low)
     return out
 
 

@@ -1,0 +1,89 @@
+"""The fast path's shared resizes must give the pictures (and hashes) Pillow's resizes give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from imgdupes import hashes, resample
+from imgdupes.hasher import _one_blas_thread
+from imgdupes.model import HASH_METHODS
+
+LANCZOS = Image.Resampling.LANCZOS
+SIZES = [(8, 8), (9, 8), (32, 32), (16, 16)]
+
+
+def synthetic(kind: str, size: tuple[int, int]) -> Image.Image:
+    w, h = size
+    y, x = np.mgrid[0:h, 0:w]
+    if kind == "gradient":
+        arr = x * 255.0 / max(1, w - 1)
+    elif kind == "stripes":
+        arr = np.where((x // 7) % 2 == 0, 255.0, 0.0)
+    elif kind == "edge":  # a sharp edge right on output pixel centres: exact halves
+        arr = np.where(x < w // 2, 0.0, 255.0)
+    elif kind == "flat":
+        arr = np.full((h, w), 77.0)
+    else:
+        arr = np.random.default_rng(3).integers(0, 256, (h, w))
+    return Image.fromarray(arr.astype(np.uint8), "L")
+
+
+def pictures(photo):
+    yield photo(7, (500, 375)).convert("L")
+    yield photo(8, (750, 500)).convert("L")
+    yield photo(9, (270, 480)).convert("L")
+    for kind in ("gradient", "stripes", "edge", "flat", "noise"):
+        for size in ((512, 384), (256, 256), (32, 300), (9, 9)):
+            yield synthetic(kind, size)
+
+
+def test_shrink_gives_pillows_pixels(photo):
+    same = total = 0
+    with _one_blas_thread():
+        for gray in pictures(photo):
+            ours, _ = resample.shrink(gray, SIZES)
+            for (w, h), got in zip(SIZES, ours, strict=True):
+                want = np.asarray(gray.resize((w, h), LANCZOS))
+                assert got.shape == want.shape == (h, w)
+                # the float32 first pass may round a sum lying on a half the other way
+                assert np.abs(got.astype(int) - want).max() <= 1, (gray.size, (w, h))
+                same += int((got == want).sum())
+                total += want.size
+    assert same / total > 0.995, f"{total - same} of {total} pixels differ"
+
+
+def test_fast_hashes_match_the_per_method_functions(photo):
+    """compute_all's shared path against each method run on its own (Pillow resizes)."""
+    differing = 0
+    with _one_blas_thread():
+        for seed in range(12):
+            gray = photo(seed, (504, 378)).convert("L")
+            original = (4032, 3024)
+            fast = hashes.compute_all(HASH_METHODS, gray, 8, original, exact=False)
+            for method in HASH_METHODS:
+                if method == "whash":
+                    want = hashes.whash_projected(gray, 8, original)
+                else:
+                    want = hashes.compute(method, gray, 8, original)
+                differing += int((fast[method] != want).sum())
+    assert differing <= 2, f"{differing} bits differ over 12 pictures x 5 methods"
+
+
+def test_whash_block_sums_need_a_power_of_two():
+    gray = synthetic("noise", (300, 200))
+    with pytest.raises(ValueError, match="power of two"):
+        hashes.compute_all(("whash",), gray, 12, (3000, 2000), exact=False)
+
+
+def test_blas_held_to_one_thread_while_hashing_and_restored_after():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    before = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    with _one_blas_thread():
+        inside = [
+            i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"
+        ]
+    after = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    assert inside and all(n == 1 for n in inside)
+    assert after == before
