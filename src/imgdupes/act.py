@@ -27,6 +27,7 @@ from typing import TextIO
 
 from . import hashes, report
 from .config import Config, ConfigError
+from .group import best_form_distance
 from .journal import Journal
 from .model import FileRecord, Result, SetEntry
 from .prompt import EOF, KEEP, NONE, QUIT, ask
@@ -79,9 +80,7 @@ class Choice:
 
 
 def _nearest_first(entry: SetEntry, kept: list[Choice]) -> list[SetEntry]:
-    order = sorted(
-        range(len(kept)), key=lambda i: (hashes.hamming(entry.hash, kept[i].entry.hash), i)
-    )
+    order = sorted(range(len(kept)), key=lambda i: (best_form_distance(entry, kept[i].entry), i))
     return [kept[i].entry for i in order]
 
 
@@ -96,7 +95,14 @@ def plan_noprompt(choices: list[Choice], radius: int, similar: Similar | None = 
 
     ``similar`` is the match verification: a set is linked through verified
     pairs, but two of its files within ``radius`` may still be a pair the
-    verification rejected, and such a pair must not let one file go."""
+    verification rejected, and such a pair must not let one file go.
+
+    With verification the distance is taken in the nearer form (as shot or
+    tone-normalised), as the search did; without it, as shot only."""
+
+    def distance(a: SetEntry, b: SetEntry) -> int:
+        return hashes.hamming(a.hash, b.hash) if similar is None else best_form_distance(a, b)
+
     kept = [c for c in choices if c.reference]
     for c in choices:
         if not c.removable:
@@ -104,7 +110,7 @@ def plan_noprompt(choices: list[Choice], radius: int, similar: Similar | None = 
         near = [
             k
             for k in kept
-            if hashes.hamming(c.entry.hash, k.entry.hash) <= radius
+            if distance(c.entry, k.entry) <= radius
             and (similar is None or similar(c.entry, k.entry))
         ]
         if near:

@@ -71,7 +71,17 @@ def make_entry(h: HashedImage, nbits: int) -> SetEntry:
         distance=0,
         file=h.file,
         hash=h.hash,
+        tone=h.variants.get(hashes.TONE, b""),
     )
+
+
+def best_form_distance(a: SetEntry, b: SetEntry) -> int:
+    """Hamming distance as shot or tone-normalised, whichever is smaller
+    (plain distance when either file has no tone hash)."""
+    d = hashes.hamming(a.hash, b.hash)
+    if a.tone and b.tone:
+        d = min(d, hashes.hamming(a.tone, b.tone))
+    return d
 
 
 def build_sets(

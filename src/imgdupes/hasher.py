@@ -56,12 +56,13 @@ class HashSpec:
     @property
     def wanted(self) -> tuple[str, ...]:
         """Keys a cached entry must hold to spare a decode."""
+        tones = [hashes.tone_key(m) for m in self.methods if m in hashes.TONE_METHODS]
         if not self.rotations:
-            return tuple(self.methods)
+            return (*self.methods, *tones)
         from .rotations import VARIANTS, variant_key
 
         turned = [variant_key(m, name) for m in self.methods for name, _ in VARIANTS]
-        return (*self.methods, *turned)
+        return (*self.methods, *tones, *turned)
 
     @property
     def decode_mode(self) -> str:

@@ -59,6 +59,51 @@ def _dct2_matmul(pixels: np.ndarray) -> np.ndarray:
     return out
 
 
+TONE = "tone"  # variant name: the hash of the tone-normalised picture
+TONE_METHODS = ("phash", "phash_org")  # the methods that also get one
+
+
+def tone_key(method: str) -> str:
+    return f"{method}@{TONE}"
+
+
+def _ranks(pixels: np.ndarray) -> np.ndarray:
+    """Each pixel's rank among all (ties share their mean rank), same shape.
+
+    Any brightness, contrast or gamma change that keeps the order of the
+    pixels keeps their ranks, so a DCT hash of the ranks survives edits that
+    move a plain phash 5-8 bits; a flat picture stays flat (all ranks tie)."""
+    flat = pixels.ravel()
+    values, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    start = np.cumsum(counts) - counts
+    mean_rank = start + (counts - 1) / 2.0
+    return mean_rank[inverse].reshape(pixels.shape)
+
+
+def _dct_bits(dct: np.ndarray, hash_size: int, method: str) -> np.ndarray:
+    low = (
+        dct[:hash_size, :hash_size]
+        if method == "phash"
+        else dct[1 : hash_size + 1, 1 : hash_size + 1]
+    )
+    return low > np.median(low)
+
+
+def _with_tones(
+    out: dict[str, np.ndarray],
+    methods: tuple[str, ...] | list[str],
+    pixels: np.ndarray,
+    hash_size: int,
+) -> None:
+    """Add ``method@tone`` bits for the DCT methods, from their resized pixels."""
+    wanted = [m for m in methods if m in TONE_METHODS]
+    if not wanted:
+        return
+    dct = _dct2_matmul(_ranks(pixels))
+    for method in wanted:
+        out[tone_key(method)] = _dct_bits(dct, hash_size, method)
+
+
 def phash(gray: Image.Image, hash_size: int, highfreq_factor: int = 4) -> np.ndarray:
     img_size = hash_size * highfreq_factor
     pixels = np.asarray(gray.resize((img_size, img_size), LANCZOS))
@@ -212,7 +257,9 @@ def compute_all(
     exact: bool = True,
 ) -> dict[str, np.ndarray]:
     """Several methods from one decoded picture; phash and phash_org share
-    their resize and DCT (the same steps as computing each on its own).
+    their resize and DCT (the same steps as computing each on its own), and
+    each of them also yields ``method@tone``, the hash of its resized pixels'
+    ranks (see :func:`_ranks`).
     ``exact=False`` (the fast decoding path) computes whash by projection and
     does every resize in shared matrix products (same pixels as Pillow's)."""
     if not exact and gray.size[0] * gray.size[1] <= resample.MAX_PIXELS:
@@ -225,12 +272,8 @@ def compute_all(
                 side = hash_size * 4
                 pixels = np.asarray(gray.resize((side, side), LANCZOS))
                 dct = _dct2(pixels) if exact else _dct2_matmul(pixels)
-            low = (
-                dct[:hash_size, :hash_size]
-                if method == "phash"
-                else dct[1 : hash_size + 1, 1 : hash_size + 1]
-            )
-            out[method] = low > np.median(low)
+                _with_tones(out, methods, pixels, hash_size)
+            out[method] = _dct_bits(dct, hash_size, method)
         elif method == "whash" and not exact:
             out[method] = whash_projected(gray, hash_size, original_size)
         else:
@@ -278,12 +321,8 @@ def _compute_all_shared(
         else:
             if dct is None:
                 dct = _dct2_matmul(pixels["phash"])
-            low = (
-                dct[:hash_size, :hash_size]
-                if method == "phash"
-                else dct[1 : hash_size + 1, 1 : hash_size + 1]
-            )
-            out[method] = low > np.median(low)
+                _with_tones(out, methods, pixels["phash"], hash_size)
+            out[method] = _dct_bits(dct, hash_size, method)
     return out
 
 

@@ -66,6 +66,7 @@ class SetEntry:
     distance: int
     file: FileRecord | None = None
     hash: bytes = b""
+    tone: bytes = b""  # hash of the tone-normalised picture (phash methods), else b""
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from .cache import HashStore
 from .config import Config, ConfigError
 from .discover import discover, read_path_list
 from .graph import components
-from .group import build_sets, make_entry, nearest_first, path_key
+from .group import best_form_distance, build_sets, make_entry, nearest_first, path_key
 from .hasher import HashSpec, hash_files, hash_path, to_hashed
 from .model import DupSet, FileRecord, HashedImage, Result, ScanError
 from .search import find_matches, query_matches
@@ -113,15 +113,56 @@ def group(config: Config, images: list[HashedImage]) -> list:
     matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
     matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
     labels = matches.labels
-    if config.verify:
-        labels = refine_components(
-            [im.signature for im in images],
-            matches.unique_index,
-            matches.pairs_i,
-            matches.pairs_j,
-            [path_key(im.file.path) for im in images],
-        )
-    return build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
+    if not config.verify:
+        return build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
+    signatures = [im.signature for im in images]
+    keys = [path_key(im.file.path) for im in images]
+    labels = refine_components(
+        signatures, matches.unique_index, matches.pairs_i, matches.pairs_j, keys
+    )
+    tones = [im.variants.get(hashes.TONE) for im in images]
+    if not images or any(t is None for t in tones):
+        return build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
+    # The same search and verification on the tone-normalised hashes: a
+    # brightened or contrast-stretched copy can be 5-8 bits from its original
+    # in phash and within a bit or two in ranks.  Files are joined when either
+    # form links them; each link was verified on its own.
+    tone_matrix = hashes.as_matrix(tones, config.hash_bits)  # type: ignore[arg-type]
+    found = find_matches(
+        tone_matrix, config.hash_bits, config.threshold, config.engine, config.params
+    )
+    tone_labels = refine_components(
+        signatures, found.unique_index, found.pairs_i, found.pairs_j, keys
+    )
+    sets = build_sets(
+        images, _union(labels, tone_labels), config.hash_bits, config.sort, config.reverse
+    )
+    _distance_in_best_form(sets)
+    return sets
+
+
+def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Labels of the components either labelling puts together (-1: alone)."""
+    n = len(a)
+    na = int(a.max()) + 1 if n else 0
+    nodes = np.arange(n, dtype=np.int64)
+    ia, ib = a >= 0, b >= 0
+    comp = components(
+        n + na + (int(b.max()) + 1 if n else 0),
+        np.concatenate([nodes[ia], nodes[ib]]),
+        np.concatenate([n + a[ia], n + na + b[ib]]),
+    )[:n]
+    sizes = np.bincount(comp)
+    return np.where(sizes[comp] >= 2, comp, -1)
+
+
+def _distance_in_best_form(sets: list) -> None:
+    """A file's distance from the set's first file in the form nearer to it
+    (as shot or tone-normalised): the form that can have linked them."""
+    for s in sets:
+        first = s.entries[0]
+        for e in s.entries:
+            e.distance = best_form_distance(first, e)
 
 
 def group_with_rotations(config: Config, images: list[HashedImage]) -> list:
@@ -194,6 +235,13 @@ def query(config: Config, images: list[HashedImage], q: HashedImage) -> list:
     """Files within r of the query image, nearest first (ties in --sort order)."""
     matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
     found = _query_one(config, matrix, images, q.hash, q.signature)
+    tones = [im.variants.get(hashes.TONE) for im in images]
+    qtone = q.variants.get(hashes.TONE)
+    if config.verify and qtone is not None and images and all(t is not None for t in tones):
+        # as in group(): a brightened copy is found through the ranks' hash
+        tone_matrix = hashes.as_matrix(tones, config.hash_bits)  # type: ignore[arg-type]
+        for i, d in _query_one(config, tone_matrix, images, qtone, q.signature).items():
+            found[i] = min(d, found.get(i, d))
     if config.rotations:
         from .rotations import VARIANTS, turned_signature
 
