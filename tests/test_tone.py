@@ -46,6 +46,8 @@ def test_brightened_copies_found_at_phash_4(imgdupes, photo, tmp_path):
     listing = json.loads(imgdupes("--no-cache", "--json", str(root), "phash", "4").out)
     for s in listing["sets"]:
         assert [f["distance"] for f in s["files"]] == [0, 2]  # in the nearer form
+    turned = imgdupes("--no-cache", "--rotations", str(root), "phash", "4")
+    assert turned.sets == res.sets  # --rotations searches the tone form too
     # without verification the tone search is off: plain phash only
     assert imgdupes("--no-cache", "--no-verify", str(root), "phash", "4").sets == []
 

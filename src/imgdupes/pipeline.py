@@ -108,37 +108,44 @@ def hash_query(config: Config) -> HashedImage:
 
 
 def group(config: Config, images: list[HashedImage]) -> list:
-    if config.rotations:
-        return group_with_rotations(config, images)
+    labels = _rotation_labels(config, images) if config.rotations else _plain_labels(config, images)
+    tones = [im.variants.get(hashes.TONE) for im in images]
+    use_tones = config.verify and bool(images) and all(t is not None for t in tones)
+    if use_tones:
+        # The same search and verification on the tone-normalised hashes: a
+        # brightened or contrast-stretched copy can be 5-8 bits from its
+        # original in phash and within a bit or two in ranks.  Files are
+        # joined when either form links them; each link was verified on its own.
+        tone_matrix = hashes.as_matrix(tones, config.hash_bits)  # type: ignore[arg-type]
+        found = find_matches(
+            tone_matrix, config.hash_bits, config.threshold, config.engine, config.params
+        )
+        tone_labels = refine_components(
+            [im.signature for im in images],
+            found.unique_index,
+            found.pairs_i,
+            found.pairs_j,
+            [path_key(im.file.path) for im in images],
+        )
+        labels = _union(labels, tone_labels)
+    sets = build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
+    if config.rotations or use_tones:
+        _distance_in_best_form(sets, images, config.rotations, use_tones)
+    return sets
+
+
+def _plain_labels(config: Config, images: list[HashedImage]) -> np.ndarray:
     matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
     matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
-    labels = matches.labels
     if not config.verify:
-        return build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
-    signatures = [im.signature for im in images]
-    keys = [path_key(im.file.path) for im in images]
-    labels = refine_components(
-        signatures, matches.unique_index, matches.pairs_i, matches.pairs_j, keys
+        return matches.labels
+    return refine_components(
+        [im.signature for im in images],
+        matches.unique_index,
+        matches.pairs_i,
+        matches.pairs_j,
+        [path_key(im.file.path) for im in images],
     )
-    tones = [im.variants.get(hashes.TONE) for im in images]
-    if not images or any(t is None for t in tones):
-        return build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
-    # The same search and verification on the tone-normalised hashes: a
-    # brightened or contrast-stretched copy can be 5-8 bits from its original
-    # in phash and within a bit or two in ranks.  Files are joined when either
-    # form links them; each link was verified on its own.
-    tone_matrix = hashes.as_matrix(tones, config.hash_bits)  # type: ignore[arg-type]
-    found = find_matches(
-        tone_matrix, config.hash_bits, config.threshold, config.engine, config.params
-    )
-    tone_labels = refine_components(
-        signatures, found.unique_index, found.pairs_i, found.pairs_j, keys
-    )
-    sets = build_sets(
-        images, _union(labels, tone_labels), config.hash_bits, config.sort, config.reverse
-    )
-    _distance_in_best_form(sets)
-    return sets
 
 
 def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -156,17 +163,24 @@ def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(sizes[comp] >= 2, comp, -1)
 
 
-def _distance_in_best_form(sets: list) -> None:
-    """A file's distance from the set's first file in the form nearer to it
-    (as shot or tone-normalised): the form that can have linked them."""
+def _distance_in_best_form(sets: list, images: list[HashedImage], turned: bool, tone: bool) -> None:
+    """A file's distance from the set's first file in the form nearest to it
+    (as shot, turned, tone-normalised): the form that can have linked them."""
+    by_file = {id(im.file): im for im in images}
     for s in sets:
         first = s.entries[0]
         for e in s.entries:
-            e.distance = best_form_distance(first, e)
+            d = best_form_distance(first, e) if tone else hashes.hamming(first.hash, e.hash)
+            im = by_file.get(id(e.file))
+            if turned and im is not None:
+                for name, v in im.variants.items():
+                    if name != hashes.TONE:
+                        d = min(d, hashes.hamming(first.hash, v))
+            e.distance = d
 
 
-def group_with_rotations(config: Config, images: list[HashedImage]) -> list:
-    """Sets where a file may match another in any of the eight orientations.
+def _rotation_labels(config: Config, images: list[HashedImage]) -> np.ndarray:
+    """Labels where a file may match another in any of the eight orientations.
 
     Every orientation of every file is a row of its own (with its turned
     signature); rows are matched and verified as usual, then the files whose
@@ -206,17 +220,7 @@ def group_with_rotations(config: Config, images: list[HashedImage]) -> list:
     comp = components(n + len(row_hash), owners[in_set], n + labels[in_set])
     file_comp = comp[:n]
     sizes = np.bincount(file_comp)
-    file_labels = np.where(sizes[file_comp] >= 2, file_comp, -1)
-    sets = build_sets(images, file_labels, config.hash_bits, config.sort, config.reverse)
-    # A turned copy's distance is from its best orientation, not its raw hash.
-    by_file = {id(im.file): im for im in images}
-    for s in sets:
-        first = s.entries[0].hash
-        for e in s.entries:
-            im = by_file.get(id(e.file))
-            turned = im.variants.values() if im is not None else ()
-            e.distance = min(hashes.hamming(first, v) for v in (e.hash, *turned))
-    return sets
+    return np.where(sizes[file_comp] >= 2, file_comp, -1)
 
 
 def _query_one(
