@@ -81,6 +81,21 @@ def test_switching_method_and_threshold_reads_no_image(imgdupes, dupe_tree):
     assert res.err.count("\n") == 15 and res.sets == []
 
 
+def test_query_image_is_read_from_the_cache_too(imgdupes, dupe_tree, tmp_path, photo):
+    root, families = dupe_tree
+    query = tmp_path / "query.jpg"
+    photo(100).save(query, quality=90)  # a copy of family 0's original
+    first = imgdupes("--query", str(query), str(root), "phash", "10")
+    assert first.code == 0 and families[0][0] in first.out
+    _scramble_keeping_stat(query)
+    again = imgdupes("--query", str(query), str(root), "phash", "10")
+    assert again.code == 0, again.err
+    assert again.out == first.out
+    # without the cache the scrambled query cannot be read: one line, exit 2
+    res = imgdupes("--no-cache", "--query", str(query), str(root), "phash", "10")
+    assert res.code == 2 and res.err.count("\n") == 1
+
+
 def test_a_changed_file_is_hashed_again(imgdupes, tmp_path):
     root = tmp_path / "pics"
     root.mkdir()

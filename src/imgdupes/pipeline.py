@@ -99,10 +99,25 @@ def hash_query(config: Config) -> HashedImage:
     assert config.query is not None
     if not os.path.exists(config.query):
         raise ConfigError(f"--query {config.query}: no such file")
-    ok, payload, w, h = hash_path(config.query, _spec(config))
-    if not ok:
-        raise ConfigError(f"--query {config.query}: {payload}")
-    assert isinstance(payload, dict)
+    found = discover([config.query])
+    if config.use_cache and len(found.files) == 1:
+        # like the targets: read from the hash store when unchanged, else stored
+        # (an unusable store was already reported for the targets)
+        store = HashStore.open(config.cache_dir, lambda msg: None)
+        try:
+            rows, errors = hash_files(found.files, _spec(config), num_proc=1, store=store)
+        finally:
+            if store is not None:
+                store.close()
+        if errors:
+            raise ConfigError(f"--query {config.query}: {errors[0].error}")
+        _, payload, w, h = rows[0]
+    else:
+        ok, outcome, w, h = hash_path(config.query, _spec(config))
+        if not ok:
+            raise ConfigError(f"--query {config.query}: {outcome}")
+        assert isinstance(outcome, dict)
+        payload = outcome
     record = FileRecord(config.query, 0, 0, -1, -1)
     return to_hashed([(record, payload, w, h)], config.hash_method)[0]
 
