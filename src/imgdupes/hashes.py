@@ -9,7 +9,6 @@ method.  Results are boolean arrays in ImageHash's bit order.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -180,41 +179,9 @@ def whash_projected(
     if hash_size & (hash_size - 1):
         raise ValueError("whash needs a hash size that is a power of two (64, 256, 1024 bits)")
     image_scale = whash_scale(original_size or gray.size, hash_size)
-    pixels = np.asarray(gray, dtype=np.float32)
-    rows = _block_weights(gray.size[1], image_scale, hash_size)
-    cols = _block_weights(gray.size[0], image_scale, hash_size)
-    # einsum rather than BLAS: a multithreaded BLAS call per picture inside
-    # every hashing process was ten times slower on a busy machine.
-    sums = np.einsum("ik,lk->il", np.einsum("ij,jk->ik", rows, pixels), cols)
+    _, sums = resample.shrink(gray, [], (image_scale, hash_size))
+    assert sums is not None
     return sums > np.median(sums)
-
-
-def _lanczos(x: np.ndarray) -> np.ndarray:
-    return np.where(np.abs(x) < 3.0, np.sinc(x) * np.sinc(x / 3.0), 0.0)
-
-
-@functools.lru_cache(maxsize=64)
-def _block_weights(in_size: int, out_size: int, blocks: int) -> np.ndarray:
-    """(blocks, in_size): Pillow's Lanczos resize weights from in_size to
-    out_size, with the output rows of each of ``blocks`` equal blocks summed.
-    Cached: a folder of photos from one camera shares a handful of sizes."""
-    scale = in_size / out_size
-    filterscale = max(scale, 1.0)
-    support = 3.0 * filterscale
-    taps = int(np.ceil(support)) * 2 + 1
-    centers = (np.arange(out_size) + 0.5) * scale
-    xmin = np.maximum((centers - support + 0.5).astype(np.int64), 0)
-    xmax = np.minimum((centers + support + 0.5).astype(np.int64), in_size)
-    x = xmin[:, None] + np.arange(taps)[None, :]
-    valid = x < xmax[:, None]
-    w = np.where(valid, _lanczos((x - centers[:, None] + 0.5) / filterscale), 0.0)
-    w /= w.sum(axis=1, keepdims=True)
-    block_of = (np.arange(out_size) * blocks // out_size)[:, None]
-    cell = (block_of * in_size + np.minimum(x, in_size - 1))[valid]
-    out = np.bincount(cell, weights=w[valid], minlength=blocks * in_size)
-    weights = out.reshape(blocks, in_size).astype(np.float32)
-    weights.flags.writeable = False
-    return weights
 
 
 def _whash_wavelets(resized: np.ndarray, image_scale: int, hash_size: int) -> np.ndarray:
