@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-verify",
         dest="verify",
         action="store_false",
-        help="trust the hash alone; do not confirm matches with a second signal",
+        help="trust the hash alone: do not confirm matches with a second signal, and"
+        " search the plain hash only (not also the tone-normalised one)",
     )
     g.add_argument(
         "--rotations",
