@@ -345,6 +345,15 @@ def _csv(value: str, cast=str) -> list:
     return [cast(v.strip()) for v in value.split(",") if v.strip()]
 
 
+def build_split(root: str, split: str, quick: bool) -> tuple[list[data.Item], str]:
+    """Write one split under ``root``, print its heading; (labels, folder)."""
+    t0 = time.perf_counter()
+    items = data.build(root, split, quick=quick)
+    print(f"\n## split: {split}\n")
+    print(f"{dataset_summary(items)}; built in {time.perf_counter() - t0:.0f} s\n")
+    return items, os.path.join(root, split)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--split", choices=(*data.SPLITS, "both"), default="both")
@@ -390,11 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     root = tempfile.mkdtemp(prefix="imgdupes-accuracy-")
     try:
         for split in splits:
-            t0 = time.perf_counter()
-            items = data.build(root, split, quick=args.quick)
-            folder = os.path.join(root, split)
-            print(f"\n## split: {split}\n")
-            print(f"{dataset_summary(items)}; built in {time.perf_counter() - t0:.0f} s\n")
+            items, folder = build_split(root, split, args.quick)
             runs: list[Run] = []
             for method in methods:
                 for t in thresholds:

@@ -393,11 +393,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="imgdupes-peers-") as root:
         for split in splits:
-            t0 = time.perf_counter()
-            items = data.build(root, split, quick=args.quick)
-            folder = os.path.join(root, split)
-            print(f"\n## split: {split}\n")
-            print(f"{accuracy.dataset_summary(items)}; built in {time.perf_counter() - t0:.0f} s\n")
+            items, folder = accuracy.build_split(root, split, args.quick)
             outcomes: list[Outcome] = []
             for peer, label, thunk in runs(folder, items):
                 if peer is not None and peer.skip is not None:
