@@ -127,6 +127,15 @@ def dhash(gray: Image.Image, hash_size: int) -> np.ndarray:
     return pixels[:, 1:] > pixels[:, :-1]
 
 
+def _check_whash_size(hash_size: int) -> None:
+    if hash_size & (hash_size - 1):
+        raise ValueError("whash needs a hash size that is a power of two (64, 256, 1024 bits)")
+
+
+def _unknown(method: str) -> ValueError:
+    return ValueError(f"unknown hash method {method!r}; choose from {', '.join(HASH_METHODS)}")
+
+
 def whash_scale(original_size: tuple[int, int], hash_size: int) -> int:
     """ImageHash's working size for whash: the largest power of two within the
     image's shorter side, taken from the *original* size so that a reduced
@@ -150,8 +159,7 @@ def whash(
     where ImageHash's answer depends on float rounding: those take the
     wavelet route so that the bits still match.
     """
-    if hash_size & (hash_size - 1):
-        raise ValueError("whash needs a hash size that is a power of two (64, 256, 1024 bits)")
+    _check_whash_size(hash_size)
     image_scale = whash_scale(original_size or gray.size, hash_size)
     resized = np.asarray(gray.resize((image_scale, image_scale), LANCZOS))
     block = image_scale // hash_size
@@ -176,8 +184,7 @@ def whash_projected(
     intermediate picture to 8 bits is left out, so the bits can differ from
     :func:`whash` on the same input where a block sum sits at the median.
     """
-    if hash_size & (hash_size - 1):
-        raise ValueError("whash needs a hash size that is a power of two (64, 256, 1024 bits)")
+    _check_whash_size(hash_size)
     image_scale = whash_scale(original_size or gray.size, hash_size)
     _, sums = resample.shrink(gray, [], (image_scale, hash_size))
     assert sums is not None
@@ -213,7 +220,7 @@ def compute(
         return dhash(gray, hash_size)
     if method == "whash":
         return whash(gray, hash_size, original_size)
-    raise ValueError(f"unknown hash method {method!r}; choose from {', '.join(HASH_METHODS)}")
+    raise _unknown(method)
 
 
 def compute_all(
@@ -256,9 +263,7 @@ def _compute_all_shared(
 ) -> dict[str, np.ndarray]:
     for method in methods:
         if method not in HASH_METHODS:
-            raise ValueError(
-                f"unknown hash method {method!r}; choose from {', '.join(HASH_METHODS)}"
-            )
+            raise _unknown(method)
     sizes: dict[str, tuple[int, int]] = {}
     if "ahash" in methods:
         sizes["ahash"] = (hash_size, hash_size)
@@ -268,8 +273,7 @@ def _compute_all_shared(
         sizes["phash"] = (hash_size * 4, hash_size * 4)
     blocks = None
     if "whash" in methods:
-        if hash_size & (hash_size - 1):
-            raise ValueError("whash needs a hash size that is a power of two (64, 256, 1024 bits)")
+        _check_whash_size(hash_size)
         blocks = (whash_scale(original_size or gray.size, hash_size), hash_size)
     resized, sums = resample.shrink(gray, list(sizes.values()), blocks)
     pixels = dict(zip(sizes, resized, strict=True))

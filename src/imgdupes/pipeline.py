@@ -100,10 +100,10 @@ def hash_query(config: Config) -> HashedImage:
     if not os.path.exists(config.query):
         raise ConfigError(f"--query {config.query}: no such file")
     found = discover([config.query])
-    if config.use_cache and len(found.files) == 1:
+    if len(found.files) == 1:
         # like the targets: read from the hash store when unchanged, else stored
         # (an unusable store was already reported for the targets)
-        store = HashStore.open(config.cache_dir, lambda msg: None)
+        store = HashStore.open(config.cache_dir, lambda msg: None) if config.use_cache else None
         try:
             rows, errors = hash_files(found.files, _spec(config), num_proc=1, store=store)
         finally:
@@ -112,7 +112,7 @@ def hash_query(config: Config) -> HashedImage:
         if errors:
             raise ConfigError(f"--query {config.query}: {errors[0].error}")
         _, payload, w, h = rows[0]
-    else:
+    else:  # not an image to discovery: decoding it says why
         ok, outcome, w, h = hash_path(config.query, _spec(config))
         if not ok:
             raise ConfigError(f"--query {config.query}: {outcome}")
@@ -123,7 +123,12 @@ def hash_query(config: Config) -> HashedImage:
 
 
 def group(config: Config, images: list[HashedImage]) -> list:
-    labels = _rotation_labels(config, images) if config.rotations else _plain_labels(config, images)
+    signatures = [im.signature for im in images] if config.verify else []
+    keys = [path_key(im.file.path) for im in images] if config.verify else []
+    if config.rotations:
+        labels = _rotation_labels(config, images)
+    else:
+        labels = _linked(config, [im.hash for im in images], signatures, keys)
     tones = [im.variants.get(hashes.TONE) for im in images]
     use_tones = config.verify and bool(images) and all(t is not None for t in tones)
     if use_tones:
@@ -131,35 +136,24 @@ def group(config: Config, images: list[HashedImage]) -> list:
         # brightened or contrast-stretched copy can be 5-8 bits from its
         # original in phash and within a bit or two in ranks.  Files are
         # joined when either form links them; each link was verified on its own.
-        tone_matrix = hashes.as_matrix(tones, config.hash_bits)  # type: ignore[arg-type]
-        found = find_matches(
-            tone_matrix, config.hash_bits, config.threshold, config.engine, config.params
-        )
-        tone_labels = refine_components(
-            [im.signature for im in images],
-            found.unique_index,
-            found.pairs_i,
-            found.pairs_j,
-            [path_key(im.file.path) for im in images],
-        )
-        labels = _union(labels, tone_labels)
+        labels = _union(labels, _linked(config, tones, signatures, keys))  # type: ignore[arg-type]
     sets = build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
     if config.rotations or use_tones:
         _distance_in_best_form(sets, images, config.rotations, use_tones)
     return sets
 
 
-def _plain_labels(config: Config, images: list[HashedImage]) -> np.ndarray:
-    matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
+def _linked(
+    config: Config, packed: list[bytes], signatures: list[bytes], keys: list[bytes]
+) -> np.ndarray:
+    """Component label per row (-1: alone) of the hashes within the threshold,
+    each link confirmed by the verification when it is on."""
+    matrix = hashes.as_matrix(packed, config.hash_bits)
     matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
     if not config.verify:
         return matches.labels
     return refine_components(
-        [im.signature for im in images],
-        matches.unique_index,
-        matches.pairs_i,
-        matches.pairs_j,
-        [path_key(im.file.path) for im in images],
+        signatures, matches.unique_index, matches.pairs_i, matches.pairs_j, keys
     )
 
 
@@ -221,13 +215,7 @@ def _rotation_labels(config: Config, images: list[HashedImage]) -> np.ndarray:
             row_sig.append(turned_signature(im.signature, op))
             row_owner.append(i)
             row_key.append(key + b"\0" + bytes([k + 1]))
-    matrix = hashes.as_matrix(row_hash, config.hash_bits)
-    matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
-    labels = matches.labels
-    if config.verify:
-        labels = refine_components(
-            row_sig, matches.unique_index, matches.pairs_i, matches.pairs_j, row_key
-        )
+    labels = _linked(config, row_hash, row_sig, row_key)
     # Join each file with the components its rows fell into.
     owners = np.asarray(row_owner, dtype=np.int64)
     in_set = labels >= 0
