@@ -77,6 +77,13 @@ class Scores:
     def recall(self) -> float | None:
         return self.correct_pairs / self.true_pairs if self.true_pairs else None
 
+    def worst(
+        self, transforms: Iterable[str], group: str = "photo"
+    ) -> tuple[float | None, str | None]:
+        """(recall, transform) of the transform found least often; (None, None) if none ran."""
+        found = [(r, t) for t in transforms if (r := self.transform_recall(group, t)) is not None]
+        return min(found) if found else (None, None)
+
     def transform_recall(self, group: str, transform: str) -> float | None:
         found, total = self.per_transform.get((group, transform), (0, 0))
         return found / total if total else None
@@ -239,19 +246,11 @@ def transform_table(runs: list[Run], threshold: int, verify: bool) -> str:
                 continue
             label = t if group == "photo" else f"{t} (low-detail)"
             rows.append([label, *(_pct(c) for c in cells)])
-    worst = []
-    for r in chosen:
-        vals = [r.scores.transform_recall("photo", t) for t in data.BENIGN]
-        vals = [v for v in vals if v is not None]
-        worst.append(_pct(min(vals)) if vals else "-")
-    rows.append(["**worst benign**", *worst])
+    rows.append(["**worst benign**", *(_pct(r.scores.worst(data.BENIGN)[0]) for r in chosen)])
     # The --rotations target: mirror and 90-degree copies found too.
-    worst_rot = []
-    for r in chosen:
-        vals = [r.scores.transform_recall("photo", t) for t in data.ROTATION]
-        vals = [v for v in vals if v is not None]
-        worst_rot.append(_pct(min(vals)) if vals else "-")
-    rows.append(["**worst mirror/rotate_90**", *worst_rot])
+    rows.append(
+        ["**worst mirror/rotate_90**", *(_pct(r.scores.worst(data.ROTATION)[0]) for r in chosen)]
+    )
     return _table(header, rows)
 
 

@@ -280,12 +280,8 @@ def run_imgdupes(folder: str, items: list[data.Item], threshold: int, workers: i
 
 
 def _worst_benign(sc: accuracy.Scores) -> str:
-    vals = [(sc.transform_recall("photo", t), t) for t in data.BENIGN]
-    vals = [(v, t) for v, t in vals if v is not None]
-    if not vals:
-        return "-"
-    v, t = min(vals)
-    return f"{accuracy._pct(v)} ({t})"
+    v, t = sc.worst(data.BENIGN)
+    return "-" if v is None else f"{accuracy._pct(v)} ({t})"
 
 
 def summary_table(outcomes: list[Outcome]) -> str:
