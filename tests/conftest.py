@@ -101,6 +101,27 @@ def _isolated_cache(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def forbid_decoding(monkeypatch):
+    """Call it to make every image decode fail from then on (forked hashing
+    workers inherit it): only answers from the hash store still work.
+
+    Overwriting a file and putting its mtime back no longer hides a change
+    (the store compares ctime too), so this is how a test proves the store
+    answered."""
+
+    def forbid() -> None:
+        from imgdupes import hasher
+        from imgdupes.decode import DecodeError
+
+        def refuse(path, *args, **kwargs):
+            raise DecodeError("decoded although the hash store holds it")
+
+        monkeypatch.setattr(hasher, "decode", refuse)
+
+    return forbid
+
+
+@pytest.fixture
 def imgdupes():
     """Run the command in-process: ``imgdupes("dir", "phash", "4")`` -> CliResult."""
     return run_inproc

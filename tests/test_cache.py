@@ -28,12 +28,11 @@ def _cache_file(tmp_path: Path) -> Path:
     return tmp_path / ".xdg-cache" / "imgdupes" / DB_NAME
 
 
-def _scramble_keeping_stat(path: Path) -> None:
-    """Overwrite a file in place with garbage of the same size, then put its
-    mtime back: only a run that trusts the cache can still use it."""
+def _overwrite_keeping_mtime(path: Path, content: bytes) -> None:
+    """Overwrite a file in place, then put its mtime back, as cp -p and rsync -t do."""
     st = path.stat()
     with open(path, "r+b") as fh:
-        fh.write(b"\0" * st.st_size)
+        fh.write(content)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
 
 
@@ -60,14 +59,13 @@ def test_cache_dir_option_chooses_the_folder(imgdupes, dupe_tree, tmp_path):
     assert not _cache_file(tmp_path).exists()
 
 
-def test_switching_method_and_threshold_reads_no_image(imgdupes, dupe_tree):
+def test_switching_method_and_threshold_reads_no_image(imgdupes, dupe_tree, forbid_decoding):
     root, families = dupe_tree
     first = imgdupes(str(root), "phash", "4")
     assert first.code == 0
     expected_dhash = imgdupes("--no-cache", str(root), "dhash", "6")
-    for p in root.iterdir():
-        _scramble_keeping_stat(p)
-    # Every image is now garbage on disk; only cached hashes can give these answers.
+    forbid_decoding()
+    # No image can be decoded now; only cached hashes can give these answers.
     for method, r, expected in (("phash", "4", first), ("dhash", "6", expected_dhash)):
         res = imgdupes(str(root), method, r)
         assert res.code == 0
@@ -76,24 +74,40 @@ def test_switching_method_and_threshold_reads_no_image(imgdupes, dupe_tree):
     for method in ("ahash", "whash", "phash_org"):
         res = imgdupes(str(root), method, "10")
         assert res.err == "", method
-    # whereas reading them fails, one warning per file
+    # whereas decoding them fails, one warning per file
     res = imgdupes("--no-cache", str(root), "phash", "4")
     assert res.err.count("\n") == 15 and res.sets == []
 
 
-def test_query_image_is_read_from_the_cache_too(imgdupes, dupe_tree, tmp_path, photo):
+def test_query_image_is_read_from_the_cache_too(
+    imgdupes, dupe_tree, tmp_path, photo, forbid_decoding
+):
     root, families = dupe_tree
     query = tmp_path / "query.jpg"
     photo(100).save(query, quality=90)  # a copy of family 0's original
     first = imgdupes("--query", str(query), str(root), "phash", "10")
     assert first.code == 0 and families[0][0] in first.out
-    _scramble_keeping_stat(query)
+    forbid_decoding()
     again = imgdupes("--query", str(query), str(root), "phash", "10")
     assert again.code == 0, again.err
     assert again.out == first.out
-    # without the cache the scrambled query cannot be read: one line, exit 2
+    # without the cache the query cannot be decoded now: one line, exit 2
     res = imgdupes("--no-cache", "--query", str(query), str(root), "phash", "10")
     assert res.code == 2 and res.err.count("\n") == 1
+
+
+def test_a_file_edited_in_place_with_its_mtime_put_back_is_hashed_again(imgdupes, tmp_path):
+    root = tmp_path / "pics"
+    root.mkdir()
+    synthetic_photo(1).save(root / "x.bmp")
+    synthetic_photo(1).save(root / "y.bmp")
+    assert len(imgdupes(str(root), "phash", "0").sets) == 1
+    # another picture of the same byte size (a BMP of the same dimensions)
+    synthetic_photo(2).save(tmp_path / "other.bmp")
+    st = (root / "y.bmp").stat()
+    _overwrite_keeping_mtime(root / "y.bmp", (tmp_path / "other.bmp").read_bytes())
+    assert (root / "y.bmp").stat()[6:9] == st[6:9]  # size, and the seconds of atime, mtime
+    assert imgdupes(str(root), "phash", "0").sets == []
 
 
 def test_a_changed_file_is_hashed_again(imgdupes, tmp_path):

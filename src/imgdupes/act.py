@@ -133,10 +133,6 @@ def plan_answer(choices: list[Choice], kind: str, keep: frozenset[int]) -> None:
 # --- checking ---------------------------------------------------------------------------------
 
 
-def _identity(st: os.stat_result) -> tuple[int, int]:
-    return (st.st_dev, st.st_ino)
-
-
 def file_state(rec: FileRecord) -> str | None:
     """None when ``rec.path`` still reaches the file as hashed, else why not."""
     try:
@@ -145,14 +141,18 @@ def file_state(rec: FileRecord) -> str | None:
         return "vanished"
     except OSError as exc:
         return f"cannot check: {exc.strerror or exc}"
-    if (
-        not stat.S_ISREG(st.st_mode)
-        or _identity(st) != rec.identity
-        or st.st_size != rec.size
-        or st.st_mtime_ns != rec.mtime_ns
-    ):
+    if not stat.S_ISREG(st.st_mode) or not unchanged(st, rec):
         return "changed since scan"
     return None
+
+
+def unchanged(st: os.stat_result, rec: FileRecord, ctime: bool = True) -> bool:
+    """Whether ``st`` is the file ``rec`` was when it was hashed (see FileRecord.stamp).
+
+    ``ctime=False`` for the names of a file this run is already acting on:
+    removing one of its hard links changes the inode's ctime."""
+    now = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return now == rec.stamp if ctime else now[:4] == rec.stamp[:4]
 
 
 def _still_kept(kept: SetEntry, victim: FileRecord) -> bool:
@@ -173,7 +173,7 @@ def name_state(name: str, rec: FileRecord) -> str | None:
         return "vanished" if not os.path.islink(name) else "changed since scan"
     except OSError as exc:
         return exc.strerror or str(exc)
-    if _identity(st) != rec.identity or st.st_size != rec.size or st.st_mtime_ns != rec.mtime_ns:
+    if not unchanged(st, rec, ctime=False):
         return "changed since scan"
     return None
 

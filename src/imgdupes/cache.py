@@ -1,8 +1,8 @@
 """The hash store: an SQLite database of hashes already computed.
 
 An entry belongs to one real path and one decode mode (``full`` or the fast
-path) and is trusted only while the file keeps the size, mtime (ns) and
-inode it had when it was hashed; anything else is a miss and is hashed again.
+path) and is trusted only while the file keeps the device, inode, size,
+mtime and ctime (ns) it had when it was hashed; anything else is a miss and is hashed again.
 One decode stores every method it computed at the requested bits, plus the
 signature and pixel size, so a later run with another method or threshold
 reads no image.
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from .model import FileRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # "imgD" in ASCII: marks the file as ours so a foreign database is recognised.
 APPLICATION_ID = 0x696D6744
 DB_NAME = f"hashes-v{SCHEMA_VERSION}.sqlite3"
@@ -37,6 +37,8 @@ CREATE TABLE IF NOT EXISTS images (
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     inode INTEGER NOT NULL,
+    dev INTEGER NOT NULL,
+    ctime_ns INTEGER NOT NULL,
     width INTEGER NOT NULL,
     height INTEGER NOT NULL,
     sig_version INTEGER NOT NULL,
@@ -251,15 +253,15 @@ class HashStore:
                 method_marks = ",".join("?" * len(wanted))
                 # Only the wanted methods: each joined row repeats the signature.
                 rows = self.conn.execute(
-                    "SELECT i.path, i.size, i.mtime_ns, i.inode, i.width, i.height,"
-                    " i.sig_version, i.signature, h.method, h.hash"
+                    "SELECT i.path, i.size, i.mtime_ns, i.inode, i.dev, i.ctime_ns,"
+                    " i.width, i.height, i.sig_version, i.signature, h.method, h.hash"
                     " FROM images i LEFT JOIN hashes h ON h.image_id = i.id AND h.bits = ?"
                     f" AND h.method IN ({method_marks})"
                     f" WHERE i.decode = ? AND i.path IN ({marks})",
                     (bits, *wanted, decode, *chunk),
                 ).fetchall()
                 partial: dict[bytes, CachedImage | None] = {}
-                for path, size, mtime_ns, inode, w, h, sv, sig, method, blob in rows:
+                for path, size, mtime_ns, inode, dev, ctime_ns, w, h, sv, sig, method, blob in rows:
                     entry = partial.get(path, False)
                     if entry is None:
                         continue  # already found stale
@@ -267,7 +269,7 @@ class HashStore:
                         entry = None
                         for i in keys[path]:
                             f = files[i]
-                            if f.size == size and f.mtime_ns == mtime_ns and f.ino == inode:
+                            if f.stamp == (dev, inode, size, mtime_ns, ctime_ns):
                                 if sv == sig_version:
                                     entry = CachedImage({}, w, h, sig)
                                 break
@@ -350,19 +352,23 @@ class HashStore:
                     p.sig_version,
                 )
                 row = conn.execute(
-                    "SELECT id, size, mtime_ns, inode FROM images WHERE path = ? AND decode = ?",
+                    "SELECT id, dev, inode, size, mtime_ns, ctime_ns FROM images"
+                    " WHERE path = ? AND decode = ?",
                     (key, decode),
                 ).fetchone()
                 if row is None:
                     image_id = conn.execute(
-                        "INSERT INTO images (path, decode, size, mtime_ns, inode, width, height,"
-                        " sig_version, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "INSERT INTO images (path, decode, size, mtime_ns, inode, dev, ctime_ns,"
+                        " width, height, sig_version, signature)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             key,
                             decode,
                             f.size,
                             f.mtime_ns,
                             f.ino,
+                            f.dev,
+                            f.ctime_ns,
                             width,
                             height,
                             sig_version,
@@ -371,16 +377,18 @@ class HashStore:
                     ).lastrowid
                 else:
                     image_id = row[0]
-                    if tuple(row[1:]) != (f.size, f.mtime_ns, f.ino):
+                    if tuple(row[1:]) != f.stamp:
                         # The file changed: its old hashes (any method, any size) are wrong.
                         conn.execute("DELETE FROM hashes WHERE image_id = ?", (image_id,))
                     conn.execute(
-                        "UPDATE images SET size = ?, mtime_ns = ?, inode = ?, width = ?,"
-                        " height = ?, sig_version = ?, signature = ? WHERE id = ?",
+                        "UPDATE images SET size = ?, mtime_ns = ?, inode = ?, dev = ?,"
+                        " ctime_ns = ?, width = ?, height = ?, sig_version = ?, signature = ? WHERE id = ?",
                         (
                             f.size,
                             f.mtime_ns,
                             f.ino,
+                            f.dev,
+                            f.ctime_ns,
                             width,
                             height,
                             sig_version,

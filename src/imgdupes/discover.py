@@ -220,6 +220,7 @@ def discover(
                 dev=st.st_dev,
                 ino=st.st_ino,
                 aliases=tuple(aliases),
+                ctime_ns=st.st_ctime_ns,
             )
         )
     return result

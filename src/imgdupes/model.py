@@ -27,10 +27,20 @@ class FileRecord:
     dev: int
     ino: int
     aliases: tuple[str, ...] = ()
+    # ctime cannot be set back by a program (utime, cp -p, rsync -t set mtime
+    # only), and a file removed and re-created under the same inode gets a new
+    # one: with it, a file edited in place is never taken for the one hashed.
+    ctime_ns: int = 0
 
     @property
     def identity(self) -> tuple[int, int]:
         return (self.dev, self.ino)
+
+    @property
+    def stamp(self) -> tuple[int, int, int, int, int]:
+        """(dev, inode, size, mtime_ns, ctime_ns): what must not change between
+        hashing a file and acting on it."""
+        return (self.dev, self.ino, self.size, self.mtime_ns, self.ctime_ns)
 
 
 @dataclass(frozen=True, slots=True)

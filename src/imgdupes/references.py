@@ -42,6 +42,7 @@ def merge(a: Discovery, b: Discovery) -> Discovery:
                 dev=rec.dev,
                 ino=rec.ino,
                 aliases=tuple(ordered[1:]),
+                ctime_ns=rec.ctime_ns,
             )
         )
     seen: set[tuple[str, str]] = set()
