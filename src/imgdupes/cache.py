@@ -382,7 +382,8 @@ class HashStore:
                         conn.execute("DELETE FROM hashes WHERE image_id = ?", (image_id,))
                     conn.execute(
                         "UPDATE images SET size = ?, mtime_ns = ?, inode = ?, dev = ?,"
-                        " ctime_ns = ?, width = ?, height = ?, sig_version = ?, signature = ? WHERE id = ?",
+                        " ctime_ns = ?, width = ?, height = ?, sig_version = ?, signature = ?"
+                        " WHERE id = ?",
                         (
                             f.size,
                             f.mtime_ns,
