@@ -64,6 +64,8 @@ class Config:
     trash: bool = False
     move_to: str | None = None
     references: list[str] = field(default_factory=list)
+    # seconds an acting run waits for another one acting on the same folders
+    lock_wait: float = 600.0
     # warnings produced while validating (e.g. a non-square --hash-bits)
     notes: list[str] = field(default_factory=list)
 
