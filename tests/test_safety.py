@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -77,9 +76,7 @@ def race(folder: Path, tmp_path: Path) -> list[subprocess.CompletedProcess]:
     procs = []
     for c, (o, e) in zip(cmds, logs, strict=True):
         with open(o, "wb") as fo, open(e, "wb") as fe:
-            procs.append(
-                subprocess.Popen(c, env=env, stdout=fo, stderr=fe, cwd=folder.parent)
-            )
+            procs.append(subprocess.Popen(c, env=env, stdout=fo, stderr=fe, cwd=folder.parent))
     done = []
     for p, c, (o, e) in zip(procs, cmds, logs, strict=True):
         p.wait(timeout=600)
@@ -144,3 +141,228 @@ def test_bind_mount_of_a_folder_is_the_same_lock(tmp_path):
                 FolderLocks().acquire([str(mnt)], 0.2, lambda m: None)
     finally:
         subprocess.run(["umount", str(mnt)], check=True)
+
+
+# --- 1: changes behind the run's back -----------------------------------------------------------
+
+
+def _family(folder: Path, name: str, seed: int) -> list[Path]:
+    """An original and two smaller copies, largest file first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    img = synthetic_photo(seed, (320, 240))
+    orig, q50, small = (
+        folder / f"{name}_orig.jpg",
+        folder / f"{name}_q50.jpg",
+        folder / f"{name}_small.jpg",
+    )
+    img.save(orig, quality=95)
+    img.save(q50, quality=50)
+    resized(img, 0.5).save(small, quality=85)
+    return [orig, q50, small]
+
+
+def _same_size_rewrite(path: Path, other: Image.Image) -> None:
+    """Rewrite ``path`` in place with another picture of the same byte size and
+    put its mtime back, as ``cp -p`` or a date-keeping photo tool would."""
+    st = path.stat()
+    buf = io.BytesIO()
+    other.save(buf, format="BMP")
+    data = buf.getvalue()[: st.st_size].ljust(st.st_size, b"\0")
+    with open(path, "r+b") as fh:  # same inode
+        fh.write(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+
+
+class ChangingInput(io.StringIO):
+    """Prompt answers that change the tree just before the first one is read:
+    what happens while a person is still looking at the listing."""
+
+    def __init__(self, text: str, change) -> None:
+        super().__init__(text)
+        self._change = change
+
+    def readline(self, *args) -> str:  # type: ignore[override]
+        if self._change is not None:
+            self._change()
+            self._change = None
+        return super().readline(*args)
+
+
+def _delete_with_prompt(root: Path, answers: io.StringIO) -> str:
+    config = Config(
+        hash_method="phash",
+        threshold=4,
+        targets=[str(root)],
+        delete=True,
+        num_proc=1,
+        sort=["filepath"],
+    )
+    result, data = find(config)
+    out, err = io.StringIO(), io.StringIO()
+    run_delete(config, result, data, answers, out, err, lambda m: err.write(m + "\n"))
+    return out.getvalue()
+
+
+def test_file_edited_in_place_with_its_mtime_put_back_while_the_prompt_waits(tmp_path):
+    root = tmp_path / "pics"
+    orig, q50, small = _family(root, "a", 11)
+    other = synthetic_photo(12, (320, 240))
+    # keep 1 (a_orig): q50 is rewritten into another picture while the prompt waits
+    out = _delete_with_prompt(root, ChangingInput("1\n", lambda: _same_size_rewrite(q50, other)))
+    assert f"[!] {q50} -- changed since scan" in out
+    assert q50.exists() and not small.exists()
+
+
+def test_kept_file_edited_in_place_while_the_prompt_waits_saves_the_others(tmp_path):
+    root = tmp_path / "pics"
+    orig, q50, small = _family(root, "a", 13)
+    other = synthetic_photo(14, (320, 240))
+    out = _delete_with_prompt(root, ChangingInput("1\n", lambda: _same_size_rewrite(orig, other)))
+    assert "the file kept for it is gone or changed" in out
+    assert q50.exists() and small.exists()
+
+
+def test_file_removed_and_recreated_is_not_taken_for_the_one_hashed(tmp_path):
+    root = tmp_path / "pics"
+    orig, q50, small = _family(root, "a", 15)
+    other = synthetic_photo(16, (320, 240))
+
+    def recreate() -> None:
+        st = q50.stat()
+        q50.unlink()
+        _ = other  # a new file under the old name, same size and mtime
+        buf = io.BytesIO()
+        other.save(buf, format="BMP")
+        q50.write_bytes(buf.getvalue()[: st.st_size].ljust(st.st_size, b"\0"))
+        os.utime(q50, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+    out = _delete_with_prompt(root, ChangingInput("1\n", recreate))
+    assert f"[!] {q50} -- changed since scan" in out
+    assert q50.exists()
+
+
+def test_rename_aside_puts_the_file_back_when_the_kept_one_goes_meanwhile(tmp_path):
+    from imgdupes.act import Refused, remove_aside
+    from imgdupes.discover import discover
+
+    root = tmp_path / "pics"
+    orig, q50, _ = _family(root, "a", 17)
+    (rec,) = [f for f in discover([str(root)]).files if f.path == str(q50)]
+
+    def kept_gone() -> str | None:
+        orig.unlink()  # another program removes the kept file in the window
+        return "the file kept for it is gone or changed; left"
+
+    with pytest.raises(Refused):
+        remove_aside(str(q50), rec, kept_gone)
+    assert q50.exists() and [p.name for p in root.iterdir() if p.name.startswith(".")] == []
+
+
+# --- 3: no output lands on an input -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--html", "--csv", "--export-hashes"])
+def test_output_naming_a_scanned_image_is_refused_before_anything_is_written(
+    imgdupes, tmp_path, monkeypatch, option
+):
+    root = tmp_path / "t"
+    orig, q50, small = _family(root, "a", 21)
+    before = small.read_bytes()
+    monkeypatch.chdir(tmp_path)
+    # another spelling of the same file: refused all the same
+    res = imgdupes(option, "./t/a_small.jpg", "t", "phash", "4")
+    assert res.code == 2
+    assert res.err.count("\n") == 1 and "refusing to overwrite" in res.err
+    assert small.read_bytes() == before
+
+
+def test_export_hashes_onto_the_hashes_from_table_is_refused(imgdupes, tmp_path):
+    table = tmp_path / "h.csv"
+    table.write_text("path,hash\na.jpg,ff00ff00ff00ff00\nb.jpg,ff00ff00ff00ff01\n")
+    before = table.read_text()
+    res = imgdupes("--hashes-from", str(table), "--export-hashes", str(table), "phash", "4")
+    assert res.code == 2 and "refusing to overwrite" in res.err
+    assert table.read_text() == before
+
+
+def test_move_to_inside_the_target_is_left_out_of_later_runs(imgdupes, tmp_path, monkeypatch):
+    root = tmp_path / "t"
+    orig, q50, small = _family(root, "a", 22)
+    monkeypatch.chdir(tmp_path)
+    first = imgdupes("-rdN", "--move-to", "t/dups", "t", "phash", "4")
+    assert first.code == 0, first.err
+    moved = sorted(p.relative_to(tmp_path) for p in (root / "dups").rglob("*.jpg"))
+    assert moved == [Path("t/dups/t/a_q50.jpg"), Path("t/dups/t/a_small.jpg")]
+    second = imgdupes("-rdN", "--move-to", "t/dups", "t", "phash", "4")
+    assert second.code == 0, second.err
+    assert "--move-to folder" in second.err and second.err.count("\n") == 1
+    assert sorted(p.relative_to(tmp_path) for p in (root / "dups").rglob("*.jpg")) == moved
+
+
+# --- 5: one folder reached by two paths ---------------------------------------------------------
+
+
+def test_same_folder_named_twice_is_one_and_the_tally_is_right(imgdupes, tmp_path, monkeypatch):
+    root = tmp_path / "t"
+    orig, q50, small = _family(root, "a", 23)
+    monkeypatch.chdir(tmp_path)
+    res = imgdupes("-dN", "t", "./t", "phash", "4")
+    assert res.code == 0, res.err
+    assert "vanished" not in res.out and "[!]" not in res.out
+    assert "Deleted 2 files" in res.out
+    assert orig.exists() and not q50.exists() and not small.exists()
+
+
+def _bind(src: Path, dest: Path) -> None:
+    dest.mkdir(exist_ok=True)
+    if subprocess.run(["mount", "--bind", str(src), str(dest)], capture_output=True).returncode:
+        pytest.skip("cannot bind-mount here (needs root)")
+
+
+def test_bind_mount_of_a_target_and_of_a_folder_inside_itself(imgdupes, tmp_path):
+    root = tmp_path / "t"
+    orig, q50, small = _family(root, "a", 24)
+    other = tmp_path / "b"
+    inner = root / "inner"
+    _bind(root, other)
+    try:
+        _bind(root, inner)
+        try:
+            res = imgdupes("-rdN", str(root), str(other), "phash", "4")
+        finally:
+            subprocess.run(["umount", str(inner)], check=True)
+    finally:
+        subprocess.run(["umount", str(other)], check=True)
+    assert res.code == 0, res.err
+    assert "[!]" not in res.out and "Deleted 2 files" in res.out
+    assert orig.exists() and not q50.exists() and not small.exists()
+
+
+# --- 6: a FIFO in place of a file ---------------------------------------------------------------
+
+
+def test_fifo_put_in_place_of_a_file_does_not_hang_the_hashing(tmp_path):
+    from imgdupes.discover import discover
+    from imgdupes.hasher import HashSpec, hash_files
+
+    root = tmp_path / "pics"
+    orig, q50, small = _family(root, "a", 25)
+    found = discover([str(root)])
+    q50.unlink()
+    os.mkfifo(q50)  # after discovery, before decoding
+    box: dict = {}
+    worker = threading.Thread(
+        target=lambda: box.update(r=hash_files(found.files, HashSpec(("phash",), 64), num_proc=1)),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(60)
+    if worker.is_alive():
+        # unblock the stuck open() so the test process can end, then fail
+        fd = os.open(q50, os.O_WRONLY | os.O_NONBLOCK)
+        os.close(fd)
+        pytest.fail("hashing hung on a FIFO")
+    rows, errors = box["r"]
+    assert [(e.path, e.error) for e in errors] == [(str(q50), "not a regular file")]
+    assert len(rows) == 2

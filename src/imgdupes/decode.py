@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import stat
 import warnings
 from dataclasses import dataclass
 
@@ -78,6 +79,25 @@ _HEIF_BRANDS = frozenset(
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 
 
+def open_regular(path: str) -> io.BufferedReader:
+    """Open ``path`` for reading without ever blocking, and only if it is a
+    regular file *as opened* (a FIFO or device swapped in after discovery
+    would hang a worker, or never end)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise DecodeError("is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise DecodeError("not a regular file")
+        # O_NONBLOCK means nothing for a regular file; cleared all the same
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
 def decode(path: str, reduce_to: int | None = None) -> Decoded:
     """Decode ``path`` for hashing.
 
@@ -89,22 +109,23 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
     results.  ``width``/``height`` are always the original size.
     """
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(32)
-        if not head:
-            raise DecodeError("empty file")
-        if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-            _register_heif(head[8:12])
-        with warnings.catch_warnings():
-            # Pillow warns between 1x and 2x its pixel limit (real 100 MP photos)
-            # and raises above 2x; only the latter is refused.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            if os.path.splitext(path)[1].lower() in RAW_EXTENSIONS:
-                opened = _open_raw_preview(path)
-            else:
-                opened = Image.open(path)
-            with opened as img:
-                return _decode_opened(img, reduce_to)
+            if not head:
+                raise DecodeError("empty file")
+            fh.seek(0)
+            if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+                _register_heif(head[8:12])
+            with warnings.catch_warnings():
+                # Pillow warns between 1x and 2x its pixel limit (real 100 MP photos)
+                # and raises above 2x; only the latter is refused.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                if os.path.splitext(path)[1].lower() in RAW_EXTENSIONS:
+                    opened = _open_raw_preview(path, fh)
+                else:
+                    opened = Image.open(fh)
+                with opened as img:
+                    return _decode_opened(img, reduce_to)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
@@ -187,58 +208,117 @@ def _register_heif(brand: bytes) -> None:
         pillow_heif.register_avif_opener()
 
 
-def _open_raw_preview(path: str) -> Image.Image:
+def _open_raw_preview(path: str, fh: io.BufferedReader) -> Image.Image:
     """A camera RAW file's embedded preview (the picture the camera rendered).
 
-    rawpy (the ``raw`` extra) finds it through LibRaw; without it, the
-    largest JPEG stream embedded in the file is used, which is where most
-    formats (DNG, CR2, NEF, ARW, ...) keep their full-size preview.
+    rawpy (the ``raw`` extra) finds it through LibRaw, which reads only what
+    it needs; without it, or when LibRaw cannot parse the file, the largest
+    JPEG stream in the file's first ``RAW_SCAN_LIMIT`` bytes is used, which is
+    where most formats (DNG, CR2, NEF, ARW, ...) keep their full-size preview.
+    The file is never read whole (a RAW file can be gigabytes, or sparse).
     """
-    data = None
     try:
         import rawpy
     except ImportError:
         rawpy = None
+    libraw_error = None
     if rawpy is not None:
+        # LibRaw opens the very file this handle checked, not whatever the name
+        # points to by now.
+        own = f"/proc/self/fd/{fh.fileno()}"
         try:
-            with rawpy.imread(path) as raw:
+            with rawpy.imread(own if os.path.exists(own) else path) as raw:
                 thumb = raw.extract_thumb()
             if thumb.format == rawpy.ThumbFormat.JPEG:
-                data = bytes(thumb.data)
-            else:
-                return Image.fromarray(thumb.data)
-        except (rawpy.LibRawError, OSError, ValueError):
-            data = None  # fall through to the embedded-JPEG scan
-    if data is None:
-        data = _largest_embedded_jpeg(path)
-    if data is None:
-        try:
-            return Image.open(path)  # some DNGs carry a plain TIFF rendering
-        except UnidentifiedImageError:
+                return Image.open(io.BytesIO(bytes(thumb.data)))
+            return Image.fromarray(thumb.data)
+        except (rawpy.LibRawError, OSError, ValueError) as exc:
+            libraw_error = str(exc) or type(exc).__name__
+    offset = _largest_embedded_jpeg_offset(fh)
+    if offset is not None:
+        return Image.open(_Window(fh, offset))
+    fh.seek(0)
+    try:
+        return Image.open(fh)  # some DNGs carry a plain TIFF rendering
+    except UnidentifiedImageError:
+        if libraw_error is not None:
             raise DecodeError(
-                "camera RAW without a preview this build can read (pip install 'imgdupes[raw]')"
+                f"camera RAW without a readable preview (LibRaw: {libraw_error})"
             ) from None
-    return Image.open(io.BytesIO(data))
+        raise DecodeError(
+            "camera RAW without a preview this build can read (pip install rawpy)"
+        ) from None
 
 
-def _largest_embedded_jpeg(path: str, max_candidates: int = 32) -> bytes | None:
-    with open(path, "rb") as fh:
-        blob = fh.read()
+# How far into a RAW file the embedded-JPEG scan looks, and in what steps.
+RAW_SCAN_LIMIT = 64 << 20
+_SCAN_BLOCK = 4 << 20
+_SOI = b"\xff\xd8\xff"
+
+
+class _Window(io.RawIOBase):
+    """The part of an open file from ``start`` on, as a file of its own."""
+
+    def __init__(self, fh: io.BufferedReader, start: int) -> None:
+        self._fh = fh
+        self._start = start
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            self._pos = offset
+        elif whence == io.SEEK_CUR:
+            self._pos += offset
+        else:
+            self._pos = os.fstat(self._fh.fileno()).st_size - self._start + offset
+        return self._pos
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        self._fh.seek(self._start + self._pos)
+        n = self._fh.readinto(buffer) or 0
+        self._pos += n
+        return n
+
+
+def _jpeg_offsets(fh: io.BufferedReader, limit: int, max_candidates: int) -> list[int]:
+    found: list[int] = []
+    pos = 0
+    while pos < limit and len(found) < max_candidates:
+        fh.seek(pos)
+        block = fh.read(_SCAN_BLOCK + len(_SOI) - 1)
+        if not block:
+            break
+        i = block.find(_SOI)
+        while i != -1 and i < _SCAN_BLOCK and len(found) < max_candidates:
+            found.append(pos + i)
+            i = block.find(_SOI, i + 1)
+        pos += _SCAN_BLOCK
+    return found
+
+
+def _largest_embedded_jpeg_offset(
+    fh: io.BufferedReader, limit: int = RAW_SCAN_LIMIT, max_candidates: int = 32
+) -> int | None:
     best: tuple[int, int] | None = None  # (pixels, offset)
-    pos = blob.find(b"\xff\xd8\xff")
-    tried = 0
-    while pos != -1 and tried < max_candidates:
-        tried += 1
+    for pos in _jpeg_offsets(fh, limit, max_candidates):
         try:
-            with Image.open(io.BytesIO(blob[pos:])) as probe:
+            with Image.open(_Window(fh, pos)) as probe:
                 if probe.format == "JPEG":
                     pixels = probe.size[0] * probe.size[1]
                     if best is None or pixels > best[0]:
                         best = (pixels, pos)
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             pass
-        pos = blob.find(b"\xff\xd8\xff", pos + 3)
-    return None if best is None else blob[best[1] :]
+    return None if best is None else best[1]
 
 
 def _orientation(img: Image.Image) -> int | None:
