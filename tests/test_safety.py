@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from imgdupes.act import run_delete
+from imgdupes.act import move_destination, run_delete
 from imgdupes.config import Config
 from imgdupes.pipeline import find
 from imgdupes.samples import resized, synthetic_photo
@@ -366,3 +366,189 @@ def test_fifo_put_in_place_of_a_file_does_not_hang_the_hashing(tmp_path):
     rows, errors = box["r"]
     assert [(e.path, e.error) for e in errors] == [(str(q50), "not a regular file")]
     assert len(rows) == 2
+
+
+# --- 8: one line, never a traceback -------------------------------------------------------------
+
+
+def test_a_5000_digit_answer_is_ignored_like_any_number_outside_the_set(imgdupes, tmp_path):
+    root = tmp_path / "t"
+    files = _family(root, "a", 31)
+    res = imgdupes("-d", str(root), "phash", "4", stdin="9" * 5000 + "\n1\n")
+    assert res.code == 0, res.err
+    assert "Please answer" in res.out  # the huge number kept nothing: asked again
+    assert files[0].exists() and not files[1].exists() and not files[2].exists()
+
+
+def test_input_that_keeps_answering_garbage_stops_the_run(imgdupes_proc, tmp_path):
+    root = tmp_path / "t"
+    fam_a = _family(root, "a", 32)
+    fam_b = _family(root, "b", 33)
+    res = imgdupes_proc("-d", str(root), "phash", "4", stdin="y\n" * 10000, cwd=str(tmp_path))
+    assert "unusable answers in a row: stopping" in res.err
+    assert res.out.count("Please answer") <= 5
+    assert all(p.exists() for p in fam_a + fam_b)
+
+
+def _parquet(path: Path, columns: dict) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+def test_hash_tables_with_odd_columns_are_one_line(imgdupes, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    hexes = ["ff00ff00ff00ff00", "ff00ff00ff00ff01"]
+    dup = tmp_path / "dup.csv"
+    dup.write_text("path,hash,hash\na.jpg,ff00ff00ff00ff00,x\nb.jpg,ff00ff00ff00ff01,y\n")
+    bad = {
+        dup: "appears more than once",
+        _parquet(tmp_path / "bin.parquet", {"path": ["a", "b"], "hash": [b"\1" * 8, b"\2" * 8]}): (
+            "must hold text"
+        ),
+        _parquet(tmp_path / "int.parquet", {"path": ["a", "b"], "hash": [1, 2]}): "must hold text",
+        _parquet(tmp_path / "list.parquet", {"path": ["a", "b"], "hash": [[1], [2]]}): (
+            "must hold text"
+        ),
+        _parquet(tmp_path / "ipath.parquet", {"path": [1, 2], "hash": hexes}): "must hold text",
+    }
+    for table, why in bad.items():
+        res = imgdupes("--hashes-from", str(table), "phash", "4")
+        assert res.code == 2 and why in res.err and res.err.count("\n") == 1, (table, res.err)
+    # what pandas writes for a ``category`` column: read as the text it stands for
+    encoded = _parquet(
+        tmp_path / "dict.parquet",
+        {
+            "path": pa.array(["a", "b"]).dictionary_encode(),
+            "hash": pa.array(hexes).dictionary_encode(),
+        },
+    )
+    res = imgdupes("--hashes-from", str(encoded), "phash", "4")
+    assert res.code == 0, res.err
+    assert res.sets == [["a", "b"]]
+
+
+def test_log_name_of_a_long_target_fits_the_filesystem(imgdupes, tmp_path, monkeypatch):
+    deep = tmp_path
+    for k in range(2):
+        deep = deep / (f"{k}" * 200)
+    files = _family(deep, "a", 34)
+    monkeypatch.chdir(tmp_path)
+    res = imgdupes("-dN", "--log", str(deep), "phash", "4")
+    assert res.code == 0, res.err
+    logs = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
+    assert len(logs) == 3  # the dup log, the journal and the del log
+    assert all(len(os.fsencode(n)) <= 255 for n in logs)
+    assert not files[1].exists()
+
+
+def test_log_in_an_unwritable_current_folder_is_one_line_before_any_work(tmp_path):
+    from conftest import run_without_file_override
+
+    root = tmp_path / "t"
+    files = _family(root, "a", 35)
+    here = tmp_path / "ro"
+    here.mkdir()
+    here.chmod(0o555)
+    try:
+        res = run_without_file_override("-dN", "--log", str(root), "phash", "4", cwd=str(here))
+    finally:
+        here.chmod(0o755)
+    assert res.code == 2
+    assert "--log: cannot write logs in the current folder" in res.err
+    assert res.err.count("\n") == 1
+    assert all(p.exists() for p in files)
+
+
+def _tmpfs(mount: Path, size: str) -> None:
+    mount.mkdir()
+    cmd = ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)]
+    if subprocess.run(cmd, capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+
+
+def test_journal_disk_filling_up_stops_the_run_and_loses_nothing(tmp_path, monkeypatch):
+    from conftest import run_inproc
+
+    root = tmp_path / "t"
+    fams = [_family(root, f"f{k:02d}", 40 + k) for k in range(12)]
+    logs = tmp_path / "logs"
+    _tmpfs(logs, "8k")  # two pages: the dup log takes one, the journal fills the other
+    try:
+        monkeypatch.chdir(logs)
+        res = run_inproc("-dN", "--log", str(root), "phash", "4")
+        journal = list(logs.glob("*.jsonl"))
+        rows = [json.loads(line) for j in journal for line in j.read_text().splitlines()]
+    finally:
+        monkeypatch.chdir(tmp_path)
+        subprocess.run(["umount", str(logs)], check=True)
+    assert res.code == 1
+    assert "Traceback" not in res.err
+    assert "No space left on device: stopping, nothing more is removed" in res.err
+    # every line of the journal is whole, and nothing went without its intent on disk
+    intents = {r["path"] for r in rows if r["phase"] == "intent"}
+    gone = {str(p) for fam in fams for p in fam if not p.exists()}
+    assert gone and gone <= intents
+    assert any(p.exists() for fam in fams for p in fam[1:])  # it stopped early
+    assert all(fam[0].exists() for fam in fams)
+
+
+# --- 4: moves to another filesystem -------------------------------------------------------------
+
+
+def test_move_to_a_full_filesystem_leaves_nothing_at_the_destination(imgdupes, tmp_path):
+    root = tmp_path / "t"
+    orig, q50, small = _family(root, "a", 61)
+    before = {p: p.read_bytes() for p in (q50, small)}
+    dest = tmp_path / "dest"
+    _tmpfs(dest, "12k")  # a real second filesystem, too small for the copies
+    try:
+        res = imgdupes("-dN", "--move-to", str(dest), str(root), "phash", "4")
+        assert res.code == 0 and "Traceback" not in res.err
+        assert "No space left on device" in res.out
+        failed = 0
+        for p, data in before.items():
+            moved = Path(move_destination(str(dest), str(p)))
+            if p.exists():  # not moved: the original as it was, nothing at the destination
+                failed += 1
+                assert p.read_bytes() == data and not moved.exists()
+            else:
+                assert moved.read_bytes() == data
+        assert failed >= 1
+        # neither a truncated copy nor a temporary one is left
+        assert not [p for p in dest.rglob(".*") if p.is_file()]
+        # room made: the next run moves the rest, no "destination exists"
+        subprocess.run(["mount", "-o", "remount,size=4m", str(dest)], check=True)
+        again = imgdupes("-dN", "--move-to", str(dest), str(root), "phash", "4")
+        assert "destination exists" not in again.out and f"Moved {failed} file" in again.out
+        assert not q50.exists() and not small.exists()
+    finally:
+        subprocess.run(["umount", str(dest)], check=True)
+
+
+def test_move_interrupted_mid_copy_leaves_nothing_at_the_destination(tmp_path, monkeypatch):
+    from imgdupes import act
+
+    if (tmp_path.stat().st_dev == Path("/dev/shm").stat().st_dev) or not Path("/dev/shm").is_dir():
+        pytest.skip("no second filesystem")
+    src = tmp_path / "x.jpg"
+    synthetic_photo(62, (320, 240)).save(src, quality=95)
+    dest_dir = Path(__import__("tempfile").mkdtemp(dir="/dev/shm"))
+    real = shutil.copyfileobj
+
+    def killed(fi, fo, length=0):
+        fo.write(fi.read(1000))  # part of the file is written, then the run is stopped
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(act.shutil, "copyfileobj", killed)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            act.move_file(str(src), str(dest_dir / "x.jpg"))
+        assert list(dest_dir.iterdir()) == [] and src.exists()
+        monkeypatch.setattr(act.shutil, "copyfileobj", real)
+        act.move_file(str(src), str(dest_dir / "x.jpg"))
+        assert (dest_dir / "x.jpg").exists() and not src.exists()
+    finally:
+        shutil.rmtree(dest_dir)
