@@ -552,3 +552,53 @@ def test_move_interrupted_mid_copy_leaves_nothing_at_the_destination(tmp_path, m
         assert (dest_dir / "x.jpg").exists() and not src.exists()
     finally:
         shutil.rmtree(dest_dir)
+
+
+# --- 7: bounded decoding ------------------------------------------------------------------------
+
+
+def test_image_over_the_decode_budget_is_skipped_with_the_reason(imgdupes, tmp_path, monkeypatch):
+    from imgdupes import decode
+
+    root = tmp_path / "t"
+    root.mkdir()
+    synthetic_photo(71, (400, 400)).save(root / "big.webp", lossless=True)
+    synthetic_photo(72, (200, 200)).save(root / "small.png")
+    # the 12000x12000 WebP of the issue against 1.4 GB; here 400x400 against 1 MB
+    monkeypatch.setattr(decode, "DECODE_BUDGET", 1_000_000)
+    res = imgdupes(str(root), "phash", "4")
+    assert res.code == 0
+    assert f"{root / 'big.webp'}: skipped: a 400x400 WEBP needs about" in res.err
+    assert "small.png" not in res.err
+
+
+def test_sixteen_bit_pictures_convert_in_steps_to_the_same_gray(monkeypatch):
+    import numpy as np
+
+    from imgdupes import decode
+
+    wide = (np.arange(300 * 200, dtype=np.uint32).reshape(200, 300) * 7 % 65536).astype(np.uint16)
+    img = Image.fromarray(wide)
+    expected = np.clip(wide.astype(np.float64) * (255.0 / 65535.0), 0, 255).round().astype(np.uint8)
+    monkeypatch.setattr(decode, "_GRAY_STEP_PIXELS", 1000)  # many steps
+    assert np.array_equal(np.asarray(decode._to_gray(img)), expected)
+
+
+def test_huge_sparse_raw_file_is_not_read_whole_and_says_why(tmp_path):
+    pytest.importorskip("rawpy")
+    nef = tmp_path / "sparse.nef"
+    with open(nef, "wb") as fh:
+        fh.truncate(3 << 30)
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from imgdupes.hasher import HashSpec, hash_path\n"
+        "print(hash_path(sys.argv[2], HashSpec(('phash',), 64, full_decode=False))[1])\n"
+        "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, SRC, str(nef)], capture_output=True, text=True, timeout=300
+    )
+    reason, peak_kb = out.stdout.strip().splitlines()
+    assert "camera RAW without a readable preview (LibRaw:" in reason
+    assert "install" not in reason  # rawpy is installed: no hint to install it
+    assert int(peak_kb) < 500 * 1024  # not read into memory (3 GB)

@@ -7,11 +7,14 @@ size as a person sees it (after EXIF orientation).  Every failure becomes a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import stat
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -40,9 +43,7 @@ def _to_gray(img: Image.Image) -> Image.Image:
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # convert("L") clips 16-bit values at 255, which would turn most
         # 16-bit images white; scale the full range down instead.
-        arr = np.asarray(img, dtype=np.float64)
-        hi = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
-        return Image.fromarray(np.clip(arr * (255.0 / hi), 0, 255).round().astype(np.uint8), "L")
+        return _sixteen_bit_to_gray(img)
     if mode == "F":
         arr = np.asarray(img, dtype=np.float64)
         return Image.fromarray(np.clip(arr, 0, 255).round().astype(np.uint8), "L")
@@ -56,6 +57,23 @@ def _to_gray(img: Image.Image) -> Image.Image:
     if mode not in ("RGB", "1", "P", "CMYK", "YCbCr", "LAB", "HSV"):
         img = img.convert("RGB")
     return img.convert("L")
+
+
+# Rows converted per step: a 13000x13000 16-bit picture as float64 at once
+# would need 1.3 GB; in steps of this many pixels it needs a few MB.
+_GRAY_STEP_PIXELS = 1 << 22
+
+
+def _sixteen_bit_to_gray(img: Image.Image) -> Image.Image:
+    arr = np.asarray(img)
+    hi = 65535.0 if img.mode.startswith("I;16") or int(arr.max(initial=0)) > 255 else 255.0
+    out = np.empty(arr.shape, dtype=np.uint8)
+    step = max(1, _GRAY_STEP_PIXELS // max(1, arr.shape[1]))
+    for lo in range(0, arr.shape[0], step):
+        part = arr[lo : lo + step].astype(np.float64)
+        out[lo : lo + step] = np.clip(part * (255.0 / hi), 0, 255).round()
+    del arr
+    return Image.fromarray(out, "L")
 
 
 def _to_rgb(img: Image.Image, gray: Image.Image) -> Image.Image:
@@ -77,6 +95,57 @@ _HEIF_BRANDS = frozenset(
 )
 # Pillow refuses more than 2x this many pixels outright (DecompressionBombError).
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+# Pictures above this many pixels are decoded by one hashing worker at a time,
+# so eight workers meeting eight huge files do not need eight times the memory.
+BIG_PIXELS = 40_000_000
+
+
+def _make_slot() -> Any:
+    # Made at import, in the process that later forks the hashing workers: they
+    # all share it.  A process that cannot make one decodes without waiting.
+    try:
+        import multiprocessing
+
+        return multiprocessing.get_context("fork").BoundedSemaphore(1)
+    except (ImportError, OSError, ValueError):
+        return None
+
+
+_BIG_SLOT = _make_slot()
+
+# Memory one decode may take.  A format that cannot be decoded smaller or in
+# parts is skipped (with the reason) when its estimate is above this.
+DECODE_BUDGET = 1_400_000_000
+# Bytes per pixel a full decode costs, measured (benchmarks/decode_memory.py):
+# Pillow's WebP decoder holds libwebp's RGBA buffer, a copy as bytes and the
+# image (about 15.5 B/px); other formats about twice the decoded image.
+_WEBP_BYTES_PER_PIXEL = 16
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "LA": 2}
+
+
+def _check_budget(img: Image.Image, reduce_to: int | None) -> None:
+    w, h = img.size
+    pixels = w * h
+    if img.format == "JPEG" and reduce_to:
+        return  # decoded at 1/2..1/8 scale (draft)
+    if img.format == "WEBP":
+        cost = pixels * _WEBP_BYTES_PER_PIXEL
+    else:
+        cost = pixels * _MODE_BYTES.get(img.mode, 4) * 2
+    if cost > DECODE_BUDGET:
+        raise DecodeError(
+            f"skipped: a {w}x{h} {img.format or 'image'} needs about {cost / 1e9:.1f} GB to "
+            f"decode, more than the {DECODE_BUDGET / 1e9:.1f} GB one decode may use"
+        )
+
+
+@contextlib.contextmanager
+def big_image_slot() -> Iterator[None]:
+    if _BIG_SLOT is None:
+        yield
+        return
+    with _BIG_SLOT:
+        yield
 
 
 def open_regular(path: str) -> io.BufferedReader:
@@ -125,6 +194,10 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
                 else:
                     opened = Image.open(fh)
                 with opened as img:
+                    _check_budget(img, reduce_to)
+                    if img.size[0] * img.size[1] > BIG_PIXELS:
+                        with big_image_slot():
+                            return _decode_opened(img, reduce_to)
                     return _decode_opened(img, reduce_to)
     except DecodeError:
         raise
@@ -182,8 +255,10 @@ def _reduce(img: Image.Image, reduce_to: int) -> Image.Image:
             img = img.convert("RGBA")
         elif img.mode == "1":
             img = img.convert("L")
+        elif img.mode.startswith("I;16"):
+            img = _sixteen_bit_to_gray(img)  # the values _to_gray would give, then reduced
         else:
-            return img  # 16-bit and exotic modes: exact path, they are rare
+            return img  # exotic modes: exact path, they are rare
     return img.reduce(factor)
 
 
