@@ -294,10 +294,21 @@ def remove_aside(
     rec: FileRecord,
     check_kept: Callable[[], str | None],
     remove: Callable[[str], None] = os.unlink,
+    first: bool = False,
 ) -> None:
     """Remove ``name`` the fclones way: rename it aside (from then on no program
     can open, replace or edit it by its name), re-check it and the file kept for
-    it, then remove it; any failure puts it back."""
+    it, then remove it; any failure puts it back.
+
+    ``first``: no other name of the file was removed yet, so its ctime must still
+    be the one hashed (an edit in place with the mtime put back shows only there)."""
+    if first:
+        try:
+            st = os.lstat(name)
+        except FileNotFoundError:
+            raise Refused("vanished") from None
+        if not stat.S_ISREG(st.st_mode) or not unchanged(st, rec):
+            raise Refused("changed since scan")
     aside = aside_name(name)
     try:
         rename_noreplace(name, aside)
@@ -546,7 +557,8 @@ class Actor:
             # is only a name, so unlinking it cannot lose a picture; a real name
             # is renamed aside and re-checked first.
             return [(n, None, _guarded(n, rec, lambda n=n: os.unlink(n))) for n in names.links] + [
-                (n, None, lambda n=n: remove_aside(n, rec, check_kept)) for n in names.reals
+                (n, None, lambda n=n, k=k: remove_aside(n, rec, check_kept, first=k == 0))
+                for k, n in enumerate(names.reals)
             ]
         if self.action == "trash":
             trash = self._send2trash
