@@ -602,3 +602,41 @@ def test_huge_sparse_raw_file_is_not_read_whole_and_says_why(tmp_path):
     assert "camera RAW without a readable preview (LibRaw:" in reason
     assert "install" not in reason  # rawpy is installed: no hint to install it
     assert int(peak_kb) < 500 * 1024  # not read into memory (3 GB)
+
+
+def test_two_runs_in_the_same_second_keep_their_own_del_logs(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    from imgdupes import act
+
+    fixed = datetime(2026, 1, 2, 3, 4, 5)
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return fixed
+
+    monkeypatch.setattr(act, "datetime", Frozen)
+    monkeypatch.chdir(tmp_path)
+    removed: list[list[str]] = []
+    for k in range(2):
+        root = tmp_path / f"t{k}"
+        files = _family(root, "a", 81 + k)
+        config = Config(
+            hash_method="phash",
+            threshold=4,
+            targets=["t"],
+            delete=True,
+            noprompt=True,
+            num_proc=1,
+            log=True,
+            paths=[str(p) for p in files],
+        )
+        result, data = find(config)
+        run_delete(config, result, data, io.StringIO(), io.StringIO(), io.StringIO(), print)
+        removed.append([str(p) for p in files[1:]])
+    logs = sorted(tmp_path.glob("20260102030405*_del_*.log"))
+    journals = sorted(tmp_path.glob("20260102030405*_del_*.jsonl"))
+    assert [p.name[:16] for p in logs] == ["20260102030405-2", "20260102030405_d"]
+    assert len(journals) == 2
+    assert {frozenset(p.read_text().split()) for p in logs} == {frozenset(r) for r in removed}

@@ -35,7 +35,7 @@ from .model import FileRecord, Result, SetEntry
 from .prompt import EOF, GARBLED, KEEP, NONE, QUIT, Answers, ask
 from .references import is_reference, reference_roots
 
-TRASH_HINT = "pip install 'imgdupes[trash]'"
+TRASH_HINT = "pip install send2trash"
 
 # Errors from os.link that mean "this filesystem cannot hard-link here": copy instead.
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP}

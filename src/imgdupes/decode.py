@@ -275,7 +275,7 @@ def _register_heif(brand: bytes) -> None:
     try:
         import pillow_heif
     except ImportError:
-        raise DecodeError("HEIC/HEIF/AVIF needs an extra: pip install 'imgdupes[heif]'") from None
+        raise DecodeError("HEIC/HEIF/AVIF needs pillow-heif: pip install pillow-heif") from None
     pillow_heif.register_heif_opener()
     if brand in (b"avif", b"avis"):
         if not hasattr(pillow_heif, "register_avif_opener"):
