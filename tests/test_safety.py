@@ -640,3 +640,38 @@ def test_two_runs_in_the_same_second_keep_their_own_del_logs(tmp_path, monkeypat
     assert [p.name[:16] for p in logs] == ["20260102030405-2", "20260102030405_d"]
     assert len(journals) == 2
     assert {frozenset(p.read_text().split()) for p in logs} == {frozenset(r) for r in removed}
+
+
+def test_huge_pictures_are_decoded_by_one_worker_at_a_time(tmp_path, monkeypatch):
+    from imgdupes import decode
+    from imgdupes.discover import discover
+    from imgdupes.hasher import HashSpec, hash_files
+
+    root = tmp_path / "t"
+    root.mkdir()
+    for k in range(8):
+        synthetic_photo(90 + k, (120, 90)).save(root / f"p{k}.png")
+    spans = tmp_path / "spans"
+    real = decode._decode_opened
+
+    def timed(img, reduce_to):
+        import time
+
+        start = time.monotonic()
+        time.sleep(0.05)  # long enough for two workers to overlap without the slot
+        try:
+            return real(img, reduce_to)
+        finally:
+            line = f"{start} {time.monotonic()}\n".encode()
+            fd = os.open(spans, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            os.write(fd, line)
+            os.close(fd)
+
+    monkeypatch.setattr(decode, "_decode_opened", timed)
+    monkeypatch.setattr(decode, "BIG_PIXELS", 1000)  # every picture here counts as huge
+    rows, errors = hash_files(discover([str(root)]).files, HashSpec(("phash",), 64), num_proc=2)
+    assert len(rows) == 8 and not errors
+    intervals = sorted(tuple(map(float, ln.split())) for ln in spans.read_text().splitlines())
+    assert len(intervals) == 8
+    for (_, end), (start, _) in zip(intervals, intervals[1:], strict=False):
+        assert start >= end, "two workers decoded huge pictures at once"

@@ -66,11 +66,20 @@ def has_image_extension(path: str) -> bool:
 
 
 def _read_head(path: str) -> bytes | None:
+    # Non-blocking and checked on the handle: a FIFO swapped in after the
+    # stat would otherwise hang discovery.
     try:
-        with open(path, "rb") as fh:
-            return fh.read(32)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, 32)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 @dataclass
