@@ -414,7 +414,7 @@ def _draft_target(size: tuple[int, int], reduce_to: int) -> tuple[int, int]:
 def image_size(path: str) -> tuple[int, int]:
     """Pixel size as shown (after EXIF orientation), reading only the header."""
     try:
-        with Image.open(path) as img:
+        with open_regular(path) as fh, Image.open(fh) as img:
             w, h = img.size
             if _orientation(img) in (5, 6, 7, 8):
                 w, h = h, w
