@@ -675,3 +675,44 @@ def test_huge_pictures_are_decoded_by_one_worker_at_a_time(tmp_path, monkeypatch
     assert len(intervals) == 8
     for (_, end), (start, _) in zip(intervals, intervals[1:], strict=False):
         assert start >= end, "two workers decoded huge pictures at once"
+
+
+def test_rename_aside_alone_never_loses_both_copies_of_a_crossed_pair(tmp_path):
+    """Without any lock (another program, another mount namespace), two removers
+    each keeping the other's victim: each re-checks after its own rename, so at
+    most one of the two goes."""
+    from imgdupes.act import Refused, _kept_check, remove_aside
+    from imgdupes.discover import discover
+    from imgdupes.model import SetEntry
+
+    root = tmp_path / "t"
+    root.mkdir()
+    count = 200
+    for i in range(count):
+        (root / f"{i:03d}_a.jpg").write_bytes(b"\xff\xd8\xff" + bytes([i % 256]) * 64)
+        (root / f"{i:03d}_b.jpg").write_bytes(b"\xff\xd8\xff" + bytes([i % 256]) * 65)
+    recs = {os.path.basename(f.path): f for f in discover([str(root)]).files}
+
+    def entry(name: str) -> SetEntry:
+        f = recs[name]
+        return SetEntry(f.path, f.size, 1, 1, f.mtime_ns, "", 0, file=f)
+
+    barrier = threading.Barrier(2)
+
+    def remover(victim_suffix: str, kept_suffix: str) -> None:
+        for i in range(count):
+            victim, kept = recs[f"{i:03d}_{victim_suffix}.jpg"], entry(f"{i:03d}_{kept_suffix}.jpg")
+            barrier.wait()
+            try:
+                remove_aside(victim.path, victim, _kept_check(kept, victim), first=True)
+            except Refused:
+                pass
+
+    threads = [threading.Thread(target=remover, args=p) for p in (("a", "b"), ("b", "a"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    for i in range(count):
+        assert (root / f"{i:03d}_a.jpg").exists() or (root / f"{i:03d}_b.jpg").exists(), i
+    assert not [p for p in root.iterdir() if p.name.startswith(".")]
