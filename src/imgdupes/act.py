@@ -34,6 +34,7 @@ from .journal import Journal, JournalError
 from .model import FileRecord, Result, SetEntry
 from .prompt import EOF, GARBLED, KEEP, NONE, QUIT, Answers, ask
 from .references import is_reference, reference_roots
+from .units import fdupes_size, human_size
 
 TRASH_HINT = "pip install send2trash"
 
@@ -600,7 +601,7 @@ class Actor:
 def _listing_line(c: Choice) -> str:
     e = c.entry
     number = f"[{c.number}]"
-    info = f"{e.size / 1024:>14.2f} kbyte {f'{e.width}x{e.height}':>9}  d={e.distance:<3} "
+    info = f"{human_size(e.size):>14} {f'{e.width}x{e.height}':>9}  d={e.distance:<3} "
     line = number + info[len(number) :] + report.printable(e.path)
     if c.reference:
         line += "  (reference)"
@@ -616,20 +617,9 @@ def _write_listing(out: TextIO, choices: list[Choice]) -> None:
     out.write("\n")
 
 
-def human_bytes(n: int) -> str:
-    """fdupes's units: bytes, then kilobytes and megabytes of 1000."""
-    if n < 1024:
-        return f"{n} bytes"
-    if n <= 1000 * 1000:
-        return f"{n / 1000:.1f} kilobytes"
-    if n <= 1000 * 1000 * 1000:
-        return f"{n / 1e6:.1f} megabytes"
-    return f"{n / 1e9:.1f} gigabytes"
-
-
 def summary(config: Config, tally: Tally) -> str:
     files = f"{tally.files} file" + ("" if tally.files == 1 else "s")
-    size = human_bytes(tally.freed)
+    size = fdupes_size(tally.freed)
     if config.move_to:
         text = f"moved {files} to {report.printable(config.move_to)}, freeing {size} here"
     elif config.trash:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TextIO
 
 from .model import DupSet, Result, SetEntry
+from .units import fdupes_size
 
 JSON_VERSION = 1
 
@@ -44,13 +45,10 @@ def summary_line(sets: Sequence[DupSet]) -> str:
     if not sets:
         return "No duplicates found."
     nfiles = sum(len(s) - 1 for s in sets)
-    nbytes = float(sum(e.size for s in sets for e in s.entries[1:]))
+    nbytes = sum(e.size for s in sets for e in s.entries[1:])
     head = f"{nfiles} duplicate files (in {len(sets)} sets), occupying "
-    if nbytes < 1024.0:
-        return head + f"{nbytes:.0f} bytes."
-    if nbytes <= 1000.0 * 1000.0:
-        return head + f"{nbytes / 1000.0:.1f} kilobytes"
-    return head + f"{nbytes / (1000.0 * 1000.0):.1f} megabytes"
+    # fdupes ends the line with a full stop only when it counts bytes
+    return head + fdupes_size(nbytes) + ("." if nbytes < 1024 else "")
 
 
 def entry_json(e: SetEntry) -> dict:

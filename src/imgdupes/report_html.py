@@ -27,6 +27,7 @@ from .decode import DecodeError, decode, image_size
 from .model import Result, SetEntry
 from .progress import Progress
 from .report import printable
+from .units import human_size
 
 if TYPE_CHECKING:
     from .config import Config
@@ -131,14 +132,6 @@ def kept_flags(entries: Sequence[SetEntry], references: Sequence[str]) -> list[i
 
 
 # --- the page --------------------------------------------------------------------------
-
-
-def human_size(n: float) -> str:
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover
 
 
 def _b64(data: bytes | None) -> str | None:
