@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -25,12 +26,38 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+USAGE = "imgdupes [options] target_dir [target_dir ...] hash_method hamming_distance"
+EXAMPLE = "imgdupes -r photos phash 10"
+
+DESCRIPTION = f"""\
+Find near-duplicate images by perceptual hash, review them and delete the
+ones you do not want, the fdupes way.
+
+examples:
+  {EXAMPLE}                  list the duplicate sets below photos/
+  imgdupes -r -d photos phash 10               review each set, choose what to keep
+  imgdupes -r -dN --dry-run photos phash 10    what -N would remove; nothing changes
+  imgdupes -r --html dupes.html photos phash 10    a page of thumbnails to look at
+  find photos -print0 | imgdupes --null -T - phash 10
+
+Start with phash 10 (the suggested threshold): with the match verification (on by
+default) it finds resized, recompressed, brightened and slightly cropped copies and
+puts no two different pictures in one set on the benchmark (docs/accuracy.md).
+Use phash 4 for near-identical files only.  -N keeps the best copy of each set and
+removes only files that are surely copies of a kept one; --dry-run shows it first."""
+
+
 class UsageError(Exception):
-    pass
+    """A command line that cannot be run: shown with the usage line and an example."""
+
+    def __init__(self, message: str, example: str = EXAMPLE) -> None:
+        super().__init__(message)
+        self.example = example
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """Every option shows its default; flags read "(default: off)"."""
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option shows its default; flags read "(default: off)"; the
+    description (examples) keeps its line breaks."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -51,9 +78,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="imgdupes",
-        usage="imgdupes [options] target_dir [target_dir ...] hash_method hamming_distance",
-        description="Find near-duplicate images by perceptual hash, review them and delete "
-        "the ones you do not want, the fdupes way.",
+        usage=USAGE,
+        description=DESCRIPTION,
         formatter_class=_HelpFormatter,
     )
     p.add_argument(
@@ -78,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         default=None,
         help="read the images to check from FILE, one path per line ('-' = stdin)",
+    )
+    # No "-0" short form: with it argparse reads "--space -1" as two options.
+    g.add_argument(
+        "--null",
+        action="store_true",
+        help="with -T: names in FILE end with NUL bytes, as find -print0 writes them"
+        " (as tar's --null; a list holding NUL bytes is read so anyway)",
     )
     g.add_argument(
         "--hashes-from",
@@ -248,43 +281,65 @@ def build_parser() -> argparse.ArgumentParser:
         help="stretch images to the tile instead of keeping their aspect",
     )
 
-    g = p.add_argument_group("search engine (default: exact)")
+    g = p.add_argument_group("search engine and its tuning (default: exact, which needs no tuning)")
     g.add_argument("--ngt", action="store_true", help="approximate search with NGT")
-    g.add_argument("--ngt-k", type=int, default=20, help="neighbours searched per image (NGT)")
-    g.add_argument("--ngt-epsilon", type=float, default=0.1, help="NGT search range")
     g.add_argument(
-        "--ngt-edges", type=int, default=10, help="NGT initial edges per node at graph build"
+        "--ngt-k", type=int, metavar="N", default=20, help="neighbours searched per image (NGT)"
     )
-    g.add_argument("--ngt-edges-for-search", type=int, default=40, help="NGT edges at search time")
+    g.add_argument("--ngt-epsilon", type=float, metavar="X", default=0.1, help="NGT search range")
+    g.add_argument(
+        "--ngt-edges",
+        type=int,
+        metavar="N",
+        default=10,
+        help="NGT initial edges per node at graph build",
+    )
+    g.add_argument(
+        "--ngt-edges-for-search", type=int, metavar="N", default=40, help="NGT edges at search time"
+    )
     g.add_argument("--hnsw", action="store_true", help="approximate search with hnswlib")
-    g.add_argument("--hnsw-k", type=int, default=20, help="neighbours searched per image (hnsw)")
+    g.add_argument(
+        "--hnsw-k", type=int, metavar="N", default=20, help="neighbours searched per image (hnsw)"
+    )
     g.add_argument(
         "--hnsw-ef-construction",
         type=int,
+        metavar="N",
         default=100,
         help="hnsw build-time quality/speed trade-off",
     )
-    g.add_argument("--hnsw-m", type=int, default=16, help="hnsw graph degree")
-    g.add_argument("--hnsw-ef", type=int, default=50, help="hnsw search-time recall knob")
+    g.add_argument("--hnsw-m", type=int, metavar="N", default=16, help="hnsw graph degree")
+    g.add_argument(
+        "--hnsw-ef", type=int, metavar="N", default=50, help="hnsw search-time recall knob"
+    )
     g.add_argument(
         "--faiss-flat", action="store_true", help="exact k-nearest search with faiss IndexFlatL2"
     )
     g.add_argument(
-        "--faiss-flat-k", type=int, default=20, help="neighbours searched per image (faiss-flat)"
+        "--faiss-flat-k",
+        type=int,
+        metavar="N",
+        default=20,
+        help="neighbours searched per image (faiss-flat)",
     )
     g.add_argument(
         "--faiss-cuda", action="store_true", help="run faiss on a CUDA GPU when one is available"
     )
     g.add_argument(
-        "--cuda-device", type=int, default=-1, help="CUDA device for faiss (-1: every visible GPU)"
+        "--cuda-device",
+        type=int,
+        metavar="N",
+        default=-1,
+        help="CUDA device for faiss (-1: every visible GPU)",
     )
     return p
 
 
 def config_from_args(ns: argparse.Namespace) -> Config:
     pos = list(ns.positionals)
+    _check_order(pos)
     if len(pos) < 2:
-        raise UsageError("expected: [target_dir ...] hash_method hamming_distance")
+        raise UsageError("hash_method and hamming_distance are missing (they come last)")
     *targets, method, dist = pos
     try:
         threshold = int(dist)
@@ -292,6 +347,10 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         raise UsageError(f"hamming_distance must be a whole number, got {dist!r}") from None
     if method not in HASH_METHODS:
         raise UsageError(f"invalid hash_method {method!r} (choose from {', '.join(HASH_METHODS)})")
+    if not targets and not (ns.files_from or ns.hashes_from):
+        raise UsageError("target_dir is required unless --files-from or --hashes-from is given")
+    if ns.null and not ns.files_from:
+        raise UsageError("--null only works together with -T/--files-from")
     engines = [
         name
         for name, on in (
@@ -326,6 +385,7 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         threshold=threshold,
         targets=targets,
         files_from=ns.files_from,
+        null=ns.null,
         hashes_from=ns.hashes_from,
         recursive=ns.recursive,
         hash_bits=ns.hash_bits,
@@ -368,6 +428,29 @@ def config_from_args(ns: argparse.Namespace) -> Config:
     )
 
 
+def _is_number(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_order(pos: list[str]) -> None:
+    """``imgdupes phash 10 photos``: say that the method and distance come last,
+    with the user's own words in the right order as the example."""
+    if len(pos) >= 2 and pos[-2] in HASH_METHODS and _is_number(pos[-1]):
+        return
+    for k in range(len(pos) - 1):
+        if pos[k] in HASH_METHODS and _is_number(pos[k + 1]):
+            rest = pos[:k] + pos[k + 2 :] or ["photos"]
+            words = [*rest, pos[k], pos[k + 1]]
+            raise UsageError(
+                "hash_method and hamming_distance come last, after the folders",
+                example="imgdupes " + " ".join(shlex.quote(w) for w in words),
+            )
+
+
 def _text_stream(stream: TextIO) -> TextIO:
     """stdout that writes undecodable name bytes back as the same bytes."""
     if isinstance(stream, io.TextIOWrapper):
@@ -408,11 +491,18 @@ def main(
                 if hasattr(inp, "buffer")
                 else inp.read().encode("utf-8", "surrogateescape")
             )
-            config.paths = read_path_list(raw)
+            config.paths = read_path_list(raw, config.null)
         from .run import run
 
         return run(config, inp, out, err, warn)
-    except (UsageError, ConfigError) as exc:
+    except UsageError as exc:
+        err.write(
+            f"imgdupes: {report.printable(str(exc))}\n"
+            f"usage: {USAGE}\n"
+            f"example: {report.printable(exc.example)}   (imgdupes --help for more)\n"
+        )
+        return EXIT_USAGE
+    except ConfigError as exc:
         err.write(f"imgdupes: {report.printable(str(exc))}\n")
         return EXIT_USAGE
     except EngineUnavailable as exc:

@@ -154,17 +154,22 @@ def walk(
         yield from walk(sub, recursive, on_error, seen, skip, on_skip)
 
 
-def read_path_list(source: str | bytes) -> list[str]:
+def read_path_list(source: str | bytes, null: bool = False) -> list[str]:
     """Paths from a ``--files-from`` file (or the bytes of one), one per line.
 
     Read as bytes and decoded with the filesystem encoding so that names with
-    non-UTF-8 bytes survive; blank lines are skipped.
+    non-UTF-8 bytes survive; blank lines are skipped.  With ``null`` (``--null``,
+    as tar's) names end with NUL bytes instead, as ``find -print0`` writes them;
+    a list holding any NUL is read that way too, since no name can contain one.
     """
     if isinstance(source, bytes):
         data = source
     else:
         with open(source, "rb") as fh:
             data = fh.read()
+    if null or b"\0" in data:
+        # every other byte, newlines included, belongs to the name
+        return [os.fsdecode(raw) for raw in data.split(b"\0") if raw]
     paths = []
     for raw in data.split(b"\n"):
         raw = raw.rstrip(b"\r")

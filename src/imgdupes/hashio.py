@@ -47,9 +47,7 @@ def _pyarrow():
 def _need_pyarrow(path: str):
     pa = _pyarrow()
     if pa is None:
-        raise HashFileError(
-            f"{path}: Parquet needs pyarrow: pip install pyarrow"
-        ) from None
+        raise HashFileError(f"{path}: Parquet needs pyarrow: pip install pyarrow") from None
     return pa
 
 

@@ -50,7 +50,7 @@ def scan(config: Config, warn: Warn) -> Scan:
     files_list = list(config.paths) if config.paths is not None else None
     if files_list is None and config.files_from:
         try:
-            files_list = read_path_list(config.files_from)
+            files_list = read_path_list(config.files_from, config.null)
         except OSError as exc:
             raise ConfigError(
                 f"cannot read --files-from {config.files_from}: {exc.strerror or exc}"
