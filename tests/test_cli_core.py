@@ -368,9 +368,9 @@ def test_action_options_without_delete_are_refused(imgdupes, dupe_tree, tmp_path
     assert all(p.exists() for p in root.iterdir())
 
 
-def test_imgcat_tiles_come_before_each_prompt(imgdupes, dupe_tree):
+def test_imgcat_tiles_come_before_each_prompt(imgdupes_tty, dupe_tree):
     root, families = dupe_tree
-    res = imgdupes(
+    res = imgdupes_tty(
         "-d", "-c", "--imgcat-protocol", "kitty", str(root), "phash", "6", stdin="all\nall\nall\n"
     )
     assert res.code == 0, res.err

@@ -140,6 +140,14 @@ def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
     return threadpool_limits(limits=1, user_api="blas")
 
 
+def _quiet_worker() -> None:
+    """Ctrl-C reaches every process of the terminal's group: the workers leave it
+    to the parent, which stops them, instead of each printing a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _work(args: tuple[int, str, HashSpec]) -> tuple[int, _Outcome]:
     index, path, spec = args
     return index, hash_path(path, spec)
@@ -197,7 +205,7 @@ def hash_files(
     tasks = [(i, f.path, spec) for i, f in enumerate(files) if outcomes[i] is None]
     try:
         with _one_blas_thread(), Progress(len(files), enabled=progress) as bar:
-            bar.advance(len(files) - len(tasks))
+            bar.skip(len(files) - len(tasks))
             if workers <= 1 or len(tasks) < 8:
                 for task in tasks:
                     record(*_work(task))
@@ -214,7 +222,9 @@ def hash_files(
                 # Biggest files first: the last ones handed out are then the
                 # quickest, and no worker waits long for the others at the end.
                 tasks.sort(key=lambda t: -files[t[0]].size)
-                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                with multiprocessing.get_context("fork").Pool(
+                    workers, initializer=_quiet_worker
+                ) as pool:
                     try:
                         for i, outcome in pool.imap_unordered(_work, tasks, chunksize=chunk):
                             record(i, outcome)

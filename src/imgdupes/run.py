@@ -26,6 +26,11 @@ def run(
         check_ready(config)
     if config.log:
         check_log_folder(os.getcwd())
+    if config.imgcat:
+        from .imgcat import pictures_reach_terminal
+
+        # said before the scan, not after minutes of hashing
+        config.imgcat = pictures_reach_terminal(out, warn)
     result, data = find(config, warn)
     # Reports before any action: -d may delete the files the thumbnails come from.
     reports_ok = _write_reports(config, result, warn)
