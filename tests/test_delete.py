@@ -207,7 +207,7 @@ def test_subdirectory_warning_and_its_switch(imgdupes, tmp_path):
     img.save(root / "x.jpg", quality=95)
     img.save(root / "sub" / "x_copy.jpg", quality=60)
     res = imgdupes("-dr", str(root), "phash", "4", stdin="all\n")
-    assert "WARNING! Found similar images in different subdirectories." in res.err
+    assert "WARNING! Found similar images in different subdirectories: 1 of 1 sets" in res.err
     assert "WARNING" not in res.out
     res = imgdupes("-dr", "--no-subdir-warning", str(root), "phash", "4", stdin="all\n")
     assert "WARNING" not in res.err

@@ -54,12 +54,33 @@ def _load_send2trash() -> Callable[[str], None]:
     return send2trash
 
 
-def check_ready(config: Config) -> None:
+def check_ready(config: Config, warn: Callable[[str], None] = lambda msg: None) -> None:
     """Refuse an action that cannot work before spending time on the scan."""
     if config.trash:
         _load_send2trash()
-    if config.move_to and os.path.lexists(config.move_to) and not os.path.isdir(config.move_to):
-        raise ConfigError(f"--move-to {config.move_to}: not a directory")
+    if config.move_to:
+        _prepare_move_to(config.move_to, config.dry_run, warn)
+
+
+def _prepare_move_to(folder: str, dry_run: bool, warn: Callable[[str], None]) -> None:
+    """A missing ``--move-to`` folder is created, saying so; but only inside a
+    folder that exists, so that a mistyped path stops the run instead of
+    growing a new tree somewhere unexpected."""
+    if os.path.lexists(folder):
+        if not os.path.isdir(folder):
+            raise ConfigError(f"--move-to {folder}: not a directory")
+        return
+    parent = os.path.dirname(os.path.abspath(folder))
+    if not os.path.isdir(parent):
+        raise ConfigError(f"--move-to {folder}: no such folder, nor its parent {parent}")
+    if dry_run:
+        warn(f"--move-to {folder} does not exist; a real run would create it")
+        return
+    try:
+        os.mkdir(folder)
+    except OSError as exc:
+        raise ConfigError(f"--move-to {folder}: cannot create it: {exc.strerror or exc}") from None
+    warn(f"--move-to {folder} did not exist: created it")
 
 
 # --- deciding --------------------------------------------------------------------------------
@@ -716,9 +737,13 @@ def run_delete(
     actor = Actor(config, journal)
     roots = reference_roots(config.references)
     similar = _verified_similarity(data) if config.verify else None
+    total = len(result.sets)
+    if config.dry_run and total:
+        out.write(
+            "Dry run: nothing will be changed; the lines below say what a real run would do.\n\n"
+        )
     if result.query is not None:
         out.write(f"Query: {report.printable(result.query)}\n\n")
-    total = len(result.sets)
     locks = FolderLocks()
     if not config.dry_run and total:
         out.flush()
@@ -726,6 +751,10 @@ def run_delete(
         for folder in locks.unlocked:
             warn(f"{folder}: this filesystem cannot be locked; other runs are not kept out")
     answers = Answers(stdin)
+    warning = report.subdir_warning(result.sets) if config.subdir_warning else None
+    if warning:
+        err.write(warning + "\n")
+        err.flush()
     try:
         for number, dupset in enumerate(result.sets, start=1):
             if actor.stopped:
@@ -738,11 +767,6 @@ def run_delete(
                 from .imgcat import show_set
 
                 show_set(config, dupset.entries, out)
-            warning = report.subdir_warning(dupset) if config.subdir_warning else None
-            if warning:
-                out.flush()
-                err.write(warning + "\n")
-                err.flush()
             _write_listing(out, choices)
             removable = sum(c.removable for c in choices)
             if removable == 0:

@@ -84,16 +84,20 @@ def write_json(result: Result, out: TextIO) -> None:
     out.write("\n")
 
 
-def subdir_warning(s: DupSet) -> str | None:
-    """The seed's warning when one set spans several folders (``-d`` mode)."""
-    parents: list[str] = []
-    for p in s.paths:
-        parent = os.path.dirname(p) or "."
-        if parent not in parents:
-            parents.append(parent)
-    if len(parents) < 2:
+def _folders(s: DupSet) -> set[str]:
+    return {os.path.dirname(p) or "." for p in s.paths}
+
+
+def subdir_warning(sets: Sequence[DupSet]) -> str | None:
+    """The seed's warning when sets span several folders (``-d`` mode), once per
+    run: the seed repeated three lines of it before every set."""
+    spanning = sum(len(_folders(s)) > 1 for s in sets)
+    if not spanning:
         return None
-    return "WARNING! Found similar images in different subdirectories.\n" + "\n".join(parents)
+    return (
+        "WARNING! Found similar images in different subdirectories: "
+        f"{spanning} of {len(sets)} sets span several folders (--no-subdir-warning hides this)"
+    )
 
 
 # --- the seed's --log files ---------------------------------------------------------------

@@ -23,7 +23,7 @@ def run(
     if config.delete:
         from .act import check_ready
 
-        check_ready(config)
+        check_ready(config, warn)
     if config.log:
         check_log_folder(os.getcwd())
     if config.imgcat:
