@@ -154,6 +154,32 @@ def walk(
         yield from walk(sub, recursive, on_error, seen, skip, on_skip)
 
 
+def images_below(directory: str, budget: int = 20_000) -> bool:
+    """Whether a subfolder of ``directory`` holds a file named as an image.
+
+    Asked only to suggest ``-r`` when a run without it found nothing, so it
+    looks at no more than ``budget`` entries (a huge tree answers no rather
+    than keeping the user waiting) and does not follow symlinked folders."""
+    try:
+        with os.scandir(directory) as it:
+            pending = [e.path for e in it if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return False
+    seen = 0
+    while pending and seen < budget:
+        try:
+            with os.scandir(pending.pop()) as it:
+                for entry in it:
+                    seen += 1
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    elif has_image_extension(entry.name):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
 def read_path_list(source: str | bytes, null: bool = False) -> list[str]:
     """Paths from a ``--files-from`` file (or the bytes of one), one per line.
 

@@ -10,7 +10,7 @@ from typing import TextIO
 from . import report
 from .config import Config, ConfigError
 from .model import Result
-from .pipeline import find
+from .pipeline import find, unsearched_folders
 
 EXIT_OK = 0
 EXIT_DUPES = 1
@@ -32,6 +32,13 @@ def run(
         # said before the scan, not after minutes of hashing
         config.imgcat = pictures_reach_terminal(out, warn)
     result, data = find(config, warn)
+    if not result.sets and result.hashed:
+        # the images may sit in subfolders (no -r: only the top folder was read)
+        if folders := unsearched_folders(config):
+            warn(
+                f"nothing found in the top folder of {folders[0]}; its subfolders hold"
+                " images too: add -r to search them"
+            )
     # Reports before any action: -d may delete the files the thumbnails come from.
     reports_ok = _write_reports(config, result, warn)
 
