@@ -248,6 +248,12 @@ def test_method_and_distance_first_is_explained_with_the_right_order(imgdupes, t
     ]
     res = imgdupes("-r", "dhash", "6", "my photos", "more")
     assert res.err.splitlines()[2].startswith("example: imgdupes 'my photos' more dhash 6 ")
+    res = imgdupes("photos", "10", "phash")
+    assert res.err.splitlines()[0] == "imgdupes: hash_method comes before hamming_distance"
+    assert res.err.splitlines()[2].startswith("example: imgdupes photos phash 10 ")
+    res = imgdupes("photos", "phash")
+    assert res.err.splitlines()[0].startswith("imgdupes: hamming_distance is missing")
+    assert res.err.splitlines()[2].startswith("example: imgdupes photos phash 10 ")
 
 
 def test_other_usage_errors_show_usage_and_an_example(imgdupes, tmp_path):

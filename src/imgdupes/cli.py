@@ -441,13 +441,27 @@ def _check_order(pos: list[str]) -> None:
     with the user's own words in the right order as the example."""
     if len(pos) >= 2 and pos[-2] in HASH_METHODS and _is_number(pos[-1]):
         return
+
+    def example(*words: str) -> str:
+        return "imgdupes " + " ".join(shlex.quote(w) for w in words)
+
+    if pos and pos[-1] in HASH_METHODS:
+        if len(pos) >= 2 and _is_number(pos[-2]):
+            rest = pos[:-2] or ["photos"]
+            raise UsageError(
+                "hash_method comes before hamming_distance",
+                example=example(*rest, pos[-1], pos[-2]),
+            )
+        raise UsageError(
+            "hamming_distance is missing after the hash method (10 is a good start)",
+            example=example(*(pos[:-1] or ["photos"]), pos[-1], "10"),
+        )
     for k in range(len(pos) - 1):
         if pos[k] in HASH_METHODS and _is_number(pos[k + 1]):
             rest = pos[:k] + pos[k + 2 :] or ["photos"]
-            words = [*rest, pos[k], pos[k + 1]]
             raise UsageError(
                 "hash_method and hamming_distance come last, after the folders",
-                example="imgdupes " + " ".join(shlex.quote(w) for w in words),
+                example=example(*rest, pos[k], pos[k + 1]),
             )
 
 
