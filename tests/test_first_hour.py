@@ -273,14 +273,13 @@ def test_help_opens_with_examples_and_the_suggested_threshold(imgdupes_proc, tmp
     head = res.out.split("positional arguments:")[0]
     assert "examples:" in head and "imgdupes -r photos phash 10" in head
     assert "Start with phash 10" in head and "--dry-run" in head
-    # the engines' tuning comes last, after everything a newcomer needs
-    headings = re.findall(r"^(\S[^\n]*):$", res.out, re.M)
-    assert headings[-1].startswith("search engine")
-    last = res.out.index(headings[-1] + ":")
+    # the engines' tuning sits in one group, after everything a newcomer needs
+    tuning = res.out.index("search engine and its tuning")
+    group = res.out[tuning:].split("\n\n")[0]
     for opt in ("--ngt-k", "--hnsw-ef", "--faiss-flat-k", "--cuda-device"):
-        assert res.out.index(opt) > last, opt
-    for opt in ("--delete", "--dry-run", "--move-to", "--imgcat", "--html"):
-        assert res.out.index(opt) < last, opt
+        assert opt in group, opt
+    for opt in ("--delete", "--dry-run", "--move-to", "--imgcat", "--html", "--reference"):
+        assert res.out.index(opt) < tuning, opt
 
 
 # --- progress and Ctrl-C --------------------------------------------------------------------

@@ -283,54 +283,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     g = p.add_argument_group("search engine and its tuning (default: exact, which needs no tuning)")
     g.add_argument("--ngt", action="store_true", help="approximate search with NGT")
+    g.add_argument("--ngt-k", type=int, default=20, help="neighbours searched per image (NGT)")
+    g.add_argument("--ngt-epsilon", type=float, default=0.1, help="NGT search range")
     g.add_argument(
-        "--ngt-k", type=int, metavar="N", default=20, help="neighbours searched per image (NGT)"
+        "--ngt-edges", type=int, default=10, help="NGT initial edges per node at graph build"
     )
-    g.add_argument("--ngt-epsilon", type=float, metavar="X", default=0.1, help="NGT search range")
-    g.add_argument(
-        "--ngt-edges",
-        type=int,
-        metavar="N",
-        default=10,
-        help="NGT initial edges per node at graph build",
-    )
-    g.add_argument(
-        "--ngt-edges-for-search", type=int, metavar="N", default=40, help="NGT edges at search time"
-    )
+    g.add_argument("--ngt-edges-for-search", type=int, default=40, help="NGT edges at search time")
     g.add_argument("--hnsw", action="store_true", help="approximate search with hnswlib")
-    g.add_argument(
-        "--hnsw-k", type=int, metavar="N", default=20, help="neighbours searched per image (hnsw)"
-    )
+    g.add_argument("--hnsw-k", type=int, default=20, help="neighbours searched per image (hnsw)")
     g.add_argument(
         "--hnsw-ef-construction",
         type=int,
-        metavar="N",
         default=100,
         help="hnsw build-time quality/speed trade-off",
     )
-    g.add_argument("--hnsw-m", type=int, metavar="N", default=16, help="hnsw graph degree")
-    g.add_argument(
-        "--hnsw-ef", type=int, metavar="N", default=50, help="hnsw search-time recall knob"
-    )
+    g.add_argument("--hnsw-m", type=int, default=16, help="hnsw graph degree")
+    g.add_argument("--hnsw-ef", type=int, default=50, help="hnsw search-time recall knob")
     g.add_argument(
         "--faiss-flat", action="store_true", help="exact k-nearest search with faiss IndexFlatL2"
     )
     g.add_argument(
-        "--faiss-flat-k",
-        type=int,
-        metavar="N",
-        default=20,
-        help="neighbours searched per image (faiss-flat)",
+        "--faiss-flat-k", type=int, default=20, help="neighbours searched per image (faiss-flat)"
     )
     g.add_argument(
         "--faiss-cuda", action="store_true", help="run faiss on a CUDA GPU when one is available"
     )
     g.add_argument(
-        "--cuda-device",
-        type=int,
-        metavar="N",
-        default=-1,
-        help="CUDA device for faiss (-1: every visible GPU)",
+        "--cuda-device", type=int, default=-1, help="CUDA device for faiss (-1: every visible GPU)"
     )
     return p
 
