@@ -54,26 +54,27 @@ def _load_send2trash() -> Callable[[str], None]:
     return send2trash
 
 
-def check_ready(config: Config, warn: Callable[[str], None] = lambda msg: None) -> None:
+def check_ready(config: Config) -> None:
     """Refuse an action that cannot work before spending time on the scan."""
     if config.trash:
         _load_send2trash()
     if config.move_to:
-        _prepare_move_to(config.move_to, config.dry_run, warn)
-
-
-def _prepare_move_to(folder: str, dry_run: bool, warn: Callable[[str], None]) -> None:
-    """A missing ``--move-to`` folder is created, saying so; but only inside a
-    folder that exists, so that a mistyped path stops the run instead of
-    growing a new tree somewhere unexpected."""
-    if os.path.lexists(folder):
-        if not os.path.isdir(folder):
+        folder = config.move_to
+        if os.path.lexists(folder) and not os.path.isdir(folder):
             raise ConfigError(f"--move-to {folder}: not a directory")
+        parent = os.path.dirname(os.path.abspath(folder))
+        # a mistyped path stops the run instead of growing a new tree somewhere
+        if not os.path.lexists(folder) and not os.path.isdir(parent):
+            raise ConfigError(f"--move-to {folder}: no such folder, nor its parent {parent}")
+
+
+def make_move_to(config: Config, warn: Callable[[str], None]) -> None:
+    """Create a missing ``--move-to`` folder (its parent was checked before the
+    scan), saying so; a dry run only says it would."""
+    folder = config.move_to
+    if not folder or os.path.lexists(folder):
         return
-    parent = os.path.dirname(os.path.abspath(folder))
-    if not os.path.isdir(parent):
-        raise ConfigError(f"--move-to {folder}: no such folder, nor its parent {parent}")
-    if dry_run:
+    if config.dry_run:
         warn(f"--move-to {folder} does not exist; a real run would create it")
         return
     try:

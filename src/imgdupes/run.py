@@ -23,7 +23,7 @@ def run(
     if config.delete:
         from .act import check_ready
 
-        check_ready(config, warn)
+        check_ready(config)
     if config.log:
         check_log_folder(os.getcwd())
     if config.imgcat:
@@ -46,8 +46,9 @@ def run(
         reports_ok = _write_dup_log(config, result, warn) and reports_ok
 
     if config.delete:
-        from .act import run_delete
+        from .act import make_move_to, run_delete
 
+        make_move_to(config, warn)
         reports_ok = run_delete(config, result, data, stdin, out, err, warn) and reports_ok
     elif config.json:
         report.write_json(result, out)
