@@ -16,7 +16,7 @@ from . import hashes, signature
 from .cache import HashStore
 from .decode import DecodeError, decode
 from .model import HASH_METHODS, FileRecord, HashedImage, ScanError
-from .progress import Progress
+from .progress import Progress, quiet_worker
 
 SIGNATURE_KEY = "signature"
 
@@ -140,14 +140,6 @@ def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _quiet_worker() -> None:
-    """Ctrl-C reaches every process of the terminal's group: the workers leave it
-    to the parent, which stops them, instead of each printing a traceback."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _work(args: tuple[int, str, HashSpec]) -> tuple[int, _Outcome]:
     index, path, spec = args
     return index, hash_path(path, spec)
@@ -223,7 +215,7 @@ def hash_files(
                 # quickest, and no worker waits long for the others at the end.
                 tasks.sort(key=lambda t: -files[t[0]].size)
                 with multiprocessing.get_context("fork").Pool(
-                    workers, initializer=_quiet_worker
+                    workers, initializer=quiet_worker
                 ) as pool:
                     try:
                         for i, outcome in pool.imap_unordered(_work, tasks, chunksize=chunk):

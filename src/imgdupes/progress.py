@@ -7,9 +7,18 @@ next line of output starts on a clean line.
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from typing import TextIO
+
+
+def quiet_worker() -> None:
+    """Initializer of the worker processes behind a progress line.
+
+    Ctrl-C reaches every process of the terminal's group; the workers leave
+    it to the parent, which stops them, instead of each printing a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _clock(seconds: float) -> str:
