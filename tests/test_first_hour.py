@@ -367,6 +367,7 @@ def test_prompt_summary_and_report_show_one_size_in_one_unit(imgdupes, tmp_path)
     assert f" {size / 1000:.1f} kB " in line and "kbyte" not in review.out
     report = (tmp_path / "r.html").read_text()
     assert f"would free {size / 1000:.1f} kB ({size} bytes)" in report
+    assert f'"s":{size},"z":"{size / 1000:.1f} kB"' in report  # each file's caption
     summary = imgdupes("-m", str(root), "phash", "10")
     assert summary.out.splitlines()[-1] == (
         f"1 duplicate files (in 1 sets), occupying {size / 1000:.1f} kilobytes"

@@ -144,6 +144,7 @@ def _file_doc(e: SetEntry, keep: int, thumb: bytes | None) -> dict:
     doc: dict = {
         "p": e.path,  # exact name (what --json says), used for the tooltip
         "s": e.size,
+        "z": human_size(e.size),  # as the prompt and the summaries show it
         "w": e.width,
         "h": e.height,
         "x": e.hash_hex,
@@ -215,11 +216,6 @@ SCRIPT = r"""
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  function human(n) {
-    var units = ["bytes", "kB", "MB", "GB"], i = 0;
-    while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
-    return i ? n.toFixed(1) + " " + units[i] : n + " bytes";
-  }
   function available(k) {
     // sets[k] is known, reading the next block of data if the page has it
     while (k >= sets.length) {
@@ -262,7 +258,7 @@ SCRIPT = r"""
     var path = el("div", "path", name);
     path.title = f.p;
     cap.appendChild(path);
-    var info = human(f.s) + (f.s >= 1000 ? " (" + f.s + " bytes)" : "") +
+    var info = f.z + (f.s >= 1000 ? " (" + f.s + " bytes)" : "") +
       " \u00b7 " + f.w + "\u00d7" + f.h;
     if (f.d !== null && f.d !== undefined) info += " \u00b7 distance " + f.d;
     var inf = el("div", "info", info);
