@@ -43,8 +43,8 @@ examples:
 Start with phash 10 (the suggested threshold): with the match verification (on by
 default) it finds resized, recompressed, brightened and slightly cropped copies and
 puts no two different pictures in one set on the benchmark (docs/accuracy.md).
-Use phash 4 for near-identical files only.  -N keeps the best copy of each set and
-removes only files that are surely copies of a kept one; --dry-run shows it first."""
+Use phash 4 for near-identical files only.  Before -dN removes anything without
+asking, --dry-run shows what it would do (README.md and docs/ say more)."""
 
 
 class UsageError(Exception):
