@@ -313,13 +313,12 @@ def test_progress_appears_at_once_with_rate_and_time_left_then_clears():
 def test_ctrl_c_while_hashing_stops_quietly_with_status_130(tmp_path):
     root = tmp_path / "photos"
     root.mkdir()
-    # two pictures slow to decode keep two workers busy while the third, done
-    # with the small ones, sits idle waiting for work: where a worker used to
-    # print its own traceback
-    Image.new("RGB", (11000, 11000), (120, 80, 40)).save(root / "big0.png", compress_level=1)
-    shutil.copy(root / "big0.png", root / "big1.png")
-    for i in range(10):
-        Image.new("RGB", (64, 64), (20 * i, 0, 0)).save(root / f"s{i}.png")
+    # One picture slow to decode keeps one worker busy; the seven others get a
+    # tiny picture each and then sit idle, waiting for work: where a worker
+    # used to print its own traceback on Ctrl-C.
+    Image.new("RGB", (13000, 13000), (120, 80, 40)).save(root / "big.png", compress_level=1)
+    for i in range(7):
+        Image.new("RGB", (64, 64), (30 * i, 0, 0)).save(root / f"s{i}.png")
     env = dict(os.environ, PYTHONPATH=SRC, XDG_CACHE_HOME=str(tmp_path / "cache"))
     proc = subprocess.Popen(
         [
@@ -328,7 +327,7 @@ def test_ctrl_c_while_hashing_stops_quietly_with_status_130(tmp_path):
             "imgdupes",
             "--progress",
             "--num-proc",
-            "3",
+            "8",
             str(root),
             "phash",
             "4",
@@ -341,9 +340,10 @@ def test_ctrl_c_while_hashing_stops_quietly_with_status_130(tmp_path):
     assert proc.stderr is not None
     seen = b""
     deadline = time.monotonic() + 120
-    while not re.search(rb"\[1\d/12\]", seen):  # the small ones are done
+    while b"Progress [0/8]" not in seen:  # at once, before any file is done
         assert time.monotonic() < deadline and proc.poll() is None, seen
         seen += os.read(proc.stderr.fileno(), 4096)
+    time.sleep(0.3)  # the small ones are done, the big one is still decoding
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole group
     out, rest = proc.communicate(timeout=120)
     err = (seen + rest).decode()
