@@ -298,8 +298,14 @@ def test_progress_appears_at_once_with_rate_and_time_left_then_clears():
     bar = Progress(2000, stream=out, clock=clock)
     assert out.getvalue() == "\rProgress [0/2000] 0%"  # before any file is done
     bar.skip(400)  # found in the cache: costs no time, says nothing about the rate
-    clock.now += 2.0
-    bar.advance(100)
+    clock.now += 0.01
+    bar.advance()  # the first file hashed shows at once, not a tenth of a second later
+    assert out.getvalue().split("\r")[-1] == "Progress [401/2000] 20%"
+    clock.now += 0.01
+    bar.advance()  # the next ones at most ten times a second
+    assert out.getvalue().split("\r")[-1] == "Progress [401/2000] 20%"
+    clock.now += 1.98
+    bar.advance(98)
     assert out.getvalue().split("\r")[-1] == "Progress [500/2000] 25%  50.0/s  0:30 left"
     clock.now += 10.0
     bar.advance(1500)
@@ -340,10 +346,11 @@ def test_ctrl_c_while_hashing_stops_quietly_with_status_130(tmp_path):
     assert proc.stderr is not None
     seen = b""
     deadline = time.monotonic() + 120
-    while b"Progress [0/8]" not in seen:  # at once, before any file is done
+    while not re.search(rb"Progress \[[1-7]/8\]", seen):  # the workers are running
         assert time.monotonic() < deadline and proc.poll() is None, seen
         seen += os.read(proc.stderr.fileno(), 4096)
-    time.sleep(0.3)  # the small ones are done, the big one is still decoding
+    assert seen.startswith(b"\rProgress [0/8] 0%")  # drawn before any file was done
+    time.sleep(0.2)  # the small ones are done, the big one is still decoding
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the whole group
     out, rest = proc.communicate(timeout=120)
     err = (seen + rest).decode()

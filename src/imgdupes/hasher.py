@@ -16,7 +16,7 @@ from . import hashes, signature
 from .cache import HashStore
 from .decode import DecodeError, decode
 from .model import HASH_METHODS, FileRecord, HashedImage, ScanError
-from .progress import Progress, quiet_worker
+from .progress import Progress, quiet_worker, sigint_held
 
 SIGNATURE_KEY = "signature"
 
@@ -214,9 +214,11 @@ def hash_files(
                 # Biggest files first: the last ones handed out are then the
                 # quickest, and no worker waits long for the others at the end.
                 tasks.sort(key=lambda t: -files[t[0]].size)
-                with multiprocessing.get_context("fork").Pool(
-                    workers, initializer=quiet_worker
-                ) as pool:
+                with sigint_held():
+                    pool = multiprocessing.get_context("fork").Pool(
+                        workers, initializer=quiet_worker
+                    )
+                with pool:
                     try:
                         for i, outcome in pool.imap_unordered(_work, tasks, chunksize=chunk):
                             record(i, outcome)

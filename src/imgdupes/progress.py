@@ -7,9 +7,11 @@ next line of output starts on a clean line.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from typing import TextIO
 
 
@@ -19,6 +21,21 @@ def quiet_worker() -> None:
     Ctrl-C reaches every process of the terminal's group; the workers leave
     it to the parent, which stops them, instead of each printing a traceback."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C back while worker processes are forked: a worker forked
+    with it blocked cannot be hit before ``quiet_worker`` runs, and the
+    parent receives a Ctrl-C pressed meanwhile as soon as the pool exists."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no fork, no group signal
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _clock(seconds: float) -> str:
@@ -85,8 +102,10 @@ class Progress:
         self.done += n
         if not self.enabled:
             return
-        # Redrawing costs a syscall; ten times a second is enough for a person.
-        if self._clock() - self._last >= 0.1 or self.done >= self.total:
+        # Redrawing costs a syscall; ten times a second is enough for a person,
+        # but the first file done shows at once.
+        first = n > 0 and self.done - n == self._free
+        if first or self._clock() - self._last >= 0.1 or self.done >= self.total:
             self._draw()
 
     def close(self) -> None:

@@ -25,7 +25,7 @@ from PIL import Image, features
 from . import __version__
 from .decode import DecodeError, decode, image_size
 from .model import Result, SetEntry
-from .progress import Progress, quiet_worker
+from .progress import Progress, quiet_worker, sigint_held
 from .report import printable
 from .units import human_size
 
@@ -94,9 +94,9 @@ def thumbnails(
             import multiprocessing
 
             chunk = max(1, min(32, len(tasks) // (workers * 8)))
-            with multiprocessing.get_context("fork").Pool(
-                workers, initializer=quiet_worker
-            ) as pool:
+            with sigint_held():
+                pool = multiprocessing.get_context("fork").Pool(workers, initializer=quiet_worker)
+            with pool:
                 try:
                     for i, data in pool.imap_unordered(_thumb_work, tasks, chunksize=chunk):
                         found[i] = data
