@@ -278,8 +278,8 @@ def discover(
                 on_error(path, "broken symlink")
             continue
         if stat.S_ISDIR(st.st_mode):
-            if explicit:
-                on_error(path, "is a directory")
+            # only a --files-from list names folders here, and `find photos` lists
+            # every folder it walks: not worth a warning line each
             continue
         if not stat.S_ISREG(st.st_mode):
             if named_image or explicit:
