@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance
 
+from imgdupes import verify
+from imgdupes.hasher import HashSpec, hash_path
 from imgdupes.samples import brightened, resized
 
 
@@ -69,3 +71,63 @@ def test_query_is_verified_too(imgdupes, tmp_path):
     assert res.out == f"Query: {query}\n\n"
     res = imgdupes("--no-verify", str(tmp_path), "--query", str(query), "phash", "10")
     assert len(res.out.strip().splitlines()) > 2
+
+
+def _signature(path):
+    ok, out, _, _ = hash_path(str(path), HashSpec(("phash",), 64, all_methods=False))
+    assert ok, out
+    return out["signature"]
+
+
+def _caption(img):
+    """A white band over the bottom 15% with a line of text, as a meme caption."""
+    out = img.convert("RGB")
+    w, h = out.size
+    draw = ImageDraw.Draw(out)
+    draw.rectangle((0, h - round(0.15 * h), w, h), fill=(255, 255, 255))
+    draw.text((w // 20, h - round(0.12 * h)), "when the build passes", fill=(0, 0, 0))
+    return out
+
+
+def _clipped(img):
+    """Brightened until some highlights saturate, then gamma-lifted shadows."""
+    out = brightened(img, 1.25)
+    return out.point([round(255 * (v / 255) ** 0.75) for v in range(256)] * len(out.getbands()))
+
+
+def test_tone_changes_grayscale_and_a_caption_band_are_confirmed(tmp_path, photo):
+    img = photo(11, (480, 360))
+    copies = {
+        "clipped.jpg": _clipped(img),
+        "gray.jpg": ImageEnhance.Contrast(img.convert("L")).enhance(0.8),
+        "caption.jpg": _caption(img),
+    }
+    img.save(tmp_path / "orig.png")
+    for name, im in copies.items():
+        im.save(tmp_path / name, quality=90)
+    sigs = [_signature(tmp_path / n) for n in copies]
+    codes = verify.decide(
+        verify.Features([_signature(tmp_path / "orig.png"), *sigs]), np.zeros(3), np.arange(1, 4)
+    )
+    rules = dict(zip(copies, (verify.RULES[c] for c in codes), strict=True))
+    assert verify.REJECTED not in codes, rules
+    # The plain correlation of levels alone does not confirm the band: the local rule does.
+    assert rules["caption.jpg"] == "local"
+    other = photo(12, (480, 360))
+    other.save(tmp_path / "other.png")
+    assert not verify.accept_query(
+        _signature(tmp_path / "orig.png"), [_signature(tmp_path / "other.png")]
+    )[0]
+
+
+def test_gradients_of_different_colours_are_not_confirmed(tmp_path):
+    a = np.linspace(0, 1, 320)[None, :, None] * np.ones((240, 1, 1))
+    for name, (c0, c1) in {
+        "warm": ((250, 120, 30), (120, 20, 10)),
+        "cold": ((30, 120, 250), (10, 20, 120)),
+    }.items():
+        arr = np.array(c0) * (1 - a) + np.array(c1) * a
+        Image.fromarray(arr.astype(np.uint8)).save(tmp_path / f"{name}.png")
+    warm, cold = _signature(tmp_path / "warm.png"), _signature(tmp_path / "cold.png")
+    assert verify.accept_query(warm, [warm])[0]
+    assert not verify.accept_query(warm, [cold])[0]

@@ -5,12 +5,18 @@ stripes) carries little information, so unrelated pictures can share it.
 Every candidate pair found by the hash search is therefore checked against
 the small thumbnails kept from the same decode (:mod:`imgdupes.signature`):
 
-- detailed pictures must have the same structure (Pearson correlation of the
-  16x16 grayscale thumbnails, which ignores brightness and contrast changes),
-  a similar overall brightness, and, when both are in colour, similar colours
-  (a grayscale copy of a colour picture is still accepted);
+- detailed pictures must have the same structure, by one of three rules
+  (:data:`RULES`, in the order tried): ``structure``, the Pearson correlation
+  of the 16x16 grayscale thumbnails with a similar overall brightness;
+  ``tone``, the correlation of their *ranks* (what survives brightness,
+  contrast, gamma and clipped highlights: any increasing change of levels
+  keeps the order of the pixels); ``local``, the rank correlation over the
+  12 of 16 blocks (4x4 pixels each) that agree best, so a caption band, a
+  logo or a watermark over a quarter of the picture is tolerated while the
+  rest must agree more closely.  When both are in colour their colours must
+  be alike too (a grayscale copy of a colour picture is still accepted);
 - low-detail pictures are not trusted to the hash at all: they must look the
-  same, thumbnail for thumbnail.
+  same, thumbnail for thumbnail (``flat``).
 
 It runs only on files that the hash search matched, so it costs little.
 Files whose hashes are identical are split too: 10,000 blank scans hash
@@ -42,6 +48,11 @@ class Thresholds:
     mixed_min_correlation: float = 0.95  # one in colour, one gray: a grayscale copy?
     mixed_max_brightness_shift: float = 20.0
     flat_max_diff: float = 6.0  # low-detail pictures: mean |difference| of both thumbnails
+    min_rank_correlation: float = 0.90  # tone rule: correlation of the thumbnails' ranks
+    mixed_min_rank_correlation: float = 0.95  # ... when one side is gray
+    min_local_correlation: float = 0.97  # local rule: ranks over the best-agreeing blocks
+    local_blocks_kept: int = 12  # of the 16 blocks of 4x4 pixels
+    tone_max_chroma_diff: float = 0.75  # colour pattern, each side scaled to mean |chroma| 1
 
 
 DEFAULT = Thresholds()
@@ -84,32 +95,129 @@ class Features:
         self.saturation = np.abs(self.chroma).mean(axis=(1, 2))
 
 
-def accept(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -> np.ndarray:
-    """Vectorised rule: may files a[k] and b[k] be called duplicates?"""
+# What confirmed (or not) a pair, as :func:`decide` numbers it.
+RULES = ("rejected", "structure", "tone", "local", "flat", "unchecked")
+REJECTED, STRUCTURE, TONE, LOCAL, FLAT, UNCHECKED = range(len(RULES))
+
+
+def _rows(f: Features, name: str, rows: np.ndarray) -> np.ndarray:
+    """``f.<name>`` of some files, whether Features keeps arrays or computes them per call."""
+    value = getattr(f, name)
+    return value(rows) if callable(value) else value[rows]
+
+
+def _ranks(gray: np.ndarray) -> np.ndarray:
+    """Mid-ranks of each row's 256 levels (ties share their mean rank, so a
+    clipped highlight or a flat area is one level, not an arbitrary order),
+    centred, as (k, 256) float32."""
+    levels = np.clip(gray, 0, 255).astype(np.int64)
+    k = len(levels)
+    counts = np.zeros((k, 256), dtype=np.float32)
+    np.add.at(counts, (np.repeat(np.arange(k), levels.shape[1]), levels.ravel()), 1.0)
+    mid = np.cumsum(counts, axis=1) - (counts + 1) / 2
+    r = np.take_along_axis(mid, levels, axis=1)
+    return r - r.mean(axis=1, keepdims=True)
+
+
+def _corr(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+    xc = x - x.mean(axis=axis, keepdims=True)
+    yc = y - y.mean(axis=axis, keepdims=True)
+    num = (xc * yc).sum(axis=axis)
+    den = np.sqrt((xc * xc).sum(axis=axis) * (yc * yc).sum(axis=axis))
+    return num / np.maximum(den, 1e-6)
+
+
+_BLOCK = 4  # block side in thumbnail pixels: 16 blocks of a 16x16 thumbnail
+
+
+def _blocks(v: np.ndarray) -> np.ndarray:
+    """(k, 256) row-major thumbnails as (k, blocks, pixels of a block)."""
+    n = GRAY_SIDE // _BLOCK
+    return (
+        v.reshape(-1, n, _BLOCK, n, _BLOCK).transpose(0, 1, 3, 2, 4).reshape(-1, n * n, _BLOCK**2)
+    )
+
+
+def _local_correlation(ra: np.ndarray, rb: np.ndarray, kept: int) -> np.ndarray:
+    """Rank correlation over the ``kept`` blocks where the two pictures agree best."""
+    za = ra / np.maximum(ra.std(axis=1, keepdims=True), 1e-6)
+    zb = rb / np.maximum(rb.std(axis=1, keepdims=True), 1e-6)
+    ba, bb = _blocks(za), _blocks(zb)
+    err = ((ba - bb) ** 2).mean(axis=2)
+    best = np.argsort(err, axis=1)[:, :kept]
+    pa = np.take_along_axis(ba, best[:, :, None], axis=1).reshape(len(ra), -1)
+    pb = np.take_along_axis(bb, best[:, :, None], axis=1).reshape(len(rb), -1)
+    # Ranks again within what is kept: the band's levels no longer count.
+    return _corr(_ranks_float(pa), _ranks_float(pb))
+
+
+def _ranks_float(x: np.ndarray) -> np.ndarray:
+    order = np.argsort(x, axis=1, kind="stable")
+    r = np.empty_like(x)
+    np.put_along_axis(r, order, np.arange(x.shape[1], dtype=x.dtype)[None, :].repeat(len(x), 0), 1)
+    return r
+
+
+def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -> np.ndarray:
+    """Vectorised rule: which of :data:`RULES` confirms files a[k] and b[k]
+    (REJECTED, 0, when none does)."""
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
+    out = np.zeros(len(a), dtype=np.int8)
     if len(a) == 0:
-        return np.zeros(0, dtype=bool)
+        return out
     detailed = (f.std[a] >= t.min_detail) & (f.std[b] >= t.min_detail)
-    correlation = np.einsum("ij,ij->i", f.unit[a], f.unit[b])
+    correlation = np.einsum("ij,ij->i", _rows(f, "unit", a), _rows(f, "unit", b))
     brightness = np.abs(f.mean[a] - f.mean[b])
     colour_a = f.saturation[a] >= t.colourful
     colour_b = f.saturation[b] >= t.colourful
-    chroma_diff = np.abs(f.chroma[a] - f.chroma[b]).mean(axis=(1, 2))
+    chroma_a, chroma_b = _rows(f, "chroma", a), _rows(f, "chroma", b)
+    chroma_diff = np.abs(chroma_a - chroma_b).mean(axis=(1, 2))
     # A grayscale copy of a colour picture keeps its luminance exactly, so when
     # only one side has colour the structure must agree much more closely.
     mixed = colour_a != colour_b
-    detailed_ok = (
+    both_colour = colour_a & colour_b
+    structure_ok = (
         (correlation >= np.where(mixed, t.mixed_min_correlation, t.min_correlation))
         & (brightness <= np.where(mixed, t.mixed_max_brightness_shift, t.max_brightness_shift))
-        & (~(colour_a & colour_b) | (chroma_diff <= t.max_chroma_diff))
+        & (~both_colour | (chroma_diff <= t.max_chroma_diff))
     )
-    flat_ok = (np.abs(f.gray[a] - f.gray[b]).mean(axis=1) <= t.flat_max_diff) & (
-        np.abs(f.color[a] - f.color[b]).mean(axis=(1, 2)) <= t.flat_max_diff
+    # Brightness and contrast scale the chroma too: the tone rules compare
+    # the pattern of colours, each side scaled to the same strength.
+    pattern_diff = np.abs(
+        chroma_a / np.maximum(f.saturation[a], 1e-6)[:, None, None]
+        - chroma_b / np.maximum(f.saturation[b], 1e-6)[:, None, None]
+    ).mean(axis=(1, 2))
+    strength = f.saturation[a] / np.maximum(f.saturation[b], 1e-6)
+    colour_ok = ~both_colour | (
+        (pattern_diff <= t.tone_max_chroma_diff) & (strength >= 0.5) & (strength <= 2.0)
     )
-    ok = np.where(detailed, detailed_ok, flat_ok)
+    ra, rb = _ranks(_rows(f, "gray", a)), _ranks(_rows(f, "gray", b))
+    rank_corr = _corr(ra, rb)
+    tone_ok = colour_ok & (
+        rank_corr >= np.where(mixed, t.mixed_min_rank_correlation, t.min_rank_correlation)
+    )
+    todo = detailed & ~structure_ok & ~tone_ok & colour_ok
+    local_ok = np.zeros(len(a), dtype=bool)
+    if todo.any():
+        local_ok[todo] = (
+            _local_correlation(ra[todo], rb[todo], t.local_blocks_kept) >= t.min_local_correlation
+        )
+    flat_ok = (
+        np.abs(_rows(f, "gray", a) - _rows(f, "gray", b)).mean(axis=1) <= t.flat_max_diff
+    ) & (np.abs(_rows(f, "color", a) - _rows(f, "color", b)).mean(axis=(1, 2)) <= t.flat_max_diff)
+    out[detailed & local_ok] = LOCAL
+    out[detailed & tone_ok] = TONE
+    out[detailed & structure_ok] = STRUCTURE
+    out[~detailed & flat_ok] = FLAT
     # A file without a signature (hashes imported from a file) cannot be checked.
-    return ok | ~(f.present[a] & f.present[b])
+    out[~(f.present[a] & f.present[b])] = UNCHECKED
+    return out
+
+
+def accept(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -> np.ndarray:
+    """Vectorised rule: may files a[k] and b[k] be called duplicates?"""
+    return decide(f, a, b, t) != REJECTED
 
 
 def refine_components(
