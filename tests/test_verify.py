@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageEnhance
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
 from imgdupes import verify
 from imgdupes.hasher import HashSpec, hash_path
@@ -131,3 +131,42 @@ def test_gradients_of_different_colours_are_not_confirmed(tmp_path):
     warm, cold = _signature(tmp_path / "warm.png"), _signature(tmp_path / "cold.png")
     assert verify.accept_query(warm, [warm])[0]
     assert not verify.accept_query(warm, [cold])[0]
+
+
+_WORDS = (
+    "report revenue growth regions costs budget forecast meeting agenda minutes action "
+    "items customer survey results support project schedule risk review database backup"
+).split()
+
+
+def _page(text_seed):
+    """A page of one fixed layout (heading, paragraphs of full lines) with other words."""
+    rng = np.random.default_rng(text_seed)
+    img = Image.new("RGB", (850, 1100), (255, 255, 255))
+    draw = ImageDraw.Draw(img)
+    try:
+        body, head = ImageFont.load_default(size=15), ImageFont.load_default(size=30)
+    except TypeError:  # Pillow < 10.1: the bitmap font
+        body = head = ImageFont.load_default()
+    draw.text((80, 60), " ".join(rng.choice(_WORDS, 4)).title(), font=head, fill=0)
+    y = 120
+    for para in (6, 4, 7, 5, 6, 4, 8):
+        for k in range(para):
+            words, line = list(rng.choice(_WORDS, 40)), ""
+            while words and draw.textlength(line + " " + words[0], font=body) < 690:
+                line = (line + " " + words.pop(0)).strip()
+            draw.text((80, y + 20 * k), line, font=body, fill=(20, 20, 20))
+        y += 20 * para + 18
+    return img
+
+
+def test_pages_of_one_layout_with_other_text_are_not_confirmed(imgdupes, tmp_path):
+    for n in range(4):
+        _page(n).save(tmp_path / f"page{n}.png")
+    _page(0).save(tmp_path / "page0_copy.jpg", quality=40)
+    unverified = imgdupes("--no-verify", str(tmp_path), "phash", "10")
+    assert any(len(s) >= 3 for s in unverified.sets), "the hash alone calls the pages one"
+    res = imgdupes(str(tmp_path), "phash", "10")
+    assert sorted(sorted(s) for s in res.sets) == [
+        sorted([str(tmp_path / "page0.png"), str(tmp_path / "page0_copy.jpg")])
+    ]

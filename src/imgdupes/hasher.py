@@ -110,7 +110,7 @@ def hash_path(path: str, spec: HashSpec) -> _Outcome:
             out.update(
                 variant_hashes(img.gray, spec.methods, spec.hash_size, (img.width, img.height))
             )
-        # Always kept: verification needs it.  Its thumbnails are at most 16 px,
+        # Always kept: verification needs it.  Its thumbnails are at most 32 px,
         # so a whole-factor box reduction first (down to >= 64 px) changes
         # nothing that matters and saves most of the Lanczos work.
         factor = min(img.gray.size) // 64

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from . import hashes
-from .signature import COLOR_SIDE, GRAY_SIDE
+from .signature import COLOR_SIDE, FINE_OFFSET, FINE_SIDE, GRAY_SIDE
 
 T = Image.Transpose
 # The seven non-identity orientations, as PIL transposes.
@@ -84,8 +84,10 @@ def turned_signature(sig: bytes, op: Image.Transpose) -> bytes:
     arr = np.frombuffer(sig, dtype=np.uint8)
     n = COLOR_SIDE * COLOR_SIDE * 3
     color = arr[:n].reshape(COLOR_SIDE, COLOR_SIDE, 3)
-    gray = arr[n:].reshape(GRAY_SIDE, GRAY_SIDE)
-    return (
-        np.ascontiguousarray(_turn(color, op)).tobytes()
-        + np.ascontiguousarray(_turn(gray, op)).tobytes()
-    )
+    gray = arr[n:FINE_OFFSET].reshape(GRAY_SIDE, GRAY_SIDE)
+    out = np.ascontiguousarray(_turn(color, op)).tobytes()
+    out += np.ascontiguousarray(_turn(gray, op)).tobytes()
+    if len(arr) > FINE_OFFSET:  # version 2: the 32x32 thumbnail turns too
+        fine = arr[FINE_OFFSET:].reshape(FINE_SIDE, FINE_SIDE)
+        out += np.ascontiguousarray(_turn(fine, op)).tobytes()
+    return out

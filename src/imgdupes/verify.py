@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .graph import components
-from .signature import COLOR_SIDE, GRAY_SIDE, SIGNATURE_BYTES
+from .signature import COLOR_SIDE, FINE_OFFSET, FINE_SIDE, GRAY_SIDE, SIGNATURE_BYTES
 
 _NC = COLOR_SIDE * COLOR_SIDE * 3
 
@@ -51,8 +51,14 @@ class Thresholds:
     min_rank_correlation: float = 0.90  # tone rule: correlation of the thumbnails' ranks
     mixed_min_rank_correlation: float = 0.95  # ... when one side is gray
     min_local_correlation: float = 0.97  # local rule: ranks over the best-agreeing blocks
-    local_blocks_kept: int = 12  # of the 16 blocks of 4x4 pixels
-    tone_max_chroma_diff: float = 0.75  # colour pattern, each side scaled to mean |chroma| 1
+    gray_max: float = 4.0  # mean |chroma| up to which a thumbnail counts as gray
+    tone_max_chroma_diff: float = 0.5  # colour pattern, each side scaled to mean |chroma| 1
+    fine_min_energy: float = 4.0  # fine detail (rms, levels) above which it must agree
+    fine_min_correlation: float = 0.975  # ... this well (over the kept blocks for "local")
+    # ... or this well when the tones differ (a re-toned copy, clipped colours
+    # shift its luminance unevenly); pages of one layout share their tones.
+    retoned_fine_min_correlation: float = 0.90
+    retoned_min_shift: float = 8.0  # mean level difference that counts as re-toned
 
 
 DEFAULT = Thresholds()
@@ -68,6 +74,36 @@ def _plane_residual_projector() -> np.ndarray:
 _PLANE_RESIDUAL = _plane_residual_projector()
 
 
+def fine_detail(fine: np.ndarray) -> np.ndarray:
+    """(k, 1024) 32x32 thumbnails -> what a 3x3 mean does not explain (text,
+    edges, texture), as (k, 1024) float32: a page of one layout with other
+    words differs here while its thumbnails at 16x16 are the same gray bars."""
+    g = fine.astype(np.float32).reshape(-1, FINE_SIDE, FINE_SIDE)
+    p = np.pad(g, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    box = sum(p[:, y : y + FINE_SIDE, x : x + FINE_SIDE] for y in range(3) for x in range(3)) / 9
+    return (g - box).reshape(len(g), -1)
+
+
+_CLIPPED = 250  # levels from which a highlight counts as clipped (its detail is gone)
+
+
+def _fine_pair(raw_a: np.ndarray, raw_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fine detail of two sets of 32x32 thumbnails and which pixels to
+    compare: not where either side is clipped (a brightened copy's highlights
+    have lost theirs)."""
+    return fine_detail(raw_a), fine_detail(raw_b), (raw_a < _CLIPPED) & (raw_b < _CLIPPED)
+
+
+def _masked_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row over the pixels where ``w`` holds."""
+    wf = w.astype(np.float32)
+    cnt = np.maximum(wf.sum(axis=1, keepdims=True), 1.0)
+    xc = (x - (x * wf).sum(axis=1, keepdims=True) / cnt) * wf
+    yc = (y - (y * wf).sum(axis=1, keepdims=True) / cnt) * wf
+    num = (xc * yc).sum(axis=1)
+    return num / np.maximum(np.sqrt((xc * xc).sum(axis=1) * (yc * yc).sum(axis=1)), 1e-6)
+
+
 class Features:
     """Per-file numbers the rules compare, computed once for the files involved."""
 
@@ -75,12 +111,19 @@ class Features:
         n = len(signatures)
         raw = np.zeros((n, SIGNATURE_BYTES), dtype=np.uint8)
         self.present = np.zeros(n, dtype=bool)
+        self.has_fine = np.zeros(n, dtype=bool)  # a version-1 signature has no 32x32 part
         for k, sig in enumerate(signatures):
-            if len(sig) == SIGNATURE_BYTES:
-                raw[k] = np.frombuffer(sig, dtype=np.uint8)
+            if len(sig) in (FINE_OFFSET, SIGNATURE_BYTES):
+                raw[k, : len(sig)] = np.frombuffer(sig, dtype=np.uint8)
                 self.present[k] = True
+                self.has_fine[k] = len(sig) == SIGNATURE_BYTES
+        self.fine_raw = raw[:, FINE_OFFSET:]
+        self.fine_energy = np.zeros(n, dtype=np.float32)
+        for lo in range(0, n, 1 << 14):
+            rows = np.arange(lo, min(n, lo + (1 << 14)))
+            self.fine_energy[rows] = np.sqrt((fine_detail(self.fine_raw[rows]) ** 2).mean(axis=1))
         color = raw[:, :_NC].astype(np.float32).reshape(n, COLOR_SIDE * COLOR_SIDE, 3)
-        gray = raw[:, _NC:].astype(np.float32).reshape(n, GRAY_SIDE * GRAY_SIDE)
+        gray = raw[:, _NC:FINE_OFFSET].astype(np.float32).reshape(n, GRAY_SIDE * GRAY_SIDE)
         self.gray = gray
         self.mean = gray.mean(axis=1)
         centred = gray - self.mean[:, None]
@@ -130,25 +173,60 @@ def _corr(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
 _BLOCK = 4  # block side in thumbnail pixels: 16 blocks of a 16x16 thumbnail
 
 
-def _blocks(v: np.ndarray) -> np.ndarray:
-    """(k, 256) row-major thumbnails as (k, blocks, pixels of a block)."""
-    n = GRAY_SIDE // _BLOCK
-    return (
-        v.reshape(-1, n, _BLOCK, n, _BLOCK).transpose(0, 1, 3, 2, 4).reshape(-1, n * n, _BLOCK**2)
-    )
+def _blocks(v: np.ndarray, side: int = GRAY_SIDE) -> np.ndarray:
+    """(k, side*side) row-major thumbnails as (k, 16 blocks, pixels of a block):
+    the same 4x4 grid of blocks whatever the thumbnail's side."""
+    n, s = GRAY_SIDE // _BLOCK, side * _BLOCK // GRAY_SIDE
+    return v.reshape(-1, n, s, n, s).transpose(0, 1, 3, 2, 4).reshape(-1, n * n, s * s)
 
 
-def _local_correlation(ra: np.ndarray, rb: np.ndarray, kept: int) -> np.ndarray:
-    """Rank correlation over the ``kept`` blocks where the two pictures agree best."""
-    za = ra / np.maximum(ra.std(axis=1, keepdims=True), 1e-6)
-    zb = rb / np.maximum(rb.std(axis=1, keepdims=True), 1e-6)
-    ba, bb = _blocks(za), _blocks(zb)
-    err = ((ba - bb) ** 2).mean(axis=2)
-    best = np.argsort(err, axis=1)[:, :kept]
-    pa = np.take_along_axis(ba, best[:, :, None], axis=1).reshape(len(ra), -1)
-    pb = np.take_along_axis(bb, best[:, :, None], axis=1).reshape(len(rb), -1)
-    # Ranks again within what is kept: the band's levels no longer count.
-    return _corr(_ranks_float(pa), _ranks_float(pb))
+def _kept(blocks: np.ndarray, best: np.ndarray) -> np.ndarray:
+    return np.take_along_axis(blocks, best[:, :, None], axis=1).reshape(len(blocks), -1)
+
+
+def _masks() -> np.ndarray:
+    """The regions a local change may cover, each a set of 4 of the 16 blocks:
+    a band (one row or column of blocks: a caption, a watermark across the
+    picture) or a corner patch of 2x2 blocks (a logo, a date stamp)."""
+    grid = np.arange(16).reshape(4, 4)
+    regions = [grid[k] for k in range(4)] + [grid[:, k] for k in range(4)]
+    regions += [grid[y : y + 2, x : x + 2].ravel() for y in (0, 2) for x in (0, 2)]
+    kept = np.ones((len(regions), 16), dtype=bool)
+    for k, r in enumerate(regions):
+        kept[k, r] = False
+    return np.stack([np.nonzero(row)[0] for row in kept])
+
+
+_KEPT_BLOCKS = _masks()  # (regions, 12): the blocks that must still agree
+
+
+def _local_ok(
+    ra: np.ndarray,
+    rb: np.ndarray,
+    fa: np.ndarray,
+    fb: np.ndarray,
+    w: np.ndarray,
+    use_fine: np.ndarray,
+    fine_min: np.ndarray,
+    t: Thresholds,
+) -> np.ndarray:
+    """Whether, outside one of the regions of :func:`_masks`, the ranks (and
+    the fine detail where ``use_fine``) agree: a change confined to a band or
+    a corner is tolerated; text that differs all over a page is not."""
+    k = len(ra)
+    ba, bb = _blocks(ra), _blocks(rb)
+    fba, fbb, bw = _blocks(fa, FINE_SIDE), _blocks(fb, FINE_SIDE), _blocks(w, FINE_SIDE)
+    ok = np.zeros(k, dtype=bool)
+    for kept in _KEPT_BLOCKS:
+        # Ranks again within what is kept: the band's levels no longer count.
+        xa = _ranks_float(ba[:, kept].reshape(k, -1))
+        xb = _ranks_float(bb[:, kept].reshape(k, -1))
+        good = _corr(xa, xb) >= t.min_local_correlation
+        fine = _masked_corr(
+            fba[:, kept].reshape(k, -1), fbb[:, kept].reshape(k, -1), bw[:, kept].reshape(k, -1)
+        )
+        ok |= good & (~use_fine | (fine >= fine_min))
+    return ok
 
 
 def _ranks_float(x: np.ndarray) -> np.ndarray:
@@ -189,7 +267,10 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
         - chroma_b / np.maximum(f.saturation[b], 1e-6)[:, None, None]
     ).mean(axis=(1, 2))
     strength = f.saturation[a] / np.maximum(f.saturation[b], 1e-6)
-    colour_ok = ~both_colour | (
+    # Only a gray side (a grayscale copy) spares the colour check here: two
+    # pale pictures of different hues are not one picture re-toned.
+    some_colour = (f.saturation[a] > t.gray_max) & (f.saturation[b] > t.gray_max)
+    colour_ok = ~some_colour | (
         (pattern_diff <= t.tone_max_chroma_diff) & (strength >= 0.5) & (strength <= 2.0)
     )
     ra, rb = _ranks(_rows(f, "gray", a)), _ranks(_rows(f, "gray", b))
@@ -197,12 +278,34 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     tone_ok = colour_ok & (
         rank_corr >= np.where(mixed, t.mixed_min_rank_correlation, t.min_rank_correlation)
     )
+    # Fine detail (the 32x32 thumbnail less its local mean) must agree too
+    # where both pictures have it: text, edges and texture that the 16x16
+    # thumbnails average away.  Benign copies keep it (>= 0.98 measured on
+    # the real split); pages of one layout with other words do not.
+    fine = (
+        f.has_fine[a]
+        & f.has_fine[b]
+        & (f.fine_energy[a] >= t.fine_min_energy)
+        & (f.fine_energy[b] >= t.fine_min_energy)
+    )
+    # Contrast counts as a tone change too: the ratio of the 16x16 details.
+    contrast = f.std[a] / np.maximum(f.std[b], 1e-6)
+    retoned = (brightness >= t.retoned_min_shift) | (
+        np.abs(np.log(np.maximum(contrast, 1e-6))) >= 0.1
+    )
+    fine_min = np.where(retoned & colour_ok, t.retoned_fine_min_correlation, t.fine_min_correlation)
+    check = fine & detailed & (structure_ok | tone_ok)
+    if check.any():
+        fa, fb, w = _fine_pair(f.fine_raw[a[check]], f.fine_raw[b[check]])
+        fine_ok = _masked_corr(fa, fb, w) >= fine_min[check]
+        structure_ok[check] &= fine_ok
+        tone_ok[check] &= fine_ok
     todo = detailed & ~structure_ok & ~tone_ok & colour_ok
     local_ok = np.zeros(len(a), dtype=bool)
     if todo.any():
-        local_ok[todo] = (
-            _local_correlation(ra[todo], rb[todo], t.local_blocks_kept) >= t.min_local_correlation
-        )
+        fa, fb, w = _fine_pair(f.fine_raw[a[todo]], f.fine_raw[b[todo]])
+        ok = _local_ok(ra[todo], rb[todo], fa, fb, w, fine[todo], fine_min[todo], t)
+        local_ok[todo] = ok
     flat_ok = (
         np.abs(_rows(f, "gray", a) - _rows(f, "gray", b)).mean(axis=1) <= t.flat_max_diff
     ) & (np.abs(_rows(f, "color", a) - _rows(f, "color", b)).mean(axis=(1, 2)) <= t.flat_max_diff)
