@@ -20,6 +20,7 @@ from imgdupes.cache import DB_NAME, HashStore
 from imgdupes.discover import discover
 from imgdupes.hasher import HashSpec, hash_files
 from imgdupes.samples import synthetic_photo
+from imgdupes.signature import SIGNATURE_VERSION
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 
@@ -241,7 +242,9 @@ def test_interrupted_run_keeps_its_work(tmp_path):
     spec = HashSpec(("phash",), 64, full_decode=True)
     files = discover([str(root)]).files
     with HashStore(str(db)) as store:
-        assert len(store.lookup(files, spec.decode_mode, 64, ("phash",), 1)) == saved
+        assert (
+            len(store.lookup(files, spec.decode_mode, 64, ("phash",), SIGNATURE_VERSION)) == saved
+        )
 
 
 def test_store_survives_non_utf8_names_and_symlinks(tmp_path):
@@ -257,6 +260,6 @@ def test_store_survives_non_utf8_names_and_symlinks(tmp_path):
     # the symlink's real path is the same entry
     with HashStore.open(str(tmp_path / "c")) as store:
         files = discover(files=[str(root / "link.jpg")]).files
-        found = store.lookup(files, spec.decode_mode, 64, ("phash", "whash"), 1)
+        found = store.lookup(files, spec.decode_mode, 64, ("phash", "whash"), SIGNATURE_VERSION)
         assert list(found) == [0]
         assert found[0].hashes["phash"] == rows[0][1]["phash"]
