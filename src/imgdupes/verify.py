@@ -280,8 +280,11 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     )
     # Fine detail (the 32x32 thumbnail less its local mean) must agree too
     # where both pictures have it: text, edges and texture that the 16x16
-    # thumbnails average away.  Benign copies keep it (>= 0.98 measured on
-    # the real split); pages of one layout with other words do not.
+    # thumbnails average away.  Benign copies keep it (>= 0.98 on the real
+    # split, re-toned ones aside); pages and slides of one layout with other
+    # words reach 0.97.  A quality-30 JPEG decoded in draft mode can fall to
+    # 0.95 and is then not confirmed: a missed copy costs less than a unique
+    # page put in a set that -dN acts on.
     fine = (
         f.has_fine[a]
         & f.has_fine[b]
