@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
-from . import hashes, report
+from . import report
 from .config import Config, ConfigError
-from .group import best_form_distance
 from .journal import Journal
 from .model import FileRecord, Result, SetEntry
+from .plan import Action, SetPlan, plan_answer, plan_sets, verb_for
 from .prompt import EOF, KEEP, NONE, QUIT, ask
-from .references import is_reference, reference_roots
+from .report import human_bytes
 
 TRASH_HINT = "pip install 'imgdupes[trash]'"
 
@@ -57,77 +57,6 @@ def check_ready(config: Config) -> None:
         _load_send2trash()
     if config.move_to and os.path.lexists(config.move_to) and not os.path.isdir(config.move_to):
         raise ConfigError(f"--move-to {config.move_to}: not a directory")
-
-
-# --- deciding --------------------------------------------------------------------------------
-
-
-@dataclass
-class Choice:
-    """One file of a set and what happens to it."""
-
-    number: int
-    entry: SetEntry
-    reference: bool
-    remove: bool = False
-    # Kept files that vouch for this one, nearest first.  None: the user
-    # confirmed removing the whole set, so no kept copy is required.
-    kept_for: list[SetEntry] | None = field(default_factory=list)
-
-    @property
-    def removable(self) -> bool:
-        return self.entry.file is not None and not self.reference
-
-
-def _nearest_first(entry: SetEntry, kept: list[Choice]) -> list[SetEntry]:
-    order = sorted(range(len(kept)), key=lambda i: (best_form_distance(entry, kept[i].entry), i))
-    return [kept[i].entry for i in order]
-
-
-Similar = Callable[[SetEntry, SetEntry], bool]
-
-
-def plan_noprompt(choices: list[Choice], radius: int, similar: Similar | None = None) -> None:
-    """``-N``: walk the set in order; a file within ``radius`` of a file already
-    kept goes, any other file is kept too.  References count as kept from the
-    start.  So no file goes without a near-duplicate kept, even along a chain
-    A~B~C whose ends are far apart, and every set keeps at least one file.
-
-    ``similar`` is the match verification: a set is linked through verified
-    pairs, but two of its files within ``radius`` may still be a pair the
-    verification rejected, and such a pair must not let one file go.
-
-    With verification the distance is taken in the nearer form (as shot or
-    tone-normalised), as the search did; without it, as shot only."""
-
-    def distance(a: SetEntry, b: SetEntry) -> int:
-        return hashes.hamming(a.hash, b.hash) if similar is None else best_form_distance(a, b)
-
-    kept = [c for c in choices if c.reference]
-    for c in choices:
-        if not c.removable:
-            continue
-        near = [
-            k
-            for k in kept
-            if distance(c.entry, k.entry) <= radius
-            and (similar is None or similar(c.entry, k.entry))
-        ]
-        if near:
-            c.remove = True
-            c.kept_for = _nearest_first(c.entry, near)
-        else:
-            kept.append(c)
-
-
-def plan_answer(choices: list[Choice], kind: str, keep: frozenset[int]) -> None:
-    """Apply a prompt answer: KEEP the numbered files, or remove all (NONE)."""
-    for c in choices:
-        c.remove = c.removable and (kind == NONE or c.number not in keep)
-    kept = [c for c in choices if not c.remove and c.entry.file is not None]
-    for c in choices:
-        if c.remove:
-            c.kept_for = None if kind == NONE else _nearest_first(c.entry, kept)
 
 
 # --- checking ---------------------------------------------------------------------------------
@@ -312,6 +241,7 @@ class Actor:
             self.action = "trash"
         else:
             self.action = "delete"
+        self.verb = verb_for(config.move_to, config.trash)
         self._send2trash = _load_send2trash() if config.trash and not config.dry_run else None
 
     # one name -----------------------------------------------------------------------------
@@ -357,7 +287,7 @@ class Actor:
 
     # one file -----------------------------------------------------------------------------
 
-    def remove(self, c: Choice) -> list[str]:
+    def remove(self, c: Action) -> list[str]:
         p = report.printable
         rec = c.entry.file
         assert rec is not None
@@ -422,7 +352,7 @@ class Actor:
 # --- the review -------------------------------------------------------------------------------
 
 
-def _listing_line(c: Choice) -> str:
+def _listing_line(c: Action) -> str:
     e = c.entry
     number = f"[{c.number}]"
     info = f"{e.size / 1024:>14.2f} kbyte {f'{e.width}x{e.height}':>9}  d={e.distance:<3} "
@@ -432,24 +362,13 @@ def _listing_line(c: Choice) -> str:
     return line
 
 
-def _write_listing(out: TextIO, choices: list[Choice]) -> None:
+def _write_listing(out: TextIO, choices: list[Action]) -> None:
     for c in choices:
         out.write(_listing_line(c) + "\n")
         if c.entry.file is not None:
             for alias in c.entry.file.aliases:
                 out.write(f"{'':>14} also as  {report.printable(alias)}\n")
     out.write("\n")
-
-
-def human_bytes(n: int) -> str:
-    """fdupes's units: bytes, then kilobytes and megabytes of 1000."""
-    if n < 1024:
-        return f"{n} bytes"
-    if n <= 1000 * 1000:
-        return f"{n / 1000:.1f} kilobytes"
-    if n <= 1000 * 1000 * 1000:
-        return f"{n / 1e6:.1f} megabytes"
-    return f"{n / 1e9:.1f} gigabytes"
 
 
 def summary(config: Config, tally: Tally) -> str:
@@ -470,20 +389,6 @@ def summary(config: Config, tally: Tally) -> str:
     return text + "."
 
 
-def _verified_similarity(data: object) -> Similar:
-    """The verification stage's pair check, on the signatures kept by the scan."""
-    from .verify import accept_query
-
-    signatures = {im.file.identity: im.signature for im in getattr(data, "images", [])}
-
-    def similar(a: SetEntry, b: SetEntry) -> bool:
-        sig_a = signatures.get(a.file.identity, b"") if a.file else b""
-        sig_b = signatures.get(b.file.identity, b"") if b.file else b""
-        return bool(accept_query(sig_a, [sig_b])[0])
-
-    return similar
-
-
 def _log_name(config: Config, kind: str, now: datetime) -> str:
     source = config.files_from or (config.targets[0] if config.targets else "hashes")
     return report.log_basename(
@@ -499,25 +404,28 @@ def run_delete(
     out: TextIO,
     err: TextIO,
     warn: Callable[[str], None],
+    plans: list[SetPlan] | None = None,
 ) -> None:
-    """Review every set (prompt or ``-N``) and act on the files not kept."""
+    """Review every set (prompt or ``-N``) and act on the files not kept.
+
+    ``plans`` (from :func:`imgdupes.plan.plan_sets`) is what ``-N`` does and
+    what the prompt suggests; the reports were written from the same one."""
     now = datetime.now()
     journal_path = None
     if config.log and not config.dry_run:
         journal_path = os.path.join(os.getcwd(), _log_name(config, "del", now)[:-4] + ".jsonl")
     journal = Journal(journal_path)
     actor = Actor(config, journal)
-    roots = reference_roots(config.references)
-    similar = _verified_similarity(data) if config.verify else None
+    if plans is None:
+        plans = plan_sets(config, result, data)
     if result.query is not None:
         out.write(f"Query: {report.printable(result.query)}\n\n")
+    if config.dry_run:
+        out.write(report.describe_plan(plans))
     total = len(result.sets)
     try:
-        for number, dupset in enumerate(result.sets, start=1):
-            choices = [
-                Choice(i, e, e.file is not None and is_reference(e.file, roots))
-                for i, e in enumerate(dupset.entries, start=1)
-            ]
+        for number, (dupset, plan) in enumerate(zip(result.sets, plans, strict=True), start=1):
+            choices = plan.actions
             if config.imgcat:
                 from .imgcat import show_set
 
@@ -533,8 +441,11 @@ def run_delete(
                 out.write(f"Set {number} of {total}: nothing here may be removed\n")
             elif config.noprompt:
                 out.write(f"Set {number} of {total}\n")
-                plan_noprompt(choices, config.threshold, similar)
+                for note in plan.notes:
+                    out.write(f"   [!] {report.printable(note)}\n")
             else:
+                suggested = ",".join(str(c.number) for c in choices if not c.remove)
+                out.write(f"Suggested (what -N would keep): {suggested}\n")
                 answer = ask(stdin, out, number, total, len(choices), removable)
                 if answer.kind == EOF:
                     warn("end of input: stopping, nothing more is removed")
@@ -542,7 +453,7 @@ def run_delete(
                 if answer.kind == QUIT:
                     break
                 assert answer.kind in (KEEP, NONE)
-                plan_answer(choices, answer.kind, answer.keep)
+                plan_answer(plan, answer.kind, answer.keep, actor.verb, answer.kind == NONE)
             out.write("\n")
             for c in choices:
                 if c.remove:

@@ -201,8 +201,16 @@ def build_parser() -> argparse.ArgumentParser:
         "-N",
         "--noprompt",
         action="store_true",
-        help="with --delete: no prompt; walk each set in --sort order and remove a file only "
-        "when a file already kept is within the distance",
+        help="with --delete: no prompt; keep the best copy of each set (see --keep) and remove "
+        "a file only when it is surely a copy of a kept file within the distance",
+    )
+    g.add_argument(
+        "--keep",
+        metavar="RULES",
+        default=None,
+        help="which copy -N keeps and the prompt suggests, rules tried in order, comma-separated: "
+        "pixels, fewest-pixels, quality, size, smallest, oldest, newest, path, under:DIR, "
+        "not-under:DIR; the default chain follows (default: pixels,quality,size,oldest,path)",
     )
     g.add_argument(
         "--dry-run", action="store_true", help="print what would be done, change nothing"
@@ -365,6 +373,7 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         trash=ns.trash,
         move_to=ns.move_to,
         references=list(ns.reference),
+        keep=ns.keep,
     )
 
 

@@ -64,6 +64,8 @@ class Config:
     trash: bool = False
     move_to: str | None = None
     references: list[str] = field(default_factory=list)
+    # which copy -N keeps (imgdupes.plan.parse_keep); None: the default chain
+    keep: str | None = None
     # warnings produced while validating (e.g. a non-square --hash-bits)
     notes: list[str] = field(default_factory=list)
 
@@ -111,6 +113,10 @@ class Config:
         ):
             if on and not self.delete:
                 raise ConfigError(f"{flag} only works together with -d/--delete")
+        if self.keep is not None:
+            from .plan import check_keep
+
+            check_keep(self.keep)
         if self.imgcat:
             from .imgcat import check_config
 

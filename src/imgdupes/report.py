@@ -7,9 +7,12 @@ import os
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .model import DupSet, Result, SetEntry
+
+if TYPE_CHECKING:
+    from .plan import SetPlan
 
 JSON_VERSION = 1
 
@@ -53,8 +56,8 @@ def summary_line(sets: Sequence[DupSet]) -> str:
     return head + f"{nbytes / (1000.0 * 1000.0):.1f} megabytes"
 
 
-def entry_json(e: SetEntry) -> dict:
-    return {
+def entry_json(e: SetEntry, action=None) -> dict:  # action: plan.Action | None
+    doc = {
         "path": e.path,
         "size": e.size,
         "width": e.width,
@@ -62,9 +65,26 @@ def entry_json(e: SetEntry) -> dict:
         "hash": e.hash_hex,
         "distance": e.distance,
     }
+    if e.file is not None:
+        # The file's identity as hashed: `imgdupes apply` acts only on a file
+        # that still has all of it.
+        f = e.file
+        doc.update(
+            dev=f.dev,
+            inode=f.ino,
+            mtime_ns=f.mtime_ns,
+            ctime_ns=f.ctime_ns,
+            aliases=list(f.aliases),
+        )
+    if action is not None:
+        doc["keep"] = not action.remove
+        doc["reason"] = action.reason
+        if action.reference:
+            doc["reference"] = True
+    return doc
 
 
-def result_json(result: Result) -> dict:
+def result_json(result: Result, plans: Sequence[SetPlan] | None = None) -> dict:
     doc: dict = {
         "version": JSON_VERSION,
         "hash_method": result.hash_method,
@@ -73,16 +93,20 @@ def result_json(result: Result) -> dict:
     }
     if result.query is not None:
         doc["query"] = result.query
-    doc["sets"] = [{"files": [entry_json(e) for e in s.entries]} for s in result.sets]
+    sets = []
+    for k, s in enumerate(result.sets):
+        actions = plans[k].actions if plans is not None else [None] * len(s.entries)
+        sets.append({"files": [entry_json(e, a) for e, a in zip(s.entries, actions, strict=True)]})
+    doc["sets"] = sets
     doc["aliases"] = [list(a) for a in result.aliases]
     doc["errors"] = [{"path": e.path, "error": e.error} for e in result.errors]
     return doc
 
 
-def write_json(result: Result, out: TextIO) -> None:
+def write_json(result: Result, out: TextIO, plans: Sequence[SetPlan] | None = None) -> None:
     # ensure_ascii keeps undecodable name bytes (surrogates) as \\udcXX escapes
     # instead of failing; a reader can map them back with surrogateescape.
-    json.dump(result_json(result), out, ensure_ascii=True, indent=1)
+    json.dump(result_json(result, plans), out, ensure_ascii=True, indent=1)
     out.write("\n")
 
 
@@ -141,3 +165,37 @@ def printable(text: str) -> str:
     newlines) shown as ``\\xNN`` so a file name can never drive the terminal."""
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def human_bytes(n: int) -> str:
+    """fdupes's units: bytes, then kilobytes and megabytes of 1000."""
+    if n < 1024:
+        return f"{n} bytes"
+    if n <= 1000 * 1000:
+        return f"{n / 1000:.1f} kilobytes"
+    if n <= 1000 * 1000 * 1000:
+        return f"{n / 1e6:.1f} megabytes"
+    return f"{n / 1e9:.1f} gigabytes"
+
+
+_VERB_WORDS = {"keep": "keep", "remove": "delete", "trash": "trash", "move": "move"}
+
+
+def describe_plan(plans: Sequence[SetPlan]) -> str:
+    """The plan as ``--dry-run`` prints it first: a total, then every file's
+    action and reason."""
+    removed = [a for p in plans for a in p.actions if a.remove]
+    kept = sum(len(p.actions) for p in plans) - len(removed)
+    freed = sum(a.entry.size for a in removed)
+    held = sum(len(p.notes) for p in plans)
+    verb = _VERB_WORDS[removed[0].kind] if removed else "delete"
+    lines = [
+        f"Plan: {len(plans)} sets; keep {kept} files, {verb} {len(removed)} "
+        f"({human_bytes(freed)}); {held} kept because not surely a copy"
+    ]
+    for n, p in enumerate(plans, start=1):
+        lines.append(f"  set {n}")
+        for a in p.actions:
+            word = _VERB_WORDS[a.kind]
+            lines.append(f"    {word:<7} {printable(a.entry.path)} -- {printable(a.reason)}")
+    return "\n".join(lines) + "\n\n"

@@ -24,8 +24,14 @@ def run(
 
         check_ready(config)
     result, data = find(config, warn)
+    # One plan: -N, the prompt's suggestion and every report's marks read it.
+    plans = None
+    if config.delete or config.json or config.html or config.csv:
+        from .plan import plan_sets
+
+        plans = plan_sets(config, result, data)
     # Reports before any action: -d may delete the files the thumbnails come from.
-    reports_ok = _write_reports(config, result, warn)
+    reports_ok = _write_reports(config, result, warn, plans)
 
     if config.log and result.sets:
         source = config.files_from or (config.targets[0] if config.targets else "hashes")
@@ -37,9 +43,9 @@ def run(
     if config.delete:
         from .act import run_delete
 
-        run_delete(config, result, data, stdin, out, err, warn)
+        run_delete(config, result, data, stdin, out, err, warn, plans)
     elif config.json:
-        report.write_json(result, out)
+        report.write_json(result, out, plans)
     elif config.imgcat:
         from .imgcat import show_listing
 
@@ -58,14 +64,16 @@ def run(
     return EXIT_OK if reports_ok else EXIT_ERROR
 
 
-def _write_reports(config: Config, result: Result, warn: Callable[[str], None]) -> bool:
+def _write_reports(
+    config: Config, result: Result, warn: Callable[[str], None], plans: list | None = None
+) -> bool:
     ok = True
     if config.html:
         from .report_html import write_html
 
-        ok = write_html(config.html, result, config, warn) and ok
+        ok = write_html(config.html, result, config, warn, plans) and ok
     if config.csv:
         from .report_csv import write_csv
 
-        ok = write_csv(config.csv, result, warn) and ok
+        ok = write_csv(config.csv, result, warn, plans) and ok
     return ok
