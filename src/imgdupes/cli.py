@@ -377,6 +377,37 @@ def config_from_args(ns: argparse.Namespace) -> Config:
     )
 
 
+def build_apply_parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="imgdupes apply",
+        usage="imgdupes apply REPORT [--dry-run] [--trash | --move-to DIR] [--log]",
+        description='Carry out a --json report (as written, or with its "keep" marks edited): '
+        "remove the files marked false, with the same re-checks as -d.",
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument("report", metavar="REPORT", help="a report written by imgdupes --json")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print what would be done, change nothing"
+    )
+    p.add_argument("--trash", action="store_true", help="move files to the trash instead")
+    p.add_argument("--move-to", metavar="DIR", default=None, help="move files into DIR instead")
+    p.add_argument("--log", action="store_true", help="write a journal and a log of removed files")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    return p
+
+
+def _apply(argv: Sequence[str], out: TextIO, warn) -> int:
+    ns = build_apply_parser().parse_args(list(argv))
+    if ns.trash and ns.move_to:
+        raise UsageError("--trash and --move-to cannot be used together")
+    config = Config(delete=True, dry_run=ns.dry_run, trash=ns.trash, move_to=ns.move_to, log=ns.log)
+    from .act import check_ready
+    from .apply import run_apply
+
+    check_ready(config)
+    return run_apply(config, ns.report, out, warn)
+
+
 def _text_stream(stream: TextIO) -> TextIO:
     """stdout that writes undecodable name bytes back as the same bytes."""
     if isinstance(stream, io.TextIOWrapper):
@@ -401,8 +432,11 @@ def main(
         err.write(f"imgdupes: {report.printable(message)}\n")
         err.flush()
 
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        ns = build_parser().parse_intermixed_args(argv)
+        if args[:1] == ["apply"]:
+            return _apply(args[1:], out, warn)
+        ns = build_parser().parse_intermixed_args(args)
         config = config_from_args(ns)
         config.validate()
         # Load the engine's optional library before hashing: a missing extra fails at once.
