@@ -30,7 +30,7 @@ from .config import Config, ConfigError
 from .journal import Journal
 from .model import FileRecord, Result, SetEntry
 from .plan import Action, SetPlan, plan_answer, plan_sets, verb_for
-from .prompt import EOF, KEEP, NONE, QUIT, ask
+from .prompt import EOF, KEEP, NONE, NOTDUP, QUIT, ask
 from .report import human_bytes
 
 TRASH_HINT = "pip install 'imgdupes[trash]'"
@@ -405,11 +405,13 @@ def run_delete(
     err: TextIO,
     warn: Callable[[str], None],
     plans: list[SetPlan] | None = None,
+    not_duplicates: Callable[[list], None] | None = None,
 ) -> None:
     """Review every set (prompt or ``-N``) and act on the files not kept.
 
     ``plans`` (from :func:`imgdupes.plan.plan_sets`) is what ``-N`` does and
-    what the prompt suggests; the reports were written from the same one."""
+    what the prompt suggests; the reports were written from the same one.
+    ``not_duplicates(entries)`` remembers a set answered ``x``."""
     now = datetime.now()
     journal_path = None
     if config.log and not config.dry_run:
@@ -445,13 +447,20 @@ def run_delete(
                     out.write(f"   [!] {report.printable(note)}\n")
             else:
                 suggested = ",".join(str(c.number) for c in choices if not c.remove)
-                out.write(f"Suggested (what -N would keep): {suggested}\n")
+                out.write(f"Suggested (what -N would keep): {suggested}; x: not duplicates\n")
                 answer = ask(stdin, out, number, total, len(choices), removable)
                 if answer.kind == EOF:
                     warn("end of input: stopping, nothing more is removed")
                     break
                 if answer.kind == QUIT:
                     break
+                if answer.kind == NOTDUP:
+                    if not_duplicates is not None:
+                        not_duplicates(dupset.entries)
+                        out.write("Marked as not duplicates: not offered again.\n")
+                    else:
+                        out.write("Not duplicates (not remembered: the hash cache is off).\n")
+                    answer = type(answer)(KEEP, frozenset(c.number for c in choices))
                 assert answer.kind in (KEEP, NONE)
                 plan_answer(plan, answer.kind, answer.keep, actor.verb, answer.kind == NONE)
             out.write("\n")

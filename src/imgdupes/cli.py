@@ -143,6 +143,22 @@ def build_parser() -> argparse.ArgumentParser:
         " search the plain hash only (not also the tone-normalised one)",
     )
     g.add_argument(
+        "--across",
+        action="store_true",
+        help="only sets holding files from two or more of the target folders "
+        "(or a --reference folder and a target)",
+    )
+    g.add_argument(
+        "--show-ignored",
+        action="store_true",
+        help="list the pairs marked 'not duplicates' (answer x at the -d prompt) and exit",
+    )
+    g.add_argument(
+        "--forget-ignored",
+        action="store_true",
+        help="forget every pair marked 'not duplicates' and exit",
+    )
+    g.add_argument(
         "--rotations",
         action="store_true",
         help="also match copies rotated by 90/180/270 degrees or mirrored",
@@ -374,6 +390,7 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         move_to=ns.move_to,
         references=list(ns.reference),
         keep=ns.keep,
+        across=ns.across,
     )
 
 
@@ -408,6 +425,23 @@ def _apply(argv: Sequence[str], out: TextIO, warn) -> int:
     return run_apply(config, ns.report, out, warn)
 
 
+def _ignored(ns: argparse.Namespace, out: TextIO, warn) -> int:
+    from .ignored import IgnoredPairs
+
+    store = IgnoredPairs.open(ns.cache_dir, warn)
+    if store is None:
+        raise ConfigError("the hash cache cannot be used, so no pairs are remembered")
+    try:
+        if ns.show_ignored:
+            for a, b in store.listing():
+                out.write(f"{report.printable(a)}\n{report.printable(b)}\n\n")
+        if ns.forget_ignored:
+            out.write(f"Forgot {store.forget()} pairs marked not duplicates.\n")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 def _text_stream(stream: TextIO) -> TextIO:
     """stdout that writes undecodable name bytes back as the same bytes."""
     if isinstance(stream, io.TextIOWrapper):
@@ -437,6 +471,8 @@ def main(
         if args[:1] == ["apply"]:
             return _apply(args[1:], out, warn)
         ns = build_parser().parse_intermixed_args(args)
+        if ns.show_ignored or ns.forget_ignored:
+            return _ignored(ns, out, warn)
         config = config_from_args(ns)
         config.validate()
         # Load the engine's optional library before hashing: a missing extra fails at once.

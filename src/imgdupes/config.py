@@ -66,6 +66,7 @@ class Config:
     references: list[str] = field(default_factory=list)
     # which copy -N keeps (imgdupes.plan.parse_keep); None: the default chain
     keep: str | None = None
+    across: bool = False  # only sets spanning two or more of the folders given
     # warnings produced while validating (e.g. a non-square --hash-bits)
     notes: list[str] = field(default_factory=list)
 

@@ -487,3 +487,19 @@ def plan_sets(config, result, data: object = None) -> list[SetPlan]:
         )
         for s in result.sets
     ]
+
+
+def across_folders(sets, targets: Sequence[str], references: Sequence[str]) -> list:
+    """``--across``: only the sets holding files from two or more of the
+    folders given (targets and ``--reference`` folders)."""
+    roots = sorted({os.path.realpath(r) for r in [*targets, *references]}, key=len, reverse=True)
+
+    def root_of(e: SetEntry) -> str | None:
+        names = [e.path, *(e.file.aliases if e.file else ())]
+        for name in names:
+            for r in roots:  # the deepest folder holding it
+                if _under(name, r):
+                    return r
+        return None
+
+    return [s for s in sets if len({root_of(e) for e in s.entries} - {None}) >= 2]

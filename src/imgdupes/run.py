@@ -24,6 +24,11 @@ def run(
 
         check_ready(config)
     result, data = find(config, warn)
+    ignored = _remembered(config, result, data, warn)
+    if config.across:
+        from .plan import across_folders
+
+        result.sets = across_folders(result.sets, config.targets, config.references)
     # One plan: -N, the prompt's suggestion and every report's marks read it.
     plans = None
     if config.delete or config.json or config.html or config.csv:
@@ -43,7 +48,21 @@ def run(
     if config.delete:
         from .act import run_delete
 
-        run_delete(config, result, data, stdin, out, err, warn, plans)
+        try:
+            run_delete(
+                config,
+                result,
+                data,
+                stdin,
+                out,
+                err,
+                warn,
+                plans,
+                ignored.add if ignored is not None else None,
+            )
+        finally:
+            if ignored is not None:
+                ignored.close()
     elif config.json:
         report.write_json(result, out, plans)
     elif config.imgcat:
@@ -62,6 +81,37 @@ def run(
     if config.error_on_dupe and result.sets:
         return EXIT_DUPES
     return EXIT_OK if reports_ok else EXIT_ERROR
+
+
+def _remembered(config: Config, result: Result, data, warn: Callable[[str], None]):
+    """Take the pairs marked "not duplicates" out of the sets; the open table
+    when ``-d`` may mark more (else None)."""
+    if not config.use_cache or result.query is not None or not result.sets:
+        return None
+    from .ignored import IgnoredPairs, split_sets
+
+    store = IgnoredPairs.open(config.cache_dir, lambda m: None)
+    if store is None:
+        return None
+    pairs = store.pairs()
+    if pairs:
+        from .group import best_form_distance, finish_set
+        from .plan import verified_similarity
+
+        similar = verified_similarity(data) if config.verify else None
+
+        def linked(a, b) -> bool:
+            return best_form_distance(a, b) <= config.threshold and (
+                similar is None or similar(a, b)
+            )
+
+        result.sets = split_sets(
+            result.sets, pairs, linked, lambda es: finish_set(es, config.sort, config.reverse)
+        )
+    if config.delete and not config.noprompt:
+        return store
+    store.close()
+    return None
 
 
 def _write_reports(
