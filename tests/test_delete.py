@@ -117,7 +117,7 @@ A_NAMES = ["a_orig.jpg", "a_q50.jpg", "a_small.jpg"]
         ("ALL", {1, 2, 3}),
         ("1,9", {1}),  # out of range numbers are ignored
         ("9\n2", {2}),  # nothing valid left: asked again
-        ("x\n3", {3}),  # not understood: asked again
+        ("zz\n3", {3}),  # not understood: asked again (x means "not duplicates")
         ("\n2", {2}),  # empty line: asked again
         ("none\ny", set()),
         ("n\nyes", set()),

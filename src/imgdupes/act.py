@@ -29,8 +29,9 @@ from . import report
 from .config import Config, ConfigError
 from .journal import Journal
 from .model import FileRecord, Result, SetEntry
-from .plan import Action, SetPlan, plan_answer, plan_sets, verb_for
+from .plan import Action, SetPlan, make_planner, plan_answer, verb_for
 from .prompt import EOF, KEEP, NONE, NOTDUP, QUIT, ask
+from .references import is_reference, reference_roots
 from .report import human_bytes
 
 TRASH_HINT = "pip install 'imgdupes[trash]'"
@@ -418,15 +419,23 @@ def run_delete(
         journal_path = os.path.join(os.getcwd(), _log_name(config, "del", now)[:-4] + ".jsonl")
     journal = Journal(journal_path)
     actor = Actor(config, journal)
+    planner = None
     if plans is None:
-        plans = plan_sets(config, result, data)
+        planner = make_planner(config, data)
+        roots = reference_roots(config.references)
     if result.query is not None:
         out.write(f"Query: {report.printable(result.query)}\n\n")
-    if config.dry_run:
+    if config.dry_run and plans is not None:
         out.write(report.describe_plan(plans))
     total = len(result.sets)
     try:
-        for number, (dupset, plan) in enumerate(zip(result.sets, plans, strict=True), start=1):
+        for number, dupset in enumerate(result.sets, start=1):
+            if plans is not None:
+                plan = plans[number - 1]
+            else:
+                assert planner is not None
+                refs = [e.file is not None and is_reference(e.file, roots) for e in dupset]
+                plan = planner.plan(dupset.entries, refs)
             choices = plan.actions
             if config.imgcat:
                 from .imgcat import show_set

@@ -31,7 +31,14 @@ def run(
         result.sets = across_folders(result.sets, config.targets, config.references)
     # One plan: -N, the prompt's suggestion and every report's marks read it.
     plans = None
-    if config.delete or config.json or config.html or config.csv:
+    # The prompt plans each set as it comes (no wait before the first question)
+    # unless a report or -N/--dry-run needs the whole plan first.
+    if (
+        config.json
+        or config.html
+        or config.csv
+        or (config.delete and (config.noprompt or config.dry_run))
+    ):
         from .plan import plan_sets
 
         plans = plan_sets(config, result, data)
