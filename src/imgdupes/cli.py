@@ -470,6 +470,10 @@ def main(
     try:
         if args[:1] == ["apply"]:
             return _apply(args[1:], out, warn)
+        if args[:1] == ["review"]:
+            from .review import run_review
+
+            return run_review(args[1:], out, err, warn)
         ns = build_parser().parse_intermixed_args(args)
         if ns.show_ignored or ns.forget_ignored:
             return _ignored(ns, out, warn)
