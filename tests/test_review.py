@@ -147,8 +147,18 @@ def test_clicks_change_what_apply_removes(reviewed, browser, tmp_path):
     _wait(d, lambda d: overlay.is_displayed())
     a = d.find_element(By.ID, "cmp-a")
     _wait(d, lambda d: d.execute_script("return arguments[0].naturalWidth", a) == 640)
-    d.find_element(By.ID, "zoom-1").click()
-    assert d.execute_script("return arguments[0].getBoundingClientRect().width", a) == 640
+    b = d.find_element(By.ID, "cmp-b")
+    _wait(d, lambda d: d.execute_script("return arguments[0].naturalWidth", b) > 0)
+
+    def width(img) -> float:
+        return d.execute_script("return arguments[0].getBoundingClientRect().width", img)
+
+    assert width(a) == width(b)  # fitted alike: the half-size copy as large as its original
+    fitted = width(a)
+    d.find_element(By.ID, "zoom-in").click()
+    assert width(a) == width(b) > fitted * 1.4
+    d.find_element(By.ID, "zoom-1").click()  # 1:1 pixels
+    assert width(a) == 640
     body.send_keys(Keys.ESCAPE)
     _wait(d, lambda d: not overlay.is_displayed())
     body.send_keys("x")  # set 2: not duplicates

@@ -32,6 +32,7 @@ previous set, <kbd>1</kbd>-<kbd>9</kbd> keep/remove that file, <kbd>c</kbd> comp
 <div id="more">Loading sets\u2026</div>
 <div id="compare" hidden>
 <div class="bar"><span id="cmp-title"></span>
+<span class="help">ctrl + wheel or \u2212 / + zoom both; the panes scroll together</span>
 <button id="zoom-out" type="button">\u2212</button>
 <button id="zoom-fit" type="button">fit</button>
 <button id="zoom-in" type="button">+</button>
@@ -88,12 +89,13 @@ figcaption{font-size:12px}
 .panes{flex:1;display:flex;gap:6px;min-height:0}
 .pane{flex:1;overflow:auto;color:#ccc;font-size:12px}
 .pane img{display:block}
+header{z-index:2}
 """
 
 JS = r"""
 (function () {
   "use strict";
-  var PAGE = 50, loaded = 0, total = null, loading = false, current = -1, zoom = 0;
+  var PAGE = 50, loaded = 0, total = null, loading = false, current = -1, zoom = 1;
   var main = document.getElementById("sets"), more = document.getElementById("more");
   var byIndex = {};
   function el(tag, cls, text) {
@@ -228,16 +230,14 @@ JS = r"""
     };
     if (i >= loaded) loadMore().then(go); else go();
   }
-  function setZoom(z) {
+  function setZoom(z, natural) {
+    // z: times the pane's width, both pictures alike (a half-size copy is shown
+    // as large as its original, so the eye compares detail); natural: 1:1 pixels
     zoom = z;
     ["cmp-a", "cmp-b"].forEach(function (id) {
       var img = document.getElementById(id);
-      if (z === 0) {
-        img.style.width = ""; img.style.maxWidth = "100%"; img.style.maxHeight = "85vh";
-      } else {
-        img.style.maxWidth = "none"; img.style.maxHeight = "none";
-        img.style.width = Math.round(img.naturalWidth * z) + "px";
-      }
+      img.style.maxWidth = "none";
+      img.style.width = natural ? img.naturalWidth + "px" : Math.round(z * 100) + "%";
     });
   }
   function compare(si) {
@@ -254,7 +254,7 @@ JS = r"""
     });
     document.getElementById("cmp-title").textContent = "Set " + (si + 1) + ": side by side";
     document.getElementById("compare").hidden = false;
-    setZoom(0);
+    setZoom(1);
   }
   function closeCompare() { document.getElementById("compare").hidden = true; }
   var paneA = document.getElementById("pane-a"), paneB = document.getElementById("pane-b");
@@ -262,13 +262,18 @@ JS = r"""
     paneB.scrollTop = paneA.scrollTop; paneB.scrollLeft = paneA.scrollLeft;
   });
   document.getElementById("zoom-in").addEventListener("click", function () {
-    setZoom((zoom || 0.5) * 1.5);
+    setZoom(Math.min(16, zoom * 1.5));
   });
   document.getElementById("zoom-out").addEventListener("click", function () {
-    setZoom(Math.max(0.1, (zoom || 1) / 1.5));
+    setZoom(Math.max(0.1, zoom / 1.5));
   });
-  document.getElementById("zoom-fit").addEventListener("click", function () { setZoom(0); });
-  document.getElementById("zoom-1").addEventListener("click", function () { setZoom(1); });
+  document.getElementById("zoom-fit").addEventListener("click", function () { setZoom(1); });
+  document.getElementById("zoom-1").addEventListener("click", function () { setZoom(1, true); });
+  document.getElementById("compare").addEventListener("wheel", function (ev) {
+    if (!ev.ctrlKey) return;  // ctrl + wheel zooms both pictures
+    ev.preventDefault();
+    setZoom(Math.max(0.1, Math.min(16, zoom * (ev.deltaY < 0 ? 1.25 : 0.8))));
+  }, {passive: false});
   document.getElementById("cmp-close").addEventListener("click", closeCompare);
   function output(text) {
     var pre = document.getElementById("output");
