@@ -219,3 +219,29 @@ def test_ten_thousand_sets_load_a_page_at_a_time(browser, tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_review_of_a_saved_report_and_of_a_run(imgdupes, tmp_path):
+    from imgdupes.review import start_review
+
+    root = tmp_path / "samples"
+    make_samples(str(root), originals=2)
+    report = tmp_path / "report.json"
+    report.write_text(imgdupes("--json", "-r", str(root), "phash", "4").out)
+    for argv in (
+        ["--no-browser", str(report)],
+        ["--no-browser", "--save", str(tmp_path / "d.json"), "-r", str(root), "phash", "4"],
+    ):
+        server, url, review, browse = start_review(argv, lambda m: None)
+        try:
+            assert not browse and url.startswith("http://127.0.0.1:")
+            with urllib.request.urlopen(url + "api/sets", timeout=10) as r:
+                page = json.loads(r.read())
+            assert page["total"] == 2 and page["removed"] == 6
+        finally:
+            server.shutdown()
+            server.server_close()
+    bad = tmp_path / "bad.json"
+    bad.write_text("[]")
+    res = imgdupes("review", "--no-browser", str(bad))
+    assert res.code == 2 and 'no "sets" list' in res.err

@@ -306,9 +306,9 @@ def default_save_path(now: datetime | None = None) -> str:
     return os.path.join(os.getcwd(), f"{stamp}_review.json")
 
 
-def run_review(
-    argv: list[str], out, err, warn: Callable[[str], None], wait: bool = True
-) -> int:  # pragma: no cover - interactive; the pieces are tested
+def start_review(argv: list[str], warn: Callable[[str], None]):
+    """Parse ``imgdupes review``'s arguments, find or read the sets and start
+    serving: (server, url, review, open_browser)."""
     import argparse
 
     from .cli import UsageError, build_parser, config_from_args
@@ -336,6 +336,7 @@ def run_review(
         from .report import result_json
 
         config = config_from_args(build_parser().parse_intermixed_args(rest))
+        config.validate()
         result, data = find(config, warn)
         doc = result_json(result, plan_sets(config, result, data))
         cache_dir = config.cache_dir
@@ -346,17 +347,23 @@ def run_review(
         check_ready(config)
     review = Review(doc, config, ns.save or default_save_path(), cache_dir)
     server, url = serve(review, ns.port)
-    out.write(f"Reviewing {len(doc['sets'])} sets at {url}\n(Ctrl-C to stop)\n")
+    return server, url, review, not ns.no_browser
+
+
+def run_review(
+    argv: list[str], out, err, warn: Callable[[str], None]
+) -> int:  # pragma: no cover - waits for Ctrl-C; start_review is tested
+    server, url, review, browse = start_review(argv, warn)
+    out.write(f"Reviewing {len(review.doc['sets'])} sets at {url}\n(Ctrl-C to stop)\n")
     out.flush()
-    if not ns.no_browser:
+    if browse:
         import webbrowser
 
         webbrowser.open(url)
-    if wait:
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.shutdown()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
     return 0
