@@ -222,7 +222,11 @@ def test_ten_thousand_sets_load_a_page_at_a_time(browser, tmp_path):
 
 
 def test_review_of_a_saved_report_and_of_a_run(imgdupes, tmp_path):
+    from imgdupes.cli import build_parser, config_from_args
     from imgdupes.review import start_review
+
+    def run_config(rest):
+        return config_from_args(build_parser().parse_intermixed_args(rest))
 
     root = tmp_path / "samples"
     make_samples(str(root), originals=2)
@@ -232,7 +236,7 @@ def test_review_of_a_saved_report_and_of_a_run(imgdupes, tmp_path):
         ["--no-browser", str(report)],
         ["--no-browser", "--save", str(tmp_path / "d.json"), "-r", str(root), "phash", "4"],
     ):
-        server, url, review, browse = start_review(argv, lambda m: None)
+        server, url, review, browse = start_review(argv, lambda m: None, run_config)
         try:
             assert not browse and url.startswith("http://127.0.0.1:")
             with urllib.request.urlopen(url + "api/sets", timeout=10) as r:

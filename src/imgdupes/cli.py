@@ -329,6 +329,10 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         raise UsageError(f"choose one search engine, not {' and '.join('--' + e for e in engines)}")
     try:
         sort = parse_sort(ns.sort)
+        if ns.keep is not None:
+            from .plan import parse_keep
+
+            parse_keep(ns.keep)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     params = EngineParams(
@@ -473,7 +477,10 @@ def main(
         if args[:1] == ["review"]:
             from .review import run_review
 
-            return run_review(args[1:], out, err, warn)
+            def run_config(rest: list[str]) -> Config:
+                return config_from_args(build_parser().parse_intermixed_args(rest))
+
+            return run_review(args[1:], out, warn, run_config)
         ns = build_parser().parse_intermixed_args(args)
         if ns.show_ignored or ns.forget_ignored:
             return _ignored(ns, out, warn)

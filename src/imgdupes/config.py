@@ -114,10 +114,6 @@ class Config:
         ):
             if on and not self.delete:
                 raise ConfigError(f"{flag} only works together with -d/--delete")
-        if self.keep is not None:
-            from .plan import check_keep
-
-            check_keep(self.keep)
         if self.imgcat:
             from .imgcat import check_config
 

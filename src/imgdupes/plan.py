@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from . import hashes
-from .config import ConfigError
 from .group import best_form_distance, path_key
 from .model import SetEntry
 
@@ -415,13 +414,6 @@ def verb_for(move_to: str | None, trash: bool) -> str:
     return MOVE if move_to else TRASH if trash else REMOVE
 
 
-def check_keep(spec: str | None) -> list[Rule]:
-    try:
-        return parse_keep(spec)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-
-
 # --- one run's plan -------------------------------------------------------------------------------
 
 
@@ -477,7 +469,7 @@ def make_planner(config, data: object = None) -> Planner:  # config: Config
 
 def plan_sets(config, result, data: object = None) -> list[SetPlan]:
     """The plan of every set of ``result``, as ``-N`` would carry it out."""
-    from .references import is_reference, reference_roots
+    from .refpaths import is_reference, reference_roots
 
     planner = make_planner(config, data)
     roots = reference_roots(config.references)

@@ -306,12 +306,15 @@ def default_save_path(now: datetime | None = None) -> str:
     return os.path.join(os.getcwd(), f"{stamp}_review.json")
 
 
-def start_review(argv: list[str], warn: Callable[[str], None]):
-    """Parse ``imgdupes review``'s arguments, find or read the sets and start
-    serving: (server, url, review, open_browser)."""
+def start_review(
+    argv: list[str], warn: Callable[[str], None], run_config: Callable[[list[str]], Config]
+):
+    """Parse ``imgdupes review``'s arguments (``run_config`` turns a run's
+    arguments into its Config), find or read the sets and start serving:
+    (server, url, review, open_browser)."""
     import argparse
 
-    from .cli import UsageError, build_parser, config_from_args
+    from .config import ConfigError
 
     p = argparse.ArgumentParser(prog="imgdupes review", add_help=False)
     p.add_argument("--save", default=None)
@@ -321,7 +324,7 @@ def start_review(argv: list[str], warn: Callable[[str], None]):
     p.add_argument("--move-to", default=None)
     ns, rest = p.parse_known_args(argv)
     if ns.trash and ns.move_to:
-        raise UsageError("--trash and --move-to cannot be used together")
+        raise ConfigError("--trash and --move-to cannot be used together")
     cache_dir = None
     if len(rest) == 1 and rest[0].endswith(".json") and os.path.isfile(rest[0]):
         from .apply import read_report
@@ -335,7 +338,7 @@ def start_review(argv: list[str], warn: Callable[[str], None]):
         from .plan import plan_sets
         from .report import result_json
 
-        config = config_from_args(build_parser().parse_intermixed_args(rest))
+        config = run_config(rest)
         config.validate()
         result, data = find(config, warn)
         doc = result_json(result, plan_sets(config, result, data))
@@ -351,9 +354,9 @@ def start_review(argv: list[str], warn: Callable[[str], None]):
 
 
 def run_review(
-    argv: list[str], out, err, warn: Callable[[str], None]
+    argv: list[str], out, warn: Callable[[str], None], run_config: Callable[[list[str]], Config]
 ) -> int:  # pragma: no cover - waits for Ctrl-C; start_review is tested
-    server, url, review, browse = start_review(argv, warn)
+    server, url, review, browse = start_review(argv, warn, run_config)
     out.write(f"Reviewing {len(review.doc['sets'])} sets at {url}\n(Ctrl-C to stop)\n")
     out.flush()
     if browse:
