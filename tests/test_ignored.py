@@ -55,3 +55,33 @@ def test_across_keeps_only_sets_spanning_two_folders(imgdupes, tmp_path):
     assert res.sets == [[str(archive / "a.jpg"), str(new / "a_copy.jpg")]]
     res = imgdupes("--across", "--reference", str(archive), str(new), "phash", "4")
     assert res.sets == [[str(archive / "a.jpg"), str(new / "a_copy.jpg")]]
+
+
+def test_a_pair_marked_on_the_review_page_splits_its_set(imgdupes, tmp_path):
+    import json
+
+    from imgdupes.config import Config
+    from imgdupes.review import Review
+
+    root = tmp_path / "pics"
+    root.mkdir()
+    img, other = synthetic_photo(8, (320, 240)), synthetic_photo(9, (320, 240))
+    img.save(root / "a.jpg", quality=95)
+    img.save(root / "b.jpg", quality=70)
+    other.save(root / "c.jpg", quality=95)
+    other.save(root / "d.jpg", quality=70)
+    cache = str(tmp_path / "cache")
+    doc = json.loads(imgdupes("--cache-dir", cache, "--json", str(root), "phash", "4").out)
+    assert len(doc["sets"]) == 2
+    review = Review(doc, Config(), str(tmp_path / "d.json"), cache)
+    answer = review.not_duplicates(0, [0, 1])
+    assert answer["remembered"] and all(f["keep"] for f in answer["set"]["files"])
+    left = imgdupes("--cache-dir", cache, str(root), "phash", "4")
+    assert left.sets == [[str(root / "c.jpg"), str(root / "d.jpg")]]
+    shown = imgdupes("--cache-dir", cache, "--show-ignored")
+    assert shown.sets == [[str(root / "a.jpg"), str(root / "b.jpg")]]
+
+
+def test_across_needs_two_folders(imgdupes, tmp_path):
+    res = imgdupes("--across", str(tmp_path), "phash", "4")
+    assert res.code == 2 and "--across needs two or more folders" in res.err

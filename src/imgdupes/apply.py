@@ -104,7 +104,8 @@ def run_apply(config: Config, report_path: str, out: TextIO, warn: Callable[[str
     log_base = None
     if config.log and not config.dry_run:
         stem = report._clean_name(os.path.basename(report_path))
-        log_base = f"{now.strftime('%Y%m%d%H%M%S')}_apply_{stem}"
+        # the process id keeps two runs in the same second apart
+        log_base = f"{now.strftime('%Y%m%d%H%M%S')}_apply_{stem}_{os.getpid()}"
     journal = Journal(os.path.join(os.getcwd(), log_base + ".jsonl") if log_base else None)
     actor = Actor(config, journal)
     p = report.printable

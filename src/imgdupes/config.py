@@ -114,6 +114,8 @@ class Config:
         ):
             if on and not self.delete:
                 raise ConfigError(f"{flag} only works together with -d/--delete")
+        if self.across and len(self.targets) + len(self.references) < 2:
+            raise ConfigError("--across needs two or more folders (targets or --reference)")
         if self.imgcat:
             from .imgcat import check_config
 

@@ -96,21 +96,28 @@ class Review:
             entry["reason"] = "your decision on the review page"
             return {**self.totals(), "set": self.sets(s, 1)["sets"][0]}
 
-    def not_duplicates(self, s: int) -> dict:
+    def not_duplicates(self, s: int, files: list[int] | None = None) -> dict:
+        """Remember the set (or two of its files, ``files``) as not duplicates.
+        A whole set is kept and left out of the saved report; a pair's two
+        files are kept and later runs no longer link them."""
         from .apply import _entry
         from .ignored import IgnoredPairs
 
         with self.lock:
             group = self.doc["sets"][s]
-            group["not_duplicates"] = True
-            for f in group["files"]:
-                f["keep"] = True
-                f["reason"] = "not duplicates"
+            picked = list(range(len(group["files"]))) if files is None else sorted(set(files))
+            if len(picked) < 2 or not all(0 <= k < len(group["files"]) for k in picked):
+                raise ValueError("mark two or more files of the set")
+            if files is None:
+                group["not_duplicates"] = True
+            for k in picked:
+                group["files"][k]["keep"] = True
+                group["files"][k]["reason"] = "not duplicates"
             remembered = False
             store = IgnoredPairs.open(self.cache_dir, lambda m: None)
             if store is not None:
                 try:
-                    entries = [_entry(f, "review") for f in group["files"]]
+                    entries = [_entry(group["files"][k], "review") for k in picked]
                     remembered = store.add(entries) > 0
                 finally:
                     store.close()
@@ -273,7 +280,9 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "api/mark":
                 self._json(r.mark(int(body["set"]), int(body["file"]), bool(body["keep"])))
             elif path == "api/notdup":
-                self._json(r.not_duplicates(int(body["set"])))
+                files = body.get("files")
+                picked = None if files is None else [int(k) for k in files]
+                self._json(r.not_duplicates(int(body["set"]), picked))
             elif path == "api/save":
                 self._json({"saved": r.save()})
             elif path == "api/apply":
@@ -316,6 +325,12 @@ def start_review(
 
     from .config import ConfigError
 
+    if argv[:1] in (["-h"], ["--help"]):
+        raise ConfigError(
+            "usage: imgdupes review [--save FILE] [--port N] [--no-browser] "
+            "[--trash | --move-to DIR] (REPORT.json | [options] target_dir ... hash_method "
+            "hamming_distance); see docs/review.md"
+        )
     p = argparse.ArgumentParser(prog="imgdupes review", add_help=False)
     p.add_argument("--save", default=None)
     p.add_argument("--port", type=int, default=0)

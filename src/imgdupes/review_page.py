@@ -37,6 +37,7 @@ previous set, <kbd>1</kbd>-<kbd>9</kbd> keep/remove that file, <kbd>c</kbd> comp
 <button id="zoom-fit" type="button">fit</button>
 <button id="zoom-in" type="button">+</button>
 <button id="zoom-1" type="button">100%</button>
+<button id="cmp-notdup" type="button">these two are not duplicates</button>
 <button id="cmp-close" type="button">close (Esc)</button></div>
 <div class="panes">
 <div class="pane" id="pane-a"><img id="cmp-a" alt=""><p id="cmp-a-cap"></p></div>
@@ -97,7 +98,7 @@ JS = r"""
   "use strict";
   var PAGE = 50, loaded = 0, total = null, loading = false, current = -1, zoom = 1;
   var main = document.getElementById("sets"), more = document.getElementById("more");
-  var byIndex = {};
+  var byIndex = {}, comparing = null;
   function el(tag, cls, text) {
     var e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -208,11 +209,12 @@ JS = r"""
         (r.set.files[k].keep ? "kept" : "removed"));
     }, function (e) { status(e.message); });
   }
-  function notDuplicates(si) {
-    api("api/notdup", {set: si}).then(function (r) {
+  function notDuplicates(si, files) {
+    var body = files ? {set: si, files: files} : {set: si};
+    api("api/notdup", body).then(function (r) {
       showTotals(r);
       replaceSet(r.set);
-      status("set " + (si + 1) + " marked not duplicates" +
+      status("set " + (si + 1) + (files ? ": two files" : "") + " marked not duplicates" +
         (r.remembered ? " (remembered)" : " (not remembered: no hash cache)"));
     }, function (e) { status(e.message); });
   }
@@ -246,6 +248,7 @@ JS = r"""
     for (var k = 0; k < files.length; k++) if (files[k].keep) { a = k; break; }
     for (k = 0; k < files.length; k++) if (k !== a) { b = k; if (!files[k].keep) break; }
     var pick = [[a, "cmp-a"], [b, "cmp-b"]];
+    comparing = [si, a, b];
     pick.forEach(function (p) {
       var f = files[p[0]];
       document.getElementById(p[1]).src = "full/" + si + "/" + p[0];
@@ -275,6 +278,10 @@ JS = r"""
     setZoom(Math.max(0.1, Math.min(16, zoom * (ev.deltaY < 0 ? 1.25 : 0.8))));
   }, {passive: false});
   document.getElementById("cmp-close").addEventListener("click", closeCompare);
+  document.getElementById("cmp-notdup").addEventListener("click", function () {
+    if (comparing) notDuplicates(comparing[0], [comparing[1], comparing[2]]);
+    closeCompare();
+  });
   function output(text) {
     var pre = document.getElementById("output");
     pre.hidden = false;
