@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
 from imgdupes.plan import jpeg_quality, parse_keep
 from imgdupes.samples import brightened, make_samples, resized, synthetic_photo
@@ -23,10 +23,12 @@ def kept_and_removed(out: str) -> tuple[list[str], list[str]]:
     return kept, removed
 
 
-def camera_exif() -> Image.Exif:
+def camera_exif(modified: str = "2020:05:01 10:00:00") -> Image.Exif:
     exif = Image.Exif()
     exif[0x010F] = "Canon"  # Make
     exif[0x0110] = "Canon EOS 5D"  # Model
+    exif[0x0132] = modified  # DateTime: when the file was last written
+    exif.get_ifd(0x8769)[0x9003] = "2020:05:01 10:00:00"  # DateTimeOriginal
     return exif
 
 
@@ -43,7 +45,12 @@ def photo_family(root: Path, seed: int) -> tuple[Path, list[Path]]:
     brightened(img, 1.15).save(bright, quality=92)
     gray = root / f"bw_{seed}.jpg"  # grayscale, saved at a higher quality than the original
     img.convert("L").save(gray, quality=97)
-    copies = [small, q40, bright, gray]
+    # an editor that keeps the camera's metadata, same quality, a larger file
+    tuned = root / f"tuned_{seed}.jpg"
+    ImageEnhance.Sharpness(img).enhance(1.5).save(
+        tuned, quality=92, exif=camera_exif("2021:01:02 12:00:00")
+    )
+    copies = [small, q40, bright, gray, tuned]
     # the copies are newer than the original: a copy must not win on age alone
     for k, p in enumerate([orig, *copies]):
         os.utime(p, ns=(1_600_000_000_000_000_000 + k * 10**12,) * 2)
@@ -67,18 +74,20 @@ def test_n_keeps_the_full_size_original_over_every_kind_of_copy(imgdupes, tmp_pa
 def test_dry_run_prints_the_plan_with_reasons_first(imgdupes, tmp_path):
     root = tmp_path / "library"
     root.mkdir()
-    orig, (small, q40, bright, gray) = photo_family(root, 5)
+    orig, (small, q40, bright, gray, tuned) = photo_family(root, 5)
     res = imgdupes("--no-cache", "-dN", "--dry-run", str(root), "phash", "10")
     assert res.code == 0, res.err
     head = res.out.split("\n\n")[0]
-    assert head.startswith("Plan: 1 sets; keep 1 files, delete 4")
+    assert head.startswith("Plan: 1 sets; keep 1 files, delete 5")
     reasons = dict(re.findall(r"^    (?:keep|delete) +(\S+) -- (.*)$", head, re.M))
     assert reasons[str(orig)].startswith("best copy")
     assert "more pixels (640x480 vs 320x240)" in reasons[str(small)]
     assert "JPEG quality ~92 vs ~40" in reasons[str(q40)]
     assert "colour, the other is grayscale" in reasons[str(gray)]
     assert "camera's metadata" in reasons[str(bright)]
-    assert all(p.exists() for p in (orig, small, q40, bright, gray))
+    assert "not edited after it was taken" in reasons[str(tuned)]
+    assert tuned.stat().st_size > orig.stat().st_size  # size alone would keep the edit
+    assert all(p.exists() for p in (orig, small, q40, bright, gray, tuned))
 
 
 def test_quick_start_samples_keep_the_full_size_photo(imgdupes, tmp_path):

@@ -99,6 +99,7 @@ class Traits:
     lossless: bool = False
     quality: int = UNKNOWN_QUALITY  # JPEG quality estimate; 100 for lossless
     camera: bool = False  # EXIF Make or Model present
+    edited: bool = False  # EXIF modify date well after the date taken
     format: str = ""
     link_only: bool = False  # every name found is a symlink
 
@@ -160,11 +161,27 @@ def read_traits(entry: SetEntry, saturation: float | None = None) -> Traits:
                 t.quality = 100
             exif = img.getexif()
             t.camera = bool(exif.get(0x010F) or exif.get(0x0110))
+            t.edited = _edited(exif)
     except Exception:  # noqa: BLE001 - an unreadable header only means "nothing known"
         pass
     if saturation is not None and saturation < 1.5:
         t.colour = False  # stored as RGB, but gray
     return t
+
+
+def _exif_time(value: object) -> datetime | None:
+    try:
+        return datetime.strptime(str(value).strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+
+
+def _edited(exif) -> bool:
+    """An editor that keeps the camera's metadata still sets DateTime (the
+    modify date) to when it saved; a camera writes it equal to the date taken."""
+    modified = _exif_time(exif.get(0x0132))
+    taken = _exif_time(exif.get_ifd(0x8769).get(0x9003))
+    return modified is not None and taken is not None and (modified - taken).total_seconds() > 60
 
 
 # --- ranking ---------------------------------------------------------------------------------
@@ -185,7 +202,7 @@ def _rule_key(rule: Rule, e: SetEntry, t: Traits) -> tuple:
     if n == "fewest-pixels":
         return (t.pixels,)
     if n == "quality":
-        return (not t.colour, not t.lossless, -t.quality, not t.camera)
+        return (not t.colour, not t.lossless, -t.quality, not t.camera, t.edited)
     if n == "size":
         return (-e.size,)
     if n == "smallest":
@@ -220,7 +237,9 @@ def why_better(rule: Rule, a: SetEntry, ta: Traits, b: SetEntry, tb: Traits) -> 
             return f"lossless {ta.format}, the other is lossy {tb.format}".rstrip()
         if ta.quality != tb.quality:
             return f"less compressed (JPEG quality ~{ta.quality} vs ~{tb.quality})"
-        return "has the camera's metadata (EXIF make/model)"
+        if ta.camera != tb.camera:
+            return "has the camera's metadata (EXIF make/model)"
+        return "not edited after it was taken (EXIF dates)"
     if n in ("size", "smallest"):
         return f"{'larger' if n == 'size' else 'smaller'} file ({a.size} vs {b.size} bytes)"
     if n in ("oldest", "newest"):
