@@ -288,3 +288,15 @@ def test_reports_keep_a_reference_file(imgdupes, tmp_path):
     assert files[str(root / "copy95.jpg")]["keep"] is False
     marks = _page_marks(html.read_text())
     assert marks == {str(ref / "keep.jpg"): 2, str(root / "copy95.jpg"): 0}
+
+
+def test_rotations_let_n_remove_turned_copies(imgdupes, tmp_path):
+    root = tmp_path / "turned"
+    root.mkdir()
+    img = synthetic_photo(3)
+    img.save(root / "a.jpg", quality=95)
+    img.rotate(90, expand=True).save(root / "b.jpg", quality=80)
+    img.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(root / "c.jpg", quality=80)
+    res = imgdupes("--no-cache", "-dN", "--rotations", str(root), "phash", "4")
+    assert res.code == 0, res.err
+    assert sorted(p.name for p in root.iterdir()) == ["a.jpg"]

@@ -336,6 +336,8 @@ class Planner:
     similar: Similar | None = None  # the listing's pair verification
     confirm: Confirm | None = None  # the act-time confirmation (None: trust the listing)
     saturation: Callable[[SetEntry], float | None] = lambda e: None
+    # --rotations: the distance in the nearest orientation (None: as shot / tone)
+    distance: Callable[[SetEntry, SetEntry], int] | None = None
 
     def traits(self, entries: Sequence[SetEntry]) -> list[Traits]:
         return [read_traits(e, self.saturation(e)) for e in entries]
@@ -406,6 +408,8 @@ class Planner:
         return SetPlan(actions, notes)
 
     def _distance(self, a: SetEntry, b: SetEntry) -> int:
+        if self.distance is not None:
+            return self.distance(a, b)
         return hashes.hamming(a.hash, b.hash) if self.similar is None else best_form_distance(a, b)
 
 
@@ -440,18 +444,45 @@ def _signatures(data: object) -> dict[tuple[int, int], bytes]:
     return {im.file.identity: im.signature for im in getattr(data, "images", [])}
 
 
-def verified_similarity(data: object) -> Similar:
-    """The verification stage's pair check, on the signatures kept by the scan."""
+def verified_similarity(data: object, rotations: bool = False) -> Similar:
+    """The verification stage's pair check, on the signatures kept by the scan
+    (with ``rotations``, in any of the eight orientations)."""
     from .verify import accept_query
 
     signatures = _signatures(data)
+    turns = []
+    if rotations:
+        from .rotations import VARIANTS
+
+        turns = [op for _, op in VARIANTS]
 
     def similar(a: SetEntry, b: SetEntry) -> bool:
         sig_a = signatures.get(a.file.identity, b"") if a.file else b""
         sig_b = signatures.get(b.file.identity, b"") if b.file else b""
-        return bool(accept_query(sig_a, [sig_b])[0])
+        candidates = [sig_b]
+        if turns and sig_b:
+            from .rotations import turned_signature
+
+            candidates += [turned_signature(sig_b, op) for op in turns]
+        return bool(accept_query(sig_a, candidates).any())
 
     return similar
+
+
+def turned_distance(data: object, tone: bool) -> Callable[[SetEntry, SetEntry], int]:
+    """--rotations: the Hamming distance in the orientation nearest to ``a``."""
+    variants = {
+        im.file.identity: [v for k, v in im.variants.items() if k != hashes.TONE]
+        for im in getattr(data, "images", [])
+    }
+
+    def distance(a: SetEntry, b: SetEntry) -> int:
+        d = best_form_distance(a, b) if tone else hashes.hamming(a.hash, b.hash)
+        for v in variants.get(b.file.identity, []) if b.file else []:
+            d = min(d, hashes.hamming(a.hash, v))
+        return d
+
+    return distance
 
 
 def make_planner(config, data: object = None) -> Planner:  # config: Config
@@ -480,9 +511,10 @@ def make_planner(config, data: object = None) -> Planner:  # config: Config
         radius=config.threshold,
         rules=parse_keep(config.keep),
         verb=verb_for(config.move_to, config.trash),
-        similar=verified_similarity(data) if config.verify else None,
+        similar=verified_similarity(data, config.rotations) if config.verify else None,
         confirm=confirm,
         saturation=saturation,
+        distance=turned_distance(data, config.verify) if config.rotations else None,
     )
 
 
