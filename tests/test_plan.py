@@ -300,3 +300,28 @@ def test_rotations_let_n_remove_turned_copies(imgdupes, tmp_path):
     res = imgdupes("--no-cache", "-dN", "--rotations", str(root), "phash", "4")
     assert res.code == 0, res.err
     assert sorted(p.name for p in root.iterdir()) == ["a.jpg"]
+
+
+def test_plans_made_in_parallel_equal_the_plans_made_in_order(dupe_tree, monkeypatch):
+    import imgdupes.plan as plan
+    from imgdupes.config import Config
+    from imgdupes.pipeline import find
+
+    root, _ = dupe_tree
+    config = Config(targets=[str(root)], threshold=4, num_proc=2, use_cache=False)
+    result, data = find(config)
+    result.sets = result.sets * 6  # enough sets to be planned in worker processes
+
+    def decisions(plans):
+        return [
+            [(a.kind, a.reason, [k.path for k in a.kept_for or []]) for a in p.actions]
+            for p in plans
+        ]
+
+    monkeypatch.setattr(plan, "PARALLEL_MIN_SETS", 10**9)
+    in_order = plan.plan_sets(config, result, data)
+    monkeypatch.setattr(plan, "PARALLEL_MIN_SETS", 16)
+    parallel = plan.plan_sets(config, result, data)
+    assert decisions(parallel) == decisions(in_order)
+    for p, s in zip(parallel, result.sets, strict=True):
+        assert all(a.entry is e for a, e in zip(p.actions, s, strict=True))

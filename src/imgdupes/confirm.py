@@ -48,7 +48,7 @@ class Outcome:
 
 
 class Confirmer:
-    """Decodes each file once per run and compares pairs of them."""
+    """Decodes each file of a set once and compares pairs of them."""
 
     def __init__(self, rotations: bool = False) -> None:
         self.rotations = rotations
@@ -66,6 +66,10 @@ class Confirmer:
                 arr = np.asarray(g.resize((SIDE, SIDE), method), dtype=np.float64)
                 self._cache[path] = (arr, d.width / max(1, d.height))
         return self._cache[path]
+
+    def forget(self) -> None:
+        """Drop the decoded pictures (called after each set: pairs never span sets)."""
+        self._cache.clear()
 
     def same_picture(self, a_path: str, b_path: str) -> Outcome:
         a = self._load(a_path)

@@ -335,6 +335,7 @@ class Planner:
     verb: str = REMOVE
     similar: Similar | None = None  # the listing's pair verification
     confirm: Confirm | None = None  # the act-time confirmation (None: trust the listing)
+    done_with_set: Callable[[], None] = lambda: None  # frees what confirm kept for a set
     saturation: Callable[[SetEntry], float | None] = lambda e: None
     # --rotations: the distance in the nearest orientation (None: as shot / tone)
     distance: Callable[[SetEntry, SetEntry], int] | None = None
@@ -485,6 +486,10 @@ def turned_distance(data: object, tone: bool) -> Callable[[SetEntry, SetEntry], 
     return distance
 
 
+def _nothing() -> None:
+    pass
+
+
 def make_planner(config, data: object = None) -> Planner:  # config: Config
     """The planner a run of ``config`` uses (rules, radius, checks)."""
     from .confirm import Confirmer
@@ -500,8 +505,10 @@ def make_planner(config, data: object = None) -> Planner:  # config: Config
         return float(Features([sig]).saturation[0])
 
     confirm: Confirm | None = None
+    done: Callable[[], None] = _nothing
     if config.verify:
         confirmer = Confirmer(rotations=config.rotations)
+        done = confirmer.forget
 
         def confirm(a: SetEntry, b: SetEntry) -> tuple[bool, str]:
             outcome = confirmer.same_picture(a.path, b.path)
@@ -513,23 +520,75 @@ def make_planner(config, data: object = None) -> Planner:  # config: Config
         verb=verb_for(config.move_to, config.trash),
         similar=verified_similarity(data, config.rotations) if config.verify else None,
         confirm=confirm,
+        done_with_set=done,
         saturation=saturation,
         distance=turned_distance(data, config.verify) if config.rotations else None,
     )
 
 
+# Planning decodes the files of each set again (the confirmation): spread over
+# processes when there are enough sets to pay for starting them.
+PARALLEL_MIN_SETS = 64
+_WORKER: tuple[Planner, list] | None = None
+
+
+def _plan_chunk(
+    bounds: tuple[int, int],
+) -> list[tuple[list[tuple[str, str, list[int]]], list[str]]]:
+    """Plans of sets [lo, hi) as plain data: per file (kind, reason, kept_for
+    as file indices), and the notes; the parent rebuilds them on its entries."""
+    assert _WORKER is not None
+    planner, jobs = _WORKER
+    out = []
+    for entries, refs in jobs[bounds[0] : bounds[1]]:
+        plan = planner.plan(entries, refs)
+        where = {id(e): k for k, e in enumerate(entries)}
+        out.append(
+            (
+                [
+                    (a.kind, a.reason, [where[id(k)] for k in a.kept_for or []])
+                    for a in plan.actions
+                ],
+                plan.notes,
+            )
+        )
+    return out
+
+
 def plan_sets(config, result, data: object = None) -> list[SetPlan]:
     """The plan of every set of ``result``, as ``-N`` would carry it out."""
+    global _WORKER
     from .refpaths import is_reference, reference_roots
 
     planner = make_planner(config, data)
     roots = reference_roots(config.references)
-    return [
-        planner.plan(
-            s.entries, [e.file is not None and is_reference(e.file, roots) for e in s.entries]
-        )
+    jobs = [
+        (s.entries, [e.file is not None and is_reference(e.file, roots) for e in s.entries])
         for s in result.sets
     ]
+    workers = min(config.num_proc or os.cpu_count() or 1, len(jobs) // 8 or 1)
+    if workers <= 1 or len(jobs) < PARALLEL_MIN_SETS or planner.confirm is None:
+        return [planner.plan(entries, refs) for entries, refs in jobs]
+    import multiprocessing
+
+    step = max(1, min(64, len(jobs) // (workers * 4)))
+    chunks = [(lo, min(lo + step, len(jobs))) for lo in range(0, len(jobs), step)]
+    _WORKER = (planner, jobs)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            done = pool.map(_plan_chunk, chunks)
+    finally:
+        _WORKER = None
+    plans = []
+    for (entries, refs), decided in zip(jobs, (p for part in done for p in part), strict=True):
+        actions = [
+            Action(i, e, ref) for i, (e, ref) in enumerate(zip(entries, refs, strict=True), 1)
+        ]
+        for a, (kind, reason, kept) in zip(actions, decided[0], strict=True):
+            a.kind, a.reason = kind, reason
+            a.kept_for = [entries[k] for k in kept]
+        plans.append(SetPlan(actions, decided[1]))
+    return plans
 
 
 def across_folders(sets, targets: Sequence[str], references: Sequence[str]) -> list:
