@@ -65,6 +65,20 @@ def main() -> None:
                 rows.setdefault(name, []).append(confirm.residual_score(a[0], b[0]))
         first = os.path.join(tmp, "page0.jpg")
         page(0).save(first, quality=90)
+        doc_edits = {
+            "page: jpeg q40": lambda im: im,
+            "page: resized 0.5": lambda im: resized(im, 0.5),
+            "page: resized 0.3 png": lambda im: resized(im, 0.3),
+            "page: grayscale png": lambda im: im.convert("L"),
+            "page: darker 0.8": lambda im: ImageEnhance.Brightness(im).enhance(0.8),
+        }
+        for name, edit in doc_edits.items():
+            p = os.path.join(
+                tmp, name.replace(" ", "_").replace(":", "") + (".png" if "png" in name else ".jpg")
+            )
+            edit(page(0)).save(p, quality=40 if "q40" in name else 85)
+            a, b = c._load(first), c._load(p)
+            rows.setdefault(name, []).append(confirm.residual_score(a[0], b[0]))
         for i in range(1, 8):
             p = os.path.join(tmp, f"page{i}.jpg")
             page(i).save(p, quality=90)

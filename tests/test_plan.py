@@ -218,6 +218,20 @@ def test_pages_sharing_a_letterhead_are_listed_but_never_removed_unattended(imgd
     assert res.out.count("not surely a copy") == 7  # one line for each page left
 
 
+def test_copies_of_a_page_are_still_removed(imgdupes, tmp_path):
+    root = tmp_path / "scans"
+    root.mkdir()
+    pages = statement_pages(root, count=3)
+    with Image.open(pages[0]) as im:
+        im.save(root / "copy_q40.jpg", quality=40)
+        resized(im, 0.5).save(root / "copy_half.jpg", quality=85)
+        resized(im, 0.3).save(root / "copy_small.png")
+        im.convert("L").save(root / "copy_gray.png")
+    res = imgdupes("--no-cache", "-dN", str(root), "phash", "10")
+    assert res.code == 0, res.err
+    assert sorted(p.name for p in root.iterdir()) == sorted(p.name for p in pages)
+
+
 def test_benign_copies_are_still_removed(imgdupes, dupe_tree):
     root, families = dupe_tree
     for n, fam in enumerate(families):

@@ -7,7 +7,8 @@ text, a slide template, a form filled in differently all pass it.  Before
 ``-N`` removes a file unattended, both pictures are decoded again and compared
 at 256x256 gray:
 
-- the sizes are normalised (both resized to the same grid; the shapes must
+- the sizes are normalised (both resized to the same grid with one Lanczos
+  resize from at least twice its size; the shapes must
   agree within 3%), so resized copies compare pixel for pixel;
 - the tone is normalised: the second picture is predicted from the first by
   the best tone curve (the mean of the second's gray levels for each gray
@@ -16,10 +17,11 @@ at 256x256 gray:
 - what is left is measured in 16x16-pixel blocks: a copy leaves a small,
   even residual; different content leaves blocks that disagree.
 
-Figures (``python3 benchmarks/confirm_margin.py``, 8 photos, 7 pages): resizes,
-re-encodes, grayscale and contrast edits leave at most 0.05 in the worst block,
-a 1.2x brightened copy up to 0.08, a 1.4x one up to 0.11 (some of those are
-kept); pages that share a letterhead but not their text leave 0.16 or more.
+Figures (``python3 benchmarks/confirm_margin.py``, 8 photos, statement pages):
+resizes, re-encodes, grayscale and contrast edits of photos and pages leave
+at most 0.05 in the worst block, a 1.2x brightened photo up to 0.08, a 1.4x
+one up to 0.11 (some of those are kept); pages that share a letterhead but
+not their text leave 0.146 or more.
 """
 
 from __future__ import annotations
@@ -57,13 +59,16 @@ class Confirmer:
     def _load(self, path: str) -> tuple[np.ndarray, float] | str:
         if path not in self._cache:
             try:
-                d = decode(path, reduce_to=SIDE)
+                # Decoded at twice the grid at least, then one Lanczos resize:
+                # reducing straight to about the grid's size (JPEG draft, box
+                # reduction) aliases fine detail such as text differently per
+                # format, and two copies of one page would then disagree.
+                d = decode(path, reduce_to=2 * SIDE)
             except DecodeError as exc:
                 self._cache[path] = f"cannot read it again to confirm ({exc})"
             else:
-                g = d.gray
-                method = Image.Resampling.BOX if min(g.size) >= SIDE else Image.Resampling.BILINEAR
-                arr = np.asarray(g.resize((SIDE, SIDE), method), dtype=np.float64)
+                g = d.gray.resize((SIDE, SIDE), Image.Resampling.LANCZOS)
+                arr = np.asarray(g, dtype=np.float64)
                 self._cache[path] = (arr, d.width / max(1, d.height))
         return self._cache[path]
 
