@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
+
 from . import hashes
 from .group import best_form_distance, path_key
 from .model import SetEntry
@@ -118,19 +120,21 @@ def _ijg_table(q: int) -> list[int]:
     return [min(255, max(1, (v * scale + 50) // 100)) for v in _IJG_LUMA]
 
 
-_IJG_TABLES = {q: _ijg_table(q) for q in range(1, 101)}
+_IJG_TABLES: np.ndarray | None = None  # (100, 64), row q-1: quality q
 
 
 def jpeg_quality(luma: Sequence[int]) -> int:
     """The IJG quality whose luminance table is nearest to ``luma`` (1..100).
     Cameras use tables of their own; the nearest IJG quality still ranks them."""
+    global _IJG_TABLES
     table = list(luma)[:64]
     if len(table) < 64:
         return UNKNOWN_QUALITY
-    return min(
-        range(1, 101),
-        key=lambda q: (sum(abs(a - b) for a, b in zip(_IJG_TABLES[q], table, strict=True)), -q),
-    )
+    if _IJG_TABLES is None:
+        _IJG_TABLES = np.array([_ijg_table(q) for q in range(1, 101)], dtype=np.int64)
+    error = np.abs(_IJG_TABLES - np.asarray(table, dtype=np.int64)).sum(axis=1)
+    # ties go to the higher quality (100 and 99 share a table of ones)
+    return int(100 - np.argmin(error[::-1]))
 
 
 def _names_all_links(entry: SetEntry) -> bool:
@@ -159,9 +163,12 @@ def read_traits(entry: SetEntry, saturation: float | None = None) -> Traits:
                     t.lossless = fh.read(16)[12:16] == b"VP8L"
             if t.lossless:
                 t.quality = 100
-            exif = img.getexif()
-            t.camera = bool(exif.get(0x010F) or exif.get(0x0110))
-            t.edited = _edited(exif)
+            # PNG keeps EXIF wherever it likes: Pillow would decode the picture to
+            # look for it, so only what the header already holds is read.
+            if img.format != "PNG" or "exif" in img.info:
+                exif = img.getexif()
+                t.camera = bool(exif.get(0x010F) or exif.get(0x0110))
+                t.edited = _edited(exif)
     except Exception:  # noqa: BLE001 - an unreadable header only means "nothing known"
         pass
     if saturation is not None and saturation < 1.5:
