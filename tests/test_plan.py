@@ -78,7 +78,7 @@ def test_dry_run_prints_the_plan_with_reasons_first(imgdupes, tmp_path):
     res = imgdupes("--no-cache", "-dN", "--dry-run", str(root), "phash", "10")
     assert res.code == 0, res.err
     head = res.out.split("\n\n")[0]
-    assert head.startswith("Plan: 1 sets; keep 1 files, delete 5")
+    assert head.startswith("Plan: 1 set; keep 1 file, delete 5")
     reasons = dict(re.findall(r"^    (?:keep|delete) +(\S+) -- (.*)$", head, re.M))
     assert reasons[str(orig)].startswith("best copy")
     assert "more pixels (640x480 vs 320x240)" in reasons[str(small)]

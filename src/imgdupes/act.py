@@ -20,7 +20,7 @@ import hashlib
 import os
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
@@ -32,7 +32,6 @@ from .model import FileRecord, Result, SetEntry
 from .plan import Action, SetPlan, make_planner, plan_answer, verb_for
 from .prompt import EOF, KEEP, NONE, NOTDUP, QUIT, ask
 from .references import is_reference, reference_roots
-from .report import human_bytes
 
 TRASH_HINT = "pip install 'imgdupes[trash]'"
 
@@ -372,6 +371,46 @@ def _write_listing(out: TextIO, choices: list[Action]) -> None:
     out.write("\n")
 
 
+def human_bytes(n: int) -> str:
+    """fdupes's units: bytes, then kilobytes and megabytes of 1000."""
+    if n < 1024:
+        return f"{n} bytes"
+    if n <= 1000 * 1000:
+        return f"{n / 1000:.1f} kilobytes"
+    if n <= 1000 * 1000 * 1000:
+        return f"{n / 1e6:.1f} megabytes"
+    return f"{n / 1e9:.1f} gigabytes"
+
+
+_VERB_WORDS = {"keep": "keep", "remove": "delete", "trash": "trash", "move": "move"}
+
+
+def describe_plan(plans: Sequence[SetPlan]) -> str:
+    """The plan as ``--dry-run`` prints it first: a total, then every file's
+    action and reason."""
+    removed = [a for p in plans for a in p.actions if a.remove]
+    kept = sum(len(p.actions) for p in plans) - len(removed)
+    freed = sum(a.entry.size for a in removed)
+    held = sum(len(p.notes) for p in plans)
+    verb = _VERB_WORDS[removed[0].kind] if removed else "delete"
+
+    def count(n: int, what: str) -> str:
+        return f"{n} {what}" + ("" if n == 1 else "s")
+
+    lines = [
+        f"Plan: {count(len(plans), 'set')}; keep {count(kept, 'file')}, {verb} "
+        f"{len(removed)} ({human_bytes(freed)}); {held} kept because not surely a copy"
+    ]
+    for n, p in enumerate(plans, start=1):
+        lines.append(f"  set {n}")
+        for a in p.actions:
+            word = _VERB_WORDS[a.kind]
+            lines.append(
+                f"    {word:<7} {report.printable(a.entry.path)} -- {report.printable(a.reason)}"
+            )
+    return "\n".join(lines) + "\n\n"
+
+
 def summary(config: Config, tally: Tally) -> str:
     files = f"{tally.files} file" + ("" if tally.files == 1 else "s")
     size = human_bytes(tally.freed)
@@ -426,7 +465,7 @@ def run_delete(
     if result.query is not None:
         out.write(f"Query: {report.printable(result.query)}\n\n")
     if config.dry_run and plans is not None:
-        out.write(report.describe_plan(plans))
+        out.write(describe_plan(plans))
     total = len(result.sets)
     try:
         for number, dupset in enumerate(result.sets, start=1):

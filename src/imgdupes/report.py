@@ -165,37 +165,3 @@ def printable(text: str) -> str:
     newlines) shown as ``\\xNN`` so a file name can never drive the terminal."""
     text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
-def human_bytes(n: int) -> str:
-    """fdupes's units: bytes, then kilobytes and megabytes of 1000."""
-    if n < 1024:
-        return f"{n} bytes"
-    if n <= 1000 * 1000:
-        return f"{n / 1000:.1f} kilobytes"
-    if n <= 1000 * 1000 * 1000:
-        return f"{n / 1e6:.1f} megabytes"
-    return f"{n / 1e9:.1f} gigabytes"
-
-
-_VERB_WORDS = {"keep": "keep", "remove": "delete", "trash": "trash", "move": "move"}
-
-
-def describe_plan(plans: Sequence[SetPlan]) -> str:
-    """The plan as ``--dry-run`` prints it first: a total, then every file's
-    action and reason."""
-    removed = [a for p in plans for a in p.actions if a.remove]
-    kept = sum(len(p.actions) for p in plans) - len(removed)
-    freed = sum(a.entry.size for a in removed)
-    held = sum(len(p.notes) for p in plans)
-    verb = _VERB_WORDS[removed[0].kind] if removed else "delete"
-    lines = [
-        f"Plan: {len(plans)} sets; keep {kept} files, {verb} {len(removed)} "
-        f"({human_bytes(freed)}); {held} kept because not surely a copy"
-    ]
-    for n, p in enumerate(plans, start=1):
-        lines.append(f"  set {n}")
-        for a in p.actions:
-            word = _VERB_WORDS[a.kind]
-            lines.append(f"    {word:<7} {printable(a.entry.path)} -- {printable(a.reason)}")
-    return "\n".join(lines) + "\n\n"
