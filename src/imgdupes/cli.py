@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
         usage="imgdupes [options] target_dir [target_dir ...] hash_method hamming_distance",
         description="Find near-duplicate images by perceptual hash, review them and delete "
         "the ones you do not want, the fdupes way.",
+        epilog="Also: imgdupes apply REPORT [--dry-run] [--trash | --move-to DIR] [--log] "
+        "carries out a --json report; imgdupes review (REPORT | the arguments of a run) "
+        "shows the sets in the browser (docs/review.md).",
         formatter_class=_HelpFormatter,
     )
     p.add_argument(
