@@ -416,7 +416,6 @@ def build_apply_parser() -> argparse.ArgumentParser:
     p.add_argument("--trash", action="store_true", help="move files to the trash instead")
     p.add_argument("--move-to", metavar="DIR", default=None, help="move files into DIR instead")
     p.add_argument("--log", action="store_true", help="write a journal and a log of removed files")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     return p
 
 
