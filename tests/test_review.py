@@ -172,7 +172,9 @@ def test_clicks_change_what_apply_removes(reviewed, browser, tmp_path):
     _wait(d, lambda d: body.get_attribute("data-applied") == "dry")
     assert "would have deleted 3 files" in d.find_element(By.ID, "output").text
     d.find_element(By.ID, "apply").click()
-    d.switch_to.alert.accept()
+    from selenium.webdriver.support import expected_conditions
+
+    _wait(d, expected_conditions.alert_is_present()).accept()
     _wait(d, lambda d: body.get_attribute("data-applied") == "real")
 
     shot = tmp_path / "review.png"
