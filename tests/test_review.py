@@ -252,3 +252,34 @@ def test_review_of_a_saved_report_and_of_a_run(imgdupes, tmp_path):
     bad.write_text("[]")
     res = imgdupes("review", "--no-browser", str(bad))
     assert res.code == 2 and 'no "sets" list' in res.err
+
+
+def test_review_command_serves_until_interrupted(imgdupes, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import SRC
+
+    root = tmp_path / "samples"
+    make_samples(str(root), originals=2)
+    report = tmp_path / "report.json"
+    report.write_text(imgdupes("--json", "-r", str(root), "phash", "4").out)
+    env = dict(os.environ, PYTHONPATH=SRC)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imgdupes", "review", "--no-browser", str(report)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=str(tmp_path),
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("Reviewing 2 sets at http://127.0.0.1:")
+        url = line.split(" at ", 1)[1].strip()
+        assert _status(url + "api/sets") == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=30)
+    assert code == 0

@@ -248,7 +248,11 @@ SCRIPT = r"""
     cap.appendChild(el("span", "num", label));
     if (cls === "query") cap.appendChild(el("span", "badge ref", "query"));
     else if (f.k === 2) cap.appendChild(el("span", "badge ref", "reference, kept"));
-    else if (f.k === 1) cap.appendChild(el("span", "badge", "-N keeps"));
+    else if (f.k === 1) {
+      // a near copy -N left because it could not confirm it: worth a look
+      var unsure = f.r && f.r.indexOf("not surely a copy") >= 0;
+      cap.appendChild(el("span", "badge", unsure ? "-N keeps: not surely a copy" : "-N keeps"));
+    }
     else cap.appendChild(el("span", "badge del", "-N deletes"));
     if (f.r) cap.lastChild.title = f.r;
     var path = el("div", "path", name);
