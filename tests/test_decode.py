@@ -162,8 +162,11 @@ def test_each_format_is_hashed_and_found_as_a_duplicate(imgdupes, tmp_path, ext)
 def test_raw_without_rawpy_uses_the_embedded_jpeg(tmp_path):
     img = synthetic_photo(13, (400, 300))
     write_dng(tmp_path / "shot.dng", img)
-    data = decode_mod._largest_embedded_jpeg(str(tmp_path / "shot.dng"))
-    assert data is not None
+    with open(tmp_path / "shot.dng", "rb") as fh:
+        offset = decode_mod._largest_embedded_jpeg_offset(fh)
+        assert offset is not None
+        fh.seek(offset)
+        data = fh.read()
     with Image.open(io.BytesIO(data)) as preview:
         assert preview.size == (400, 300)
         assert (

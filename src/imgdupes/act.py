@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import secrets
 import shutil
 import stat
 from collections.abc import Callable, Sequence
@@ -26,14 +27,15 @@ from datetime import datetime
 from typing import TextIO
 
 from . import report
+from .actlock import FolderLocks
 from .config import Config, ConfigError
-from .journal import Journal
+from .journal import Journal, JournalError
 from .model import FileRecord, Result, SetEntry
 from .plan import Action, SetPlan, make_planner, plan_answer, verb_for
-from .prompt import EOF, KEEP, NONE, NOTDUP, QUIT, ask
+from .prompt import EOF, GARBLED, KEEP, NONE, NOTDUP, QUIT, Answers, ask
 from .references import is_reference, reference_roots
 
-TRASH_HINT = "pip install 'imgdupes[trash]'"
+TRASH_HINT = "pip install send2trash"
 
 # Errors from os.link that mean "this filesystem cannot hard-link here": copy instead.
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP}
@@ -94,17 +96,21 @@ def _still_kept(kept: SetEntry, victim: FileRecord) -> bool:
 
 def name_state(name: str, rec: FileRecord) -> str | None:
     """None when ``name`` (a real name or a symlink) still reaches ``rec`` unchanged."""
+    return _look(name, rec)[0]
+
+
+def _look(name: str, rec: FileRecord) -> tuple[str | None, os.stat_result | None]:
+    """(why ``name`` no longer reaches ``rec``, or None; its own lstat when it does)."""
     try:
-        st = os.lstat(name)
-        if stat.S_ISLNK(st.st_mode):
-            st = os.stat(name)
+        lst = os.lstat(name)
+        st = os.stat(name) if stat.S_ISLNK(lst.st_mode) else lst
     except FileNotFoundError:
-        return "vanished" if not os.path.islink(name) else "changed since scan"
+        return ("vanished" if not os.path.islink(name) else "changed since scan"), None
     except OSError as exc:
-        return exc.strerror or str(exc)
-    if not unchanged(st, rec, ctime=False):
-        return "changed since scan"
-    return None
+        return (exc.strerror or str(exc)), None
+    if not stat.S_ISREG(st.st_mode) or not unchanged(st, rec, ctime=False):
+        return "changed since scan", None
+    return None, lst
 
 
 @dataclass
@@ -119,14 +125,16 @@ def current_names(rec: FileRecord) -> Names:
     """The names of ``rec`` that still reach it now, symlinks and real names apart."""
     names = Names()
     for name in (rec.path, *rec.aliases):
-        reason = name_state(name, rec)
-        if reason:
-            names.skipped.append((name, reason))
-        elif os.path.islink(name):
+        # One lstat decides both: a second look could find the name gone (another
+        # program, another run) and crash on it.
+        reason, lst = _look(name, rec)
+        if reason or lst is None:
+            names.skipped.append((name, reason or "vanished"))
+        elif stat.S_ISLNK(lst.st_mode):
             names.links.append(name)
         else:
             names.reals.append(name)
-            names.nlink = os.lstat(name).st_nlink
+            names.nlink = lst.st_nlink
     return names
 
 
@@ -140,6 +148,110 @@ def _guarded(name: str, rec: FileRecord, op: Callable[[], None]) -> Callable[[],
         op()
 
     return run
+
+
+KEPT_GONE = "the file kept for it is gone or changed; left"
+
+
+def _kept_check(kept: SetEntry | None, rec: FileRecord) -> Callable[[], str | None]:
+    def check() -> str | None:
+        return None if kept is None or _still_kept(kept, rec) else KEPT_GONE
+
+    return check
+
+
+# --- removing: rename aside, re-check, unlink --------------------------------------------------
+
+_RENAME_NOREPLACE = 1
+_AT_FDCWD = -100
+
+
+def _renameat2() -> Callable[..., int] | None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_RENAMEAT2 = _renameat2()
+
+
+def rename_noreplace(src: str, dest: str) -> None:
+    """Rename that fails with FileExistsError instead of replacing ``dest``."""
+    if _RENAMEAT2 is not None:
+        import ctypes
+
+        if (
+            _RENAMEAT2(_AT_FDCWD, os.fsencode(src), _AT_FDCWD, os.fsencode(dest), _RENAME_NOREPLACE)
+            == 0
+        ):
+            return
+        code = ctypes.get_errno()
+        if code not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+            raise OSError(code, os.strerror(code), src)
+    # No renameat2 here: the random name makes a clash practically impossible.
+    if os.path.lexists(dest):
+        raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), dest)
+    os.rename(src, dest)
+
+
+def aside_name(name: str) -> str:
+    """A hidden, unique name beside ``name`` (same folder, so the rename is atomic)."""
+    folder, base = os.path.split(name)
+    short = os.fsencode(base)[:100].decode(errors="ignore") if base else "file"
+    return os.path.join(folder, f".{short}.imgdupes-{os.getpid()}-{secrets.token_hex(6)}")
+
+
+def _put_back(aside: str, name: str) -> None:
+    """Undo a rename aside without ever replacing a file that took ``name`` meanwhile."""
+    try:
+        rename_noreplace(aside, name)
+    except FileExistsError:
+        raise Refused(
+            f"a new file took its name meanwhile; the old one is kept as {aside}"
+        ) from None
+
+
+def remove_aside(
+    name: str,
+    rec: FileRecord,
+    check_kept: Callable[[], str | None],
+    remove: Callable[[str], None] = os.unlink,
+    first: bool = False,
+) -> None:
+    """Remove ``name`` the fclones way: rename it aside (from then on no program
+    can open, replace or edit it by its name), re-check it and the file kept for
+    it, then remove it; any failure puts it back.
+
+    ``first``: no other name of the file was removed yet, so its ctime must still
+    be the one hashed (an edit in place with the mtime put back shows only there)."""
+    if first:
+        try:
+            st = os.lstat(name)
+        except FileNotFoundError:
+            raise Refused("vanished") from None
+        if not stat.S_ISREG(st.st_mode) or not unchanged(st, rec):
+            raise Refused("changed since scan")
+    aside = aside_name(name)
+    try:
+        rename_noreplace(name, aside)
+    except FileNotFoundError:
+        raise Refused("vanished") from None
+    try:
+        # The rename changed the inode's ctime: compare without it.
+        reason = name_state(aside, rec) or check_kept()
+        if reason:
+            raise Refused(reason)
+        remove(aside)
+    except BaseException:
+        _put_back(aside, name)
+        raise
 
 
 # --- acting -----------------------------------------------------------------------------------
@@ -162,29 +274,48 @@ def move_destination(move_to: str, name: str) -> str:
 
 def _digest(path: str) -> bytes:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with os.fdopen(_open_regular(path), "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.digest()
 
 
+def _open_regular(path: str) -> int:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise Refused("not a regular file")
+    return fd
+
+
 def _copy_verified(src: str, dest: str) -> None:
+    """Copy to a hidden temporary name beside ``dest``, check it, then link it into
+    place: a copy that fails (disk full, killed) never shows up as ``dest``."""
+    if os.path.lexists(dest):
+        raise Refused(f"destination exists: {dest}")
+    tmp = aside_name(dest)
     try:
-        with open(src, "rb") as fi, open(dest, "xb") as fo:
+        with os.fdopen(_open_regular(src), "rb") as fi, open(tmp, "xb") as fo:
             shutil.copyfileobj(fi, fo, 1 << 20)
             fo.flush()
             os.fsync(fo.fileno())
-    except FileExistsError:
-        raise Refused(f"destination exists: {dest}") from None
-    try:
-        shutil.copystat(src, dest)
-        same = _digest(src) == _digest(dest)
-    except OSError:
-        os.unlink(dest)
-        raise
-    if not same:
-        os.unlink(dest)
-        raise Refused("the copy did not match the original")
+        shutil.copystat(src, tmp)
+        if _digest(src) != _digest(tmp):
+            raise Refused("the copy did not match the original")
+        try:
+            os.link(tmp, dest)  # fails, atomically, if dest appeared meanwhile
+        except FileExistsError:
+            raise Refused(f"destination exists: {dest}") from None
+        except OSError as exc:
+            if exc.errno not in _NO_LINK:
+                raise
+            try:
+                rename_noreplace(tmp, dest)
+            except FileExistsError:
+                raise Refused(f"destination exists: {dest}") from None
+    finally:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
 
 
 def move_file(src: str, dest: str) -> None:
@@ -228,6 +359,10 @@ class Tally:
     removed_names: list[str] = field(default_factory=list)
 
 
+class StopActing(Exception):
+    """The run must not act any more (the journal cannot be written)."""
+
+
 class Actor:
     """Carries out removals for one run: delete, trash or move, or only say so."""
 
@@ -235,6 +370,8 @@ class Actor:
         self.config = config
         self.journal = journal
         self.tally = Tally()
+        # why the run stopped acting (None: it did not)
+        self.stopped: str | None = None
         if config.move_to:
             self.action = "move"
         elif config.trash:
@@ -245,6 +382,13 @@ class Actor:
         self._send2trash = _load_send2trash() if config.trash and not config.dry_run else None
 
     # one name -----------------------------------------------------------------------------
+
+    def _journal(self, **fields: object) -> None:
+        try:
+            self.journal.record(**fields)
+        except JournalError as exc:
+            self.stopped = str(exc)
+            raise StopActing(str(exc)) from None
 
     def _do(self, name: str, entry: SetEntry, kept: SetEntry | None, dest: str | None, op) -> str:
         """Journal, act, journal; returns the line to print."""
@@ -264,26 +408,27 @@ class Actor:
         }
         if dest:
             record["dest"] = dest
-        self.journal.record(phase="intent", **record)
+        self._journal(phase="intent", **record)  # no intent on disk: no action
         try:
             op()
         except Refused as exc:
-            self.journal.record(phase="failed", error=str(exc), **record)
+            self._journal_after(phase="failed", error=str(exc), **record)
             raise
         except OSError as exc:
             reason = exc.strerror or str(exc)
-            self.journal.record(phase="failed", error=reason, **record)
+            self._journal_after(phase="failed", error=reason, **record)
             raise Refused(reason) from None
-        self.journal.record(phase="done", **record)
+        self._journal_after(phase="done", **record)
         self.tally.removed_names.append(name)
         return f"   [-] {shown}"
 
-    def _remove_name(self, name: str) -> Callable[[], None]:
-        if self.action == "trash":
-            trash = self._send2trash
-            return lambda: trash(name)  # type: ignore[misc]
-        # unlink removes a symlink itself, never the file it points to
-        return lambda: os.unlink(name)
+    def _journal_after(self, **fields: object) -> None:
+        """The outcome of an action already taken: a failure to write it stops
+        the run after this name, it does not hide what was done."""
+        try:
+            self.journal.record(**fields)
+        except JournalError as exc:
+            self.stopped = str(exc)
 
     # one file -----------------------------------------------------------------------------
 
@@ -300,17 +445,25 @@ class Actor:
             kept = next((k for k in c.kept_for if _still_kept(k, rec)), None)
             if kept is None:
                 self.tally.skipped += 1
-                return [f"   [!] {p(rec.path)} -- the file kept for it is gone or changed; left"]
+                return [f"   [!] {p(rec.path)} -- {KEPT_GONE}"]
         names = current_names(rec)
         notes = [f"   [!] {p(n)} -- {why}" for n, why in names.skipped]
-        steps = self._steps(rec, names)
+        steps = self._steps(rec, names, kept if c.kept_for is not None else None)
         if not steps:
             self.tally.skipped += 1
             return notes or [f"   [!] {p(rec.path)} -- vanished"]
         shown: dict[str, str] = {}
         for name, dest, op in steps:
+            if self.stopped:
+                shown[name] = f"   [!] {p(name)} -- not removed: stopped"
+                self.tally.skipped += 1
+                break
             try:
                 shown[name] = self._do(name, c.entry, kept, dest, op)
+            except StopActing as exc:
+                shown[name] = f"   [!] {p(name)} -- not removed: {exc}"
+                self.tally.skipped += 1
+                break
             except Refused as exc:
                 # Stop at the first failure: for a delete the links went first, so the
                 # file they point to stays; for a move the file is safe where it is.
@@ -324,13 +477,35 @@ class Actor:
         order = [n for n in (rec.path, *rec.aliases) if n in shown]
         return [shown[n] for n in order] + notes
 
-    def _steps(self, rec: FileRecord, names: Names) -> list[tuple[str, str | None, Callable]]:
+    def _steps(
+        self, rec: FileRecord, names: Names, kept: SetEntry | None
+    ) -> list[tuple[str, str | None, Callable]]:
         """(name, destination, action) in a safe order."""
-        if self.action != "move":
-            # Links first: if one cannot go, the file it points to stays.
-            return [
-                (n, None, _guarded(n, rec, self._remove_name(n))) for n in names.links + names.reals
+        check_kept = _kept_check(kept, rec)
+        if self.action == "delete":
+            # Links first: if one cannot go, the file it points to stays.  A link
+            # is only a name, so unlinking it cannot lose a picture; a real name
+            # is renamed aside and re-checked first.
+            return [(n, None, _guarded(n, rec, lambda n=n: os.unlink(n))) for n in names.links] + [
+                (n, None, lambda n=n, k=k: remove_aside(n, rec, check_kept, first=k == 0))
+                for k, n in enumerate(names.reals)
             ]
+        if self.action == "trash":
+            trash = self._send2trash
+            assert trash is not None or self.config.dry_run
+
+            def trash_op(name: str) -> Callable[[], None]:
+                def op() -> None:
+                    # Trashed under its own name (a renamed file could not be
+                    # restored to where it was), so the checks come just before.
+                    reason = name_state(name, rec) or check_kept()
+                    if reason:
+                        raise Refused(reason)
+                    trash(name)  # type: ignore[misc]
+
+                return op
+
+            return [(n, None, trash_op(n)) for n in names.links + names.reals]
         move_to = self.config.move_to
         assert move_to is not None
         steps: list[tuple[str, str | None, Callable]] = []
@@ -429,11 +604,53 @@ def summary(config: Config, tally: Tally) -> str:
     return text + "."
 
 
-def _log_name(config: Config, kind: str, now: datetime) -> str:
+def _log_namer(config: Config, kind: str, now: datetime, ext: str) -> Callable[[str], str]:
     source = config.files_from or (config.targets[0] if config.targets else "hashes")
-    return report.log_basename(
-        kind, config.engine, source, config.hash_method, config.hash_bits, config.threshold, now
-    )
+
+    def name_for(suffix: str) -> str:
+        return report.log_basename(
+            kind,
+            config.engine,
+            source,
+            config.hash_method,
+            config.hash_bits,
+            config.threshold,
+            now,
+            suffix=suffix,
+            ext=ext,
+        )
+
+    return name_for
+
+
+def folders_acted_on(result: Result) -> list[str]:
+    """Every folder holding a name this run may remove or a file it may keep."""
+    folders: dict[str, None] = {}
+    for dupset in result.sets:
+        for e in dupset.entries:
+            if e.file is not None:
+                for name in (e.file.path, *e.file.aliases):
+                    folders.setdefault(os.path.dirname(name) or os.curdir)
+    return list(folders)
+
+
+def _write_removed_log(config: Config, journal: Journal, now: datetime, names: list[str]) -> None:
+    from .journal import create_unique
+
+    name_for = _log_namer(config, "del", now, ".log")
+    if journal.path is not None:
+        # the same stem as this run's journal, so the two are found together
+        stem = os.path.basename(journal.path)[: -len(".jsonl")]
+        first = stem + ".log"
+
+        def paired(suffix: str) -> str:
+            return first if not suffix else name_for(suffix)
+
+        fd, _ = create_unique(os.getcwd(), paired)
+    else:
+        fd, _ = create_unique(os.getcwd(), name_for)
+    with open(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
+        fh.write("".join(name + "\n" for name in names))
 
 
 def run_delete(
@@ -446,17 +663,17 @@ def run_delete(
     warn: Callable[[str], None],
     plans: list[SetPlan] | None = None,
     not_duplicates: Callable[[list], None] | None = None,
-) -> None:
+) -> bool:
     """Review every set (prompt or ``-N``) and act on the files not kept.
 
     ``plans`` (from :func:`imgdupes.plan.plan_sets`) is what ``-N`` does and
     what the prompt suggests; the reports were written from the same one.
-    ``not_duplicates(entries)`` remembers a set answered ``x``."""
+    ``not_duplicates(entries)`` remembers a set answered ``x``.
+
+    Returns False when the run stopped acting on an error (see the warning)."""
     now = datetime.now()
-    journal_path = None
-    if config.log and not config.dry_run:
-        journal_path = os.path.join(os.getcwd(), _log_name(config, "del", now)[:-4] + ".jsonl")
-    journal = Journal(journal_path)
+    logging = config.log and not config.dry_run
+    journal = Journal(os.getcwd() if logging else None, _log_namer(config, "del", now, ".jsonl"))
     actor = Actor(config, journal)
     planner = None
     if plans is None:
@@ -467,8 +684,17 @@ def run_delete(
     if config.dry_run and plans is not None:
         out.write(describe_plan(plans))
     total = len(result.sets)
+    locks = FolderLocks()
+    if not config.dry_run and total:
+        out.flush()
+        locks.acquire(folders_acted_on(result), config.lock_wait, warn)
+        for folder in locks.unlocked:
+            warn(f"{folder}: this filesystem cannot be locked; other runs are not kept out")
+    answers = Answers(stdin)
     try:
         for number, dupset in enumerate(result.sets, start=1):
+            if actor.stopped:
+                break
             if plans is not None:
                 plan = plans[number - 1]
             else:
@@ -496,9 +722,15 @@ def run_delete(
             else:
                 suggested = ",".join(str(c.number) for c in choices if not c.remove)
                 out.write(f"Suggested (what -N would keep): {suggested}; x: not duplicates\n")
-                answer = ask(stdin, out, number, total, len(choices), removable)
+                answer = ask(answers, out, number, total, len(choices), removable)
                 if answer.kind == EOF:
                     warn("end of input: stopping, nothing more is removed")
+                    break
+                if answer.kind == GARBLED:
+                    warn(
+                        f"{answer.tries} unusable answers in a row: stopping, "
+                        "nothing more is removed"
+                    )
                     break
                 if answer.kind == QUIT:
                     break
@@ -513,19 +745,25 @@ def run_delete(
                 plan_answer(plan, answer.kind, answer.keep, actor.verb, answer.kind == NONE)
             out.write("\n")
             for c in choices:
-                if c.remove:
+                if c.remove and not actor.stopped:
                     lines = actor.remove(c)
+                elif c.remove:
+                    lines = [f"   [!] {report.printable(c.entry.path)} -- not removed: stopped"]
                 else:
                     lines = [f"   [+] {report.printable(c.entry.path)}"]
                 out.write("".join(line + "\n" for line in lines))
                 out.flush()
             out.write("\n")
     finally:
+        locks.release()
         journal.close()
-        if config.log and not config.dry_run and actor.tally.removed_names:
-            with open(
-                _log_name(config, "del", now), "w", encoding="utf-8", errors="surrogateescape"
-            ) as fh:
-                fh.write("".join(name + "\n" for name in actor.tally.removed_names))
+        if logging and actor.tally.removed_names:
+            try:
+                _write_removed_log(config, journal, now, actor.tally.removed_names)
+            except OSError as exc:
+                warn(f"--log: cannot write the log of removed files: {exc.strerror or exc}")
+    if actor.stopped:
+        warn(f"{actor.stopped}: stopping, nothing more is removed")
     if total:
         out.write(summary(config, actor.tally) + "\n")
+    return actor.stopped is None

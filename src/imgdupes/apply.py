@@ -23,6 +23,7 @@ from typing import TextIO
 
 from . import report
 from .act import Actor, summary
+from .actlock import FolderLocks
 from .config import Config, ConfigError
 from .journal import Journal
 from .model import FileRecord, SetEntry
@@ -101,16 +102,26 @@ def run_apply(config: Config, report_path: str, out: TextIO, warn: Callable[[str
     verb = verb_for(config.move_to, config.trash)
     plans = read_report(report_path, verb)
     now = datetime.now()
-    log_base = None
-    if config.log and not config.dry_run:
-        stem = report._clean_name(os.path.basename(report_path))
-        # the process id keeps two runs in the same second apart
-        log_base = f"{now.strftime('%Y%m%d%H%M%S')}_apply_{stem}_{os.getpid()}"
-    journal = Journal(os.path.join(os.getcwd(), log_base + ".jsonl") if log_base else None)
+    logging = config.log and not config.dry_run
+    stamp = (
+        f"{now.strftime('%Y%m%d%H%M%S')}_apply_{report._clean_name(os.path.basename(report_path))}"
+    )
+    journal = Journal(os.getcwd() if logging else None, lambda suffix: f"{stamp}{suffix}.jsonl")
     actor = Actor(config, journal)
     p = report.printable
+    locks = FolderLocks()
+    if not config.dry_run and plans:
+        folders: dict[str, None] = {}
+        for plan in plans:
+            for a in plan.actions:
+                for name in (a.entry.path, *(a.entry.file.aliases if a.entry.file else ())):
+                    folders.setdefault(os.path.dirname(name) or os.curdir)
+        out.flush()
+        locks.acquire(list(folders), config.lock_wait, warn)
     try:
         for n, plan in enumerate(plans, start=1):
+            if actor.stopped:
+                break
             kept = [a for a in plan.actions if a.kind == KEEP]
             out.write(f"Set {n} of {len(plans)}\n")
             if not plan.removed:
@@ -123,7 +134,9 @@ def run_apply(config: Config, report_path: str, out: TextIO, warn: Callable[[str
                 actor.tally.skipped += len(plan.actions)
                 continue
             for a in plan.actions:
-                if a.remove:
+                if a.remove and actor.stopped:
+                    lines = [f"   [!] {p(a.entry.path)} -- not removed: stopped"]
+                elif a.remove:
                     if a.entry.file is None:
                         lines = [
                             f"   [!] {p(a.entry.path)} -- no file identity in the report; left"
@@ -138,9 +151,18 @@ def run_apply(config: Config, report_path: str, out: TextIO, warn: Callable[[str
                 out.flush()
             out.write("\n")
     finally:
+        locks.release()
         journal.close()
-        if log_base and actor.tally.removed_names:
-            with open(log_base + ".log", "w", encoding="utf-8", errors="surrogateescape") as fh:
-                fh.write("".join(name + "\n" for name in actor.tally.removed_names))
+        if logging and actor.tally.removed_names:
+            from .journal import create_unique
+
+            try:
+                fd, _ = create_unique(os.getcwd(), lambda suffix: f"{stamp}{suffix}.log")
+                with open(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
+                    fh.write("".join(name + "\n" for name in actor.tally.removed_names))
+            except OSError as exc:
+                warn(f"--log: cannot write the log of removed files: {exc.strerror or exc}")
+    if actor.stopped:
+        warn(f"{actor.stopped}: stopping, nothing more is removed")
     out.write(summary(config, actor.tally) + "\n")
-    return 1 if actor.tally.skipped else 0
+    return 1 if actor.tally.skipped or actor.stopped else 0

@@ -67,6 +67,8 @@ class Config:
     # which copy -N keeps (imgdupes.plan.parse_keep); None: the default chain
     keep: str | None = None
     across: bool = False  # only sets spanning two or more of the folders given
+    # seconds an acting run waits for another one acting on the same folders
+    lock_wait: float = 600.0
     # warnings produced while validating (e.g. a non-square --hash-bits)
     notes: list[str] = field(default_factory=list)
 

@@ -7,10 +7,14 @@ size as a person sees it (after EXIF orientation).  Every failure becomes a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import stat
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -39,9 +43,7 @@ def _to_gray(img: Image.Image) -> Image.Image:
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # convert("L") clips 16-bit values at 255, which would turn most
         # 16-bit images white; scale the full range down instead.
-        arr = np.asarray(img, dtype=np.float64)
-        hi = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
-        return Image.fromarray(np.clip(arr * (255.0 / hi), 0, 255).round().astype(np.uint8), "L")
+        return _sixteen_bit_to_gray(img)
     if mode == "F":
         arr = np.asarray(img, dtype=np.float64)
         return Image.fromarray(np.clip(arr, 0, 255).round().astype(np.uint8), "L")
@@ -55,6 +57,23 @@ def _to_gray(img: Image.Image) -> Image.Image:
     if mode not in ("RGB", "1", "P", "CMYK", "YCbCr", "LAB", "HSV"):
         img = img.convert("RGB")
     return img.convert("L")
+
+
+# Rows converted per step: a 13000x13000 16-bit picture as float64 at once
+# would need 1.3 GB; in steps of this many pixels it needs a few MB.
+_GRAY_STEP_PIXELS = 1 << 22
+
+
+def _sixteen_bit_to_gray(img: Image.Image) -> Image.Image:
+    arr = np.asarray(img)
+    hi = 65535.0 if img.mode.startswith("I;16") or int(arr.max(initial=0)) > 255 else 255.0
+    out = np.empty(arr.shape, dtype=np.uint8)
+    step = max(1, _GRAY_STEP_PIXELS // max(1, arr.shape[1]))
+    for lo in range(0, arr.shape[0], step):
+        part = arr[lo : lo + step].astype(np.float64)
+        out[lo : lo + step] = np.clip(part * (255.0 / hi), 0, 255).round()
+    del arr
+    return Image.fromarray(out, "L")
 
 
 def _to_rgb(img: Image.Image, gray: Image.Image) -> Image.Image:
@@ -76,6 +95,76 @@ _HEIF_BRANDS = frozenset(
 )
 # Pillow refuses more than 2x this many pixels outright (DecompressionBombError).
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
+# Pictures above this many pixels are decoded by one hashing worker at a time,
+# so eight workers meeting eight huge files do not need eight times the memory.
+BIG_PIXELS = 40_000_000
+
+
+def _make_slot() -> Any:
+    # Made at import, in the process that later forks the hashing workers: they
+    # all share it.  A process that cannot make one decodes without waiting.
+    try:
+        import multiprocessing
+
+        return multiprocessing.get_context("fork").BoundedSemaphore(1)
+    except (ImportError, OSError, ValueError):
+        return None
+
+
+_BIG_SLOT = _make_slot()
+
+# Memory one decode may take.  A format that cannot be decoded smaller or in
+# parts is skipped (with the reason) when its estimate is above this.
+DECODE_BUDGET = 1_400_000_000
+# Bytes per pixel a full decode costs, measured (benchmarks/decode_memory.py):
+# Pillow's WebP decoder holds libwebp's RGBA buffer, a copy as bytes and the
+# image (about 15.5 B/px); other formats about twice the decoded image.
+_WEBP_BYTES_PER_PIXEL = 16
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2, "LA": 2}
+
+
+def _check_budget(img: Image.Image, reduce_to: int | None) -> None:
+    w, h = img.size
+    pixels = w * h
+    if img.format == "JPEG" and reduce_to:
+        return  # decoded at 1/2..1/8 scale (draft)
+    if img.format == "WEBP":
+        cost = pixels * _WEBP_BYTES_PER_PIXEL
+    else:
+        cost = pixels * _MODE_BYTES.get(img.mode, 4) * 2
+    if cost > DECODE_BUDGET:
+        raise DecodeError(
+            f"skipped: a {w}x{h} {img.format or 'image'} needs about {cost / 1e9:.1f} GB to "
+            f"decode, more than the {DECODE_BUDGET / 1e9:.1f} GB one decode may use"
+        )
+
+
+@contextlib.contextmanager
+def big_image_slot() -> Iterator[None]:
+    if _BIG_SLOT is None:
+        yield
+        return
+    with _BIG_SLOT:
+        yield
+
+
+def open_regular(path: str) -> io.BufferedReader:
+    """Open ``path`` for reading without ever blocking, and only if it is a
+    regular file *as opened* (a FIFO or device swapped in after discovery
+    would hang a worker, or never end)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise DecodeError("is a directory")
+        if not stat.S_ISREG(st.st_mode):
+            raise DecodeError("not a regular file")
+        # O_NONBLOCK means nothing for a regular file; cleared all the same
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
 
 
 def decode(path: str, reduce_to: int | None = None) -> Decoded:
@@ -89,22 +178,27 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
     results.  ``width``/``height`` are always the original size.
     """
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(32)
-        if not head:
-            raise DecodeError("empty file")
-        if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-            _register_heif(head[8:12])
-        with warnings.catch_warnings():
-            # Pillow warns between 1x and 2x its pixel limit (real 100 MP photos)
-            # and raises above 2x; only the latter is refused.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            if os.path.splitext(path)[1].lower() in RAW_EXTENSIONS:
-                opened = _open_raw_preview(path)
-            else:
-                opened = Image.open(path)
-            with opened as img:
-                return _decode_opened(img, reduce_to)
+            if not head:
+                raise DecodeError("empty file")
+            fh.seek(0)
+            if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+                _register_heif(head[8:12])
+            with warnings.catch_warnings():
+                # Pillow warns between 1x and 2x its pixel limit (real 100 MP photos)
+                # and raises above 2x; only the latter is refused.
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                if os.path.splitext(path)[1].lower() in RAW_EXTENSIONS:
+                    opened = _open_raw_preview(path, fh)
+                else:
+                    opened = Image.open(fh)
+                with opened as img:
+                    _check_budget(img, reduce_to)
+                    if img.size[0] * img.size[1] > BIG_PIXELS:
+                        with big_image_slot():
+                            return _decode_opened(img, reduce_to)
+                    return _decode_opened(img, reduce_to)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
@@ -161,8 +255,10 @@ def _reduce(img: Image.Image, reduce_to: int) -> Image.Image:
             img = img.convert("RGBA")
         elif img.mode == "1":
             img = img.convert("L")
+        elif img.mode.startswith("I;16"):
+            img = _sixteen_bit_to_gray(img)  # the values _to_gray would give, then reduced
         else:
-            return img  # 16-bit and exotic modes: exact path, they are rare
+            return img  # exotic modes: exact path, they are rare
     return img.reduce(factor)
 
 
@@ -179,7 +275,7 @@ def _register_heif(brand: bytes) -> None:
     try:
         import pillow_heif
     except ImportError:
-        raise DecodeError("HEIC/HEIF/AVIF needs an extra: pip install 'imgdupes[heif]'") from None
+        raise DecodeError("HEIC/HEIF/AVIF needs pillow-heif: pip install pillow-heif") from None
     pillow_heif.register_heif_opener()
     if brand in (b"avif", b"avis"):
         if not hasattr(pillow_heif, "register_avif_opener"):
@@ -187,58 +283,117 @@ def _register_heif(brand: bytes) -> None:
         pillow_heif.register_avif_opener()
 
 
-def _open_raw_preview(path: str) -> Image.Image:
+def _open_raw_preview(path: str, fh: io.BufferedReader) -> Image.Image:
     """A camera RAW file's embedded preview (the picture the camera rendered).
 
-    rawpy (the ``raw`` extra) finds it through LibRaw; without it, the
-    largest JPEG stream embedded in the file is used, which is where most
-    formats (DNG, CR2, NEF, ARW, ...) keep their full-size preview.
+    rawpy (the ``raw`` extra) finds it through LibRaw, which reads only what
+    it needs; without it, or when LibRaw cannot parse the file, the largest
+    JPEG stream in the file's first ``RAW_SCAN_LIMIT`` bytes is used, which is
+    where most formats (DNG, CR2, NEF, ARW, ...) keep their full-size preview.
+    The file is never read whole (a RAW file can be gigabytes, or sparse).
     """
-    data = None
     try:
         import rawpy
     except ImportError:
         rawpy = None
+    libraw_error = None
     if rawpy is not None:
+        # LibRaw opens the very file this handle checked, not whatever the name
+        # points to by now.
+        own = f"/proc/self/fd/{fh.fileno()}"
         try:
-            with rawpy.imread(path) as raw:
+            with rawpy.imread(own if os.path.exists(own) else path) as raw:
                 thumb = raw.extract_thumb()
             if thumb.format == rawpy.ThumbFormat.JPEG:
-                data = bytes(thumb.data)
-            else:
-                return Image.fromarray(thumb.data)
-        except (rawpy.LibRawError, OSError, ValueError):
-            data = None  # fall through to the embedded-JPEG scan
-    if data is None:
-        data = _largest_embedded_jpeg(path)
-    if data is None:
-        try:
-            return Image.open(path)  # some DNGs carry a plain TIFF rendering
-        except UnidentifiedImageError:
+                return Image.open(io.BytesIO(bytes(thumb.data)))
+            return Image.fromarray(thumb.data)
+        except (rawpy.LibRawError, OSError, ValueError) as exc:
+            libraw_error = str(exc) or type(exc).__name__
+    offset = _largest_embedded_jpeg_offset(fh)
+    if offset is not None:
+        return Image.open(_Window(fh, offset))
+    fh.seek(0)
+    try:
+        return Image.open(fh)  # some DNGs carry a plain TIFF rendering
+    except UnidentifiedImageError:
+        if libraw_error is not None:
             raise DecodeError(
-                "camera RAW without a preview this build can read (pip install 'imgdupes[raw]')"
+                f"camera RAW without a readable preview (LibRaw: {libraw_error})"
             ) from None
-    return Image.open(io.BytesIO(data))
+        raise DecodeError(
+            "camera RAW without a preview this build can read (pip install rawpy)"
+        ) from None
 
 
-def _largest_embedded_jpeg(path: str, max_candidates: int = 32) -> bytes | None:
-    with open(path, "rb") as fh:
-        blob = fh.read()
+# How far into a RAW file the embedded-JPEG scan looks, and in what steps.
+RAW_SCAN_LIMIT = 64 << 20
+_SCAN_BLOCK = 4 << 20
+_SOI = b"\xff\xd8\xff"
+
+
+class _Window(io.RawIOBase):
+    """The part of an open file from ``start`` on, as a file of its own."""
+
+    def __init__(self, fh: io.BufferedReader, start: int) -> None:
+        self._fh = fh
+        self._start = start
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_SET:
+            self._pos = offset
+        elif whence == io.SEEK_CUR:
+            self._pos += offset
+        else:
+            self._pos = os.fstat(self._fh.fileno()).st_size - self._start + offset
+        return self._pos
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        self._fh.seek(self._start + self._pos)
+        n = self._fh.readinto(buffer) or 0
+        self._pos += n
+        return n
+
+
+def _jpeg_offsets(fh: io.BufferedReader, limit: int, max_candidates: int) -> list[int]:
+    found: list[int] = []
+    pos = 0
+    while pos < limit and len(found) < max_candidates:
+        fh.seek(pos)
+        block = fh.read(_SCAN_BLOCK + len(_SOI) - 1)
+        if not block:
+            break
+        i = block.find(_SOI)
+        while i != -1 and i < _SCAN_BLOCK and len(found) < max_candidates:
+            found.append(pos + i)
+            i = block.find(_SOI, i + 1)
+        pos += _SCAN_BLOCK
+    return found
+
+
+def _largest_embedded_jpeg_offset(
+    fh: io.BufferedReader, limit: int = RAW_SCAN_LIMIT, max_candidates: int = 32
+) -> int | None:
     best: tuple[int, int] | None = None  # (pixels, offset)
-    pos = blob.find(b"\xff\xd8\xff")
-    tried = 0
-    while pos != -1 and tried < max_candidates:
-        tried += 1
+    for pos in _jpeg_offsets(fh, limit, max_candidates):
         try:
-            with Image.open(io.BytesIO(blob[pos:])) as probe:
+            with Image.open(_Window(fh, pos)) as probe:
                 if probe.format == "JPEG":
                     pixels = probe.size[0] * probe.size[1]
                     if best is None or pixels > best[0]:
                         best = (pixels, pos)
         except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
             pass
-        pos = blob.find(b"\xff\xd8\xff", pos + 3)
-    return None if best is None else blob[best[1] :]
+    return None if best is None else best[1]
 
 
 def _orientation(img: Image.Image) -> int | None:
@@ -259,7 +414,7 @@ def _draft_target(size: tuple[int, int], reduce_to: int) -> tuple[int, int]:
 def image_size(path: str) -> tuple[int, int]:
     """Pixel size as shown (after EXIF orientation), reading only the header."""
     try:
-        with Image.open(path) as img:
+        with open_regular(path) as fh, Image.open(fh) as img:
             w, h = img.size
             if _orientation(img) in (5, 6, 7, 8):
                 w, h = h, w

@@ -66,29 +66,72 @@ def has_image_extension(path: str) -> bool:
 
 
 def _read_head(path: str) -> bytes | None:
+    # Non-blocking and checked on the handle: a FIFO swapped in after the
+    # stat would otherwise hang discovery.
     try:
-        with open(path, "rb") as fh:
-            return fh.read(32)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return os.read(fd, 32)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 @dataclass
 class Discovery:
     files: list[FileRecord] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # one line each, for the user
 
     @property
     def aliases(self) -> list[list[str]]:
         return [[f.path, *f.aliases] for f in self.files if f.aliases]
 
 
-def walk(directory: str, recursive: bool, on_error: Callable[[str, str], None]) -> Iterator[str]:
+DirKey = tuple[int, int]
+
+
+def _dir_key(path: str) -> DirKey | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def walk(
+    directory: str,
+    recursive: bool,
+    on_error: Callable[[str, str], None],
+    seen: dict[DirKey, str] | None = None,
+    skip: dict[DirKey, str] | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+) -> Iterator[str]:
     """Yield file paths below ``directory`` in a stable (sorted) order.
 
     Symlinked directories are not followed while recursing: following them can
-    loop and would report one folder twice under two names.
+    loop and would report one folder twice under two names.  A folder reached
+    again under another path (a bind mount, even of a folder inside itself) is
+    walked once: ``seen`` maps (device, inode) to the path it was walked as.
+    Folders in ``skip`` are left out (``on_skip(path, why)`` says so).
     """
+    seen = {} if seen is None else seen
+    key = _dir_key(directory)
+    if key is not None:
+        if skip and key in skip:
+            if on_skip:
+                on_skip(directory, skip[key])
+            return
+        if key in seen:
+            if on_skip:
+                on_skip(directory, f"the same folder as {seen[key]}; searched once")
+            return
+        seen[key] = directory
     try:
         with os.scandir(directory) as it:
             entries = sorted(it, key=lambda e: e.name)
@@ -108,7 +151,7 @@ def walk(directory: str, recursive: bool, on_error: Callable[[str, str], None]) 
             continue
         yield path
     for sub in subdirs:
-        yield from walk(sub, recursive, on_error)
+        yield from walk(sub, recursive, on_error, seen, skip, on_skip)
 
 
 def read_path_list(source: str | bytes) -> list[str]:
@@ -135,6 +178,7 @@ def discover(
     *,
     recursive: bool = False,
     files: Iterable[str] | None = None,
+    skip_dirs: dict[str, str] | None = None,
 ) -> Discovery:
     """Find candidate images.
 
@@ -142,19 +186,32 @@ def discover(
     list (``--files-from``).  A file named explicitly, or whose name claims an
     image format, is reported when it is not usable; other non-image files in
     a directory are skipped quietly.
+
+    ``skip_dirs``: folder -> why; their files are left out (``--move-to``).
     """
     result = Discovery()
 
     def on_error(path: str, reason: str) -> None:
         result.errors.append(ScanError(path, reason))
 
+    def on_skip(path: str, reason: str) -> None:
+        result.notes.append(f"{path}: {reason}")
+
+    skip = {}
+    for folder, why in (skip_dirs or {}).items():
+        key = _dir_key(folder)
+        if key is not None:
+            skip[key] = why
+    seen: dict[DirKey, str] = {}
     candidates: list[tuple[str, bool]] = []  # (path, named explicitly)
     if files is not None:
         candidates.extend((p, True) for p in files)
     else:
         for target in targets:
             if os.path.isdir(target):
-                candidates.extend((p, False) for p in walk(target, recursive, on_error))
+                candidates.extend(
+                    (p, False) for p in walk(target, recursive, on_error, seen, skip, on_skip)
+                )
             elif os.path.lexists(target):
                 candidates.append((target, True))
             else:
@@ -162,7 +219,20 @@ def discover(
 
     by_identity: dict[tuple[int, int], list[tuple[str, os.stat_result, bool]]] = {}
     order: list[tuple[int, int]] = []
+    folder_keys: dict[str, DirKey | None] = {}
+    entries_seen: set[tuple[DirKey, str]] = set()
     for path, explicit in candidates:
+        # ``t/x.jpg`` and ``./t/x.jpg`` (or the same name through a bind mount)
+        # are one directory entry, not two names of a file: removing one
+        # removes the other, so only the first is kept.
+        folder, base = os.path.split(path)
+        if folder not in folder_keys:
+            folder_keys[folder] = _dir_key(folder or os.curdir)
+        fkey = folder_keys[folder]
+        if fkey is not None:
+            if (fkey, base) in entries_seen:
+                continue
+            entries_seen.add((fkey, base))
         named_image = has_image_extension(path)
         try:
             lst = os.lstat(path)

@@ -126,6 +126,22 @@ def _read_arrow(path: str):
     return table
 
 
+def _text_column(column, path: str, name: str):
+    """A column that must hold text, as an Arrow string column: dictionary-encoded
+    (pandas ``category``) and large strings are decoded; anything else is one line."""
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return column.cast(pa.string())
+    raise HashFileError(
+        f"{path}: column {name!r} must hold text, found {kind}"
+        + (" (hex digits as ImageHash prints them)" if name == "hash" else "")
+    )
+
+
 def _kind(path: str) -> str:
     return "Parquet" if is_parquet(path) else "CSV"
 
@@ -218,7 +234,13 @@ def read_hashes(path: str, algorithm: str | None, warn: Warn) -> HashTable:
     arrow = table is not None
     if arrow:
         names = table.column_names
+        twice = sorted({c for c in names if names.count(c) > 1})
+        if twice:
+            raise HashFileError(f"{path}: column {twice[0]!r} appears more than once")
         cols = {c: table.column(c) for c in names}
+        for c in ("path", "hash", "algorithm"):
+            if c in cols:
+                cols[c] = _text_column(cols[c], path, c)
     else:
         cols = _read_csv_plain(path)
         names = list(cols)

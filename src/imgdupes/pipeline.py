@@ -20,6 +20,7 @@ from .graph import components
 from .group import best_form_distance, build_sets, make_entry, nearest_first, path_key
 from .hasher import HashSpec, hash_files, hash_path, to_hashed
 from .model import DupSet, FileRecord, HashedImage, Result, ScanError
+from .outputs import refuse_inputs
 from .search import find_matches, query_matches
 from .verify import accept_query, refine_components
 
@@ -61,11 +62,18 @@ def scan(config: Config, warn: Warn) -> Scan:
         for t in config.targets:
             if not os.path.exists(t):
                 raise ConfigError(f"{t}: no such file or directory")
-    found = discover(config.targets, recursive=config.recursive, files=files_list)
+    skip = {}
+    if config.delete and config.move_to and os.path.isdir(config.move_to):
+        # A later -r run must not find the moved copies and move them again.
+        skip[config.move_to] = "the --move-to folder; its files are left out of the search"
+    found = discover(config.targets, recursive=config.recursive, files=files_list, skip_dirs=skip)
     if config.references:
         from .references import add_references
 
         found = add_references(found, config.references)
+    refuse_inputs(config, found.files)
+    for note in found.notes:
+        warn(note)
     for err in found.errors:
         warn(f"{err.path}: {err.error}")
     if not found.files:
@@ -323,6 +331,7 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
     if config.export_hashes and (why := hashio.check_writable(config.export_hashes)):
         raise ConfigError(why)
     if config.hashes_from:
+        refuse_inputs(config)
         return _find_in_hashes(config, warn), Scan()
     qimage = hash_query(config) if config.query else None
     data = scan(config, warn)

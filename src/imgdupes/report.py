@@ -129,6 +129,12 @@ def _clean_name(text: str) -> str:
     return re.sub(r"(?u)[^-\w.]", "", text.strip().replace(" ", "_"))
 
 
+# Longest file name most filesystems take, in bytes.
+NAME_MAX = 255
+# Room left in a log's name for a "-N" suffix and a longer extension (.jsonl).
+_LOG_SPARE = 12
+
+
 def log_basename(
     kind: str,
     engine: str,
@@ -137,15 +143,25 @@ def log_basename(
     bits: int,
     threshold: int,
     now: datetime | None = None,
+    suffix: str = "",
+    ext: str = ".log",
 ) -> str:
-    """``YYYYmmddHHMMSS_{dup|del}_{engine}_{target}_{method}_{bits}_{r}.log`` as the seed."""
+    """``YYYYmmddHHMMSS_{dup|del}_{engine}_{target}_{method}_{bits}_{r}.log`` as the seed.
+
+    ``suffix`` follows the time stamp (``-2``: a second run in the same second);
+    the target's part is shortened so the name stays within NAME_MAX bytes."""
     stamp = (now or datetime.now()).strftime("%Y%m%d%H%M%S")
     engine_tag = {"exact": "std", "faiss-flat": "faiss_flat"}.get(engine, engine)
-    return f"{stamp}_{kind}_{engine_tag}_{_clean_name(source)}_{method}_{bits}_{threshold}.log"
+    head = f"{stamp}{suffix}_{kind}_{engine_tag}_"
+    tail = f"_{method}_{bits}_{threshold}{ext}"
+    room = NAME_MAX - _LOG_SPARE - len(os.fsencode(head + tail))
+    target = os.fsencode(_clean_name(source))[: max(room, 0)].decode("utf-8", "ignore")
+    return head + target + tail
 
 
-def write_dup_log(path: str, result: Result, sameline: bool = False) -> None:
-    with open(path, "w", encoding="utf-8", errors="surrogateescape") as fh:
+def write_dup_log(fd: int, result: Result, sameline: bool = False) -> None:
+    """Write the seed's dup log to ``fd`` (a new file; see journal.create_unique)."""
+    with open(fd, "w", encoding="utf-8", errors="surrogateescape") as fh:
         if result.query is not None:
             fh.write(f"Query: {result.query}\n\n")
         for k, s in enumerate(result.sets):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from typing import TextIO
 
 from . import report
-from .config import Config
+from .config import Config, ConfigError
 from .model import Result
 from .pipeline import find
 
@@ -23,6 +24,8 @@ def run(
         from .act import check_ready
 
         check_ready(config)
+    if config.log:
+        check_log_folder(os.getcwd())
     result, data = find(config, warn)
     ignored = _remembered(config, result, data, warn)
     if config.across:
@@ -46,26 +49,25 @@ def run(
     reports_ok = _write_reports(config, result, warn, plans)
 
     if config.log and result.sets:
-        source = config.files_from or (config.targets[0] if config.targets else "hashes")
-        name = report.log_basename(
-            "dup", config.engine, source, config.hash_method, config.hash_bits, config.threshold
-        )
-        report.write_dup_log(os.path.join(os.getcwd(), name), result, config.sameline)
+        reports_ok = _write_dup_log(config, result, warn) and reports_ok
 
     if config.delete:
         from .act import run_delete
 
         try:
-            run_delete(
-                config,
-                result,
-                data,
-                stdin,
-                out,
-                err,
-                warn,
-                plans,
-                ignored.add if ignored is not None else None,
+            reports_ok = (
+                run_delete(
+                    config,
+                    result,
+                    data,
+                    stdin,
+                    out,
+                    err,
+                    warn,
+                    plans,
+                    ignored.add if ignored is not None else None,
+                )
+                and reports_ok
             )
         finally:
             if ignored is not None:
@@ -119,6 +121,46 @@ def _remembered(config: Config, result: Result, data, warn: Callable[[str], None
         return store
     store.close()
     return None
+
+
+def check_log_folder(folder: str) -> None:
+    """--log writes in the current folder: find out now, before any work, that it can."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise ConfigError(
+            f"--log: cannot write logs in the current folder {folder}: {exc.strerror or exc}"
+        ) from None
+
+
+def _write_dup_log(config: Config, result: Result, warn: Callable[[str], None]) -> bool:
+    from datetime import datetime
+
+    from .journal import create_unique
+
+    source = config.files_from or (config.targets[0] if config.targets else "hashes")
+    now = datetime.now()
+
+    def name_for(suffix: str) -> str:
+        return report.log_basename(
+            "dup",
+            config.engine,
+            source,
+            config.hash_method,
+            config.hash_bits,
+            config.threshold,
+            now,
+            suffix=suffix,
+        )
+
+    try:
+        fd, _ = create_unique(os.getcwd(), name_for)
+        report.write_dup_log(fd, result, config.sameline)
+    except OSError as exc:
+        warn(f"--log: cannot write the duplicate log: {exc.strerror or exc}")
+        return False
+    return True
 
 
 def _write_reports(
