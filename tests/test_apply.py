@@ -131,3 +131,23 @@ def test_apply_usage_errors(imgdupes, tmp_path):
     assert res.code == 2 and "cannot be used together" in res.err
     res = imgdupes("apply")
     assert res.code == 2
+
+
+def test_apply_waits_for_another_run_acting_on_the_folder(reported):
+    import io
+
+    from imgdupes.actlock import FolderLocks
+    from imgdupes.apply import run_apply
+    from imgdupes.config import Config, ConfigError
+
+    root, report, doc = reported
+    before = snapshot(root)
+    config = Config(delete=True, lock_wait=0.3)
+    said: list[str] = []
+    with FolderLocks() as other:  # another acting run holds the folders
+        other.acquire([str(root), str(root / "copies")], 1, lambda m: None)
+        with pytest.raises(ConfigError, match="another imgdupes run is still acting"):
+            run_apply(config, str(report), io.StringIO(), said.append)
+    assert snapshot(root) == before
+    assert any("waiting for another imgdupes run" in m for m in said)
+    assert run_apply(config, str(report), io.StringIO(), said.append) == 0  # free again
