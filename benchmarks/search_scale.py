@@ -205,7 +205,7 @@ def main() -> None:
     p.add_argument("--radii", type=int, nargs="+", default=[0, 4, 8, 16])
     p.add_argument("--bits", type=int, nargs="+", default=[64, 256])
     a = p.parse_args()
-    kernel = "numba kernel" if compiled_join() else "numpy only (pip install 'imgdupes[fast]')"
+    kernel = "numba kernel" if compiled_join() else "numpy only (pip install numba)"
     print(f"exact engine: multi-index hashing, {kernel}; {os.cpu_count()} CPUs")
     if compiled_join():
         find_matches(synthetic(2000, 64), 64, 4)  # compile/load the kernel outside the timings

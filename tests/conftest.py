@@ -43,6 +43,19 @@ def run_inproc(*argv: str, stdin: str = "") -> CliResult:
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
+class TerminalIO(io.StringIO):
+    """A stdout that says it is a terminal: ``-c`` draws only on one."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def run_on_terminal(*argv: str, stdin: str = "") -> CliResult:
+    out, err = TerminalIO(), io.StringIO()
+    code = cli.main(list(argv), stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
 def run_subprocess(
     *argv: str,
     stdin: bytes | str = b"",
@@ -125,6 +138,13 @@ def forbid_decoding(monkeypatch):
 def imgdupes():
     """Run the command in-process: ``imgdupes("dir", "phash", "4")`` -> CliResult."""
     return run_inproc
+
+
+@pytest.fixture
+def imgdupes_tty(monkeypatch):
+    """As ``imgdupes``, with a stdout that is a terminal (outside any tmux)."""
+    monkeypatch.delenv("TMUX", raising=False)
+    return run_on_terminal
 
 
 @pytest.fixture

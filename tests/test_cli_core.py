@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import imgdupes
-from imgdupes import __version__
+from imgdupes import __version__, cli
 from imgdupes.samples import brightened, resized
 
 SEED_OPTIONS = [
@@ -81,10 +81,14 @@ def test_usage_errors_are_one_line_and_exit_2(imgdupes, tmp_path):
         ("--bogus", str(tmp_path), "phash", "4"),
         (str(tmp_path), "whash", "4", "--hash-bits", "144"),
     ]
+    usage = [f"usage: {cli.USAGE}", f"example: {cli.EXAMPLE}   (imgdupes --help for more)"]
     for argv in cases:
         res = imgdupes(*argv)
         assert res.code == 2, (argv, res)
-        assert len(res.err.strip().splitlines()) == 1, (argv, res.err)
+        # one line saying what is wrong; a command line of the wrong shape
+        # also gets the usage line and an example
+        first, *rest = res.err.strip().splitlines()
+        assert first.startswith("imgdupes: ") and rest in ([], usage), (argv, res.err)
         assert "Traceback" not in res.err
         assert res.out == ""
 
@@ -371,9 +375,9 @@ def test_action_options_without_delete_are_refused(imgdupes, dupe_tree, tmp_path
     assert all(p.exists() for p in root.iterdir())
 
 
-def test_imgcat_tiles_come_before_each_prompt(imgdupes, dupe_tree):
+def test_imgcat_tiles_come_before_each_prompt(imgdupes_tty, dupe_tree):
     root, families = dupe_tree
-    res = imgdupes(
+    res = imgdupes_tty(
         "-d", "-c", "--imgcat-protocol", "kitty", str(root), "phash", "6", stdin="all\nall\nall\n"
     )
     assert res.code == 0, res.err

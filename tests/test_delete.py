@@ -155,10 +155,10 @@ def test_prompt_rejects_garbage_with_a_hint(imgdupes, two_sets):
 def test_listing_shows_size_pixels_distance_and_path(imgdupes, two_sets):
     root, fam_a, _ = two_sets
     res = imgdupes("-d", "--sort", "filepath", str(root), "phash", "4", stdin="all\nall\n")
-    size_kb = fam_a[0].stat().st_size / 1024
+    size_kb = fam_a[0].stat().st_size / 1000  # the same kB as the summaries and the report
     line = next(x for x in res.out.splitlines() if x.endswith("a_orig.jpg"))
     assert line.startswith("[1] ")
-    assert f"{size_kb:.2f} kbyte" in line
+    assert f"{size_kb:.1f} kB" in line
     assert "320x240" in line and "d=0" in line
     small = next(x for x in res.out.splitlines() if x.endswith("a_small.jpg"))
     assert small.startswith("[3] ") and "160x120" in small
@@ -208,7 +208,7 @@ def test_subdirectory_warning_and_its_switch(imgdupes, tmp_path):
     img.save(root / "x.jpg", quality=95)
     img.save(root / "sub" / "x_copy.jpg", quality=60)
     res = imgdupes("-dr", str(root), "phash", "4", stdin="all\n")
-    assert "WARNING! Found similar images in different subdirectories." in res.err
+    assert "WARNING! Found similar images in different subdirectories: 1 of 1 sets" in res.err
     assert "WARNING" not in res.out
     res = imgdupes("-dr", "--no-subdir-warning", str(root), "phash", "4", stdin="all\n")
     assert "WARNING" not in res.err

@@ -200,4 +200,4 @@ def test_empty_target_says_no_images_found(imgdupes, tmp_path, photo):
     photo(1).save(tmp_path / "sub" / "a.jpg")
     res = imgdupes(str(tmp_path), "phash", "4")
     assert res.code == 0 and res.out == ""
-    assert "no images found (add -r to search subfolders)" in res.err
+    assert f"no images found; subfolders of {tmp_path} hold some: add -r to search them" in res.err

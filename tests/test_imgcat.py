@@ -119,9 +119,9 @@ def test_keep_aspect_pads_and_no_keep_aspect_stretches(tmp_path):
 @pytest.mark.parametrize(
     "name", ["INTER_NEAREST", "INTER_LINEAR", "INTER_AREA", "INTER_CUBIC", "INTER_LANCZOS4"]
 )
-def test_every_seed_interpolation_name_works(imgdupes, dupe_tree, name):
+def test_every_seed_interpolation_name_works(imgdupes_tty, dupe_tree, name):
     root, _ = dupe_tree
-    res = imgdupes("-c", "--interpolation", name, "--size", "32x32", str(root), "phash", "4")
+    res = imgdupes_tty("-c", "--interpolation", name, "--size", "32x32", str(root), "phash", "4")
     assert res.code == 0, res.err
     assert len(_iterm2_images(res.out)) == 3
 
@@ -262,7 +262,7 @@ def test_imgcat_through_a_pty_iterm2_kitty_and_tmux(tmp_path, photo):
 
     # inside tmux: DCS passthrough with every ESC of the payload doubled
     code, text = _run_in_pty(
-        base, {"TERM": "screen-256color", "TMUX": "/tmp/tmux-0/default,1,0"}, cwd
+        base, {"TERM": "screen-256color", "TMUX": f"{tmp_path}/no-such-tmux,1,0"}, cwd
     )
     assert code == 0, text
     wrapped = re.findall(r"\x1bPtmux;\x1b\x1b\]1337;File=size=\d+;[^\x07]*\x07\x1b\\", text)
@@ -270,12 +270,14 @@ def test_imgcat_through_a_pty_iterm2_kitty_and_tmux(tmp_path, photo):
     unwrapped = text.replace("\x1bPtmux;\x1b\x1b", "\x1b").replace("\x07\x1b\\", "\x07")
     assert len(_iterm2_images(unwrapped)) == 2
 
-    code, text = _run_in_pty(base, {"TERM": "xterm-kitty", "TMUX": "/tmp/tmux-0/default,1,0"}, cwd)
+    code, text = _run_in_pty(
+        base, {"TERM": "xterm-kitty", "TMUX": f"{tmp_path}/no-such-tmux,1,0"}, cwd
+    )
     chunks = re.findall(r"\x1bPtmux;\x1b\x1b_G[^\x1b]*\x1b\x1b\\\x1b\\", text)
     assert len(chunks) == text.count("\x1bPtmux;") >= 3
 
 
-def test_query_tile_comes_first(imgdupes, tmp_path, photo):
+def test_query_tile_comes_first(imgdupes_tty, tmp_path, photo):
     root = tmp_path / "pics"
     root.mkdir()
     img = photo(4)
@@ -283,7 +285,7 @@ def test_query_tile_comes_first(imgdupes, tmp_path, photo):
     img.save(root / "copy.jpg", quality=60)
     query = tmp_path / "query.png"
     img.resize((640, 240)).save(query)  # a squashed copy: same hash, other shape
-    res = imgdupes(
+    res = imgdupes_tty(
         "-c", "--size", "100x100", "--space-color", "lime", "--query", str(query),
         str(root), "phash", "6",
     )  # fmt: skip
@@ -298,20 +300,20 @@ def test_query_tile_comes_first(imgdupes, tmp_path, photo):
 
     alone = tmp_path / "alone.png"
     photo(99).save(alone)
-    res = imgdupes("-c", "--size", "100x100", "--query", str(alone), str(root), "phash", "2")
+    res = imgdupes_tty("-c", "--size", "100x100", "--query", str(alone), str(root), "phash", "2")
     assert res.code == 0
     [tile] = _iterm2_images(res.out)
     assert tile.size == (100, 100)  # no matches: the query is still shown
 
 
-def test_hostile_names_are_escaped_in_captions_and_listing(imgdupes, tmp_path, photo):
+def test_hostile_names_are_escaped_in_captions_and_listing(imgdupes_tty, tmp_path, photo):
     root = tmp_path / "pics"
     root.mkdir()
     img = photo(5)
     evil = "\x1b]0;pwned\x07\x1b[31mred\nline.jpg"
     img.save(root / evil, format="JPEG", quality=95)
     img.save(root / "plain.jpg", quality=70)
-    res = imgdupes("-c", str(root), "phash", "4")
+    res = imgdupes_tty("-c", str(root), "phash", "4")
     assert res.code == 0, res.err
     assert len(_iterm2_images(res.out)) == 1
     # Only our own image sequence may contain ESC; the name is shown escaped.

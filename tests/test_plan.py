@@ -77,7 +77,7 @@ def test_dry_run_prints_the_plan_with_reasons_first(imgdupes, tmp_path):
     orig, (small, q40, bright, gray, tuned) = photo_family(root, 5)
     res = imgdupes("--no-cache", "-dN", "--dry-run", str(root), "phash", "10")
     assert res.code == 0, res.err
-    head = res.out.split("\n\n")[0]
+    head = res.out.split("\n\n")[1]  # after the line saying it is a dry run
     assert head.startswith("Plan: 1 set; keep 1 file, delete 5")
     reasons = dict(re.findall(r"^    (?:keep|delete) +(\S+) -- (.*)$", head, re.M))
     assert reasons[str(orig)].startswith("best copy")

@@ -34,6 +34,7 @@ from .model import FileRecord, Result, SetEntry
 from .plan import Action, SetPlan, make_planner, plan_answer, verb_for
 from .prompt import EOF, GARBLED, KEEP, NONE, NOTDUP, QUIT, Answers, ask
 from .references import is_reference, reference_roots
+from .units import fdupes_size, human_size
 
 TRASH_HINT = "pip install send2trash"
 
@@ -57,8 +58,30 @@ def check_ready(config: Config) -> None:
     """Refuse an action that cannot work before spending time on the scan."""
     if config.trash:
         _load_send2trash()
-    if config.move_to and os.path.lexists(config.move_to) and not os.path.isdir(config.move_to):
-        raise ConfigError(f"--move-to {config.move_to}: not a directory")
+    if config.move_to:
+        folder = config.move_to
+        if os.path.lexists(folder) and not os.path.isdir(folder):
+            raise ConfigError(f"--move-to {folder}: not a directory")
+        parent = os.path.dirname(os.path.abspath(folder))
+        # a mistyped path stops the run instead of growing a new tree somewhere
+        if not os.path.lexists(folder) and not os.path.isdir(parent):
+            raise ConfigError(f"--move-to {folder}: no such folder, nor its parent {parent}")
+
+
+def make_move_to(config: Config, warn: Callable[[str], None]) -> None:
+    """Create a missing ``--move-to`` folder (its parent was checked before the
+    scan), saying so; a dry run only says it would."""
+    folder = config.move_to
+    if not folder or os.path.lexists(folder):
+        return
+    if config.dry_run:
+        warn(f"--move-to {folder} does not exist; a real run would create it")
+        return
+    try:
+        os.mkdir(folder)
+    except OSError as exc:
+        raise ConfigError(f"--move-to {folder}: cannot create it: {exc.strerror or exc}") from None
+    warn(f"--move-to {folder} did not exist: created it")
 
 
 # --- checking ---------------------------------------------------------------------------------
@@ -530,7 +553,7 @@ class Actor:
 def _listing_line(c: Action) -> str:
     e = c.entry
     number = f"[{c.number}]"
-    info = f"{e.size / 1024:>14.2f} kbyte {f'{e.width}x{e.height}':>9}  d={e.distance:<3} "
+    info = f"{human_size(e.size):>14} {f'{e.width}x{e.height}':>9}  d={e.distance:<3} "
     line = number + info[len(number) :] + report.printable(e.path)
     if c.reference:
         line += "  (reference)"
@@ -544,17 +567,6 @@ def _write_listing(out: TextIO, choices: list[Action]) -> None:
             for alias in c.entry.file.aliases:
                 out.write(f"{'':>14} also as  {report.printable(alias)}\n")
     out.write("\n")
-
-
-def human_bytes(n: int) -> str:
-    """fdupes's units: bytes, then kilobytes and megabytes of 1000."""
-    if n < 1024:
-        return f"{n} bytes"
-    if n <= 1000 * 1000:
-        return f"{n / 1000:.1f} kilobytes"
-    if n <= 1000 * 1000 * 1000:
-        return f"{n / 1e6:.1f} megabytes"
-    return f"{n / 1e9:.1f} gigabytes"
 
 
 _VERB_WORDS = {"keep": "keep", "remove": "delete", "trash": "trash", "move": "move"}
@@ -574,7 +586,7 @@ def describe_plan(plans: Sequence[SetPlan]) -> str:
 
     lines = [
         f"Plan: {count(len(plans), 'set')}; keep {count(kept, 'file')}, {verb} "
-        f"{len(removed)} ({human_bytes(freed)}); {held} kept because not surely a copy"
+        f"{len(removed)} ({fdupes_size(freed)}); {held} kept because not surely a copy"
     ]
     for n, p in enumerate(plans, start=1):
         lines.append(f"  set {n}")
@@ -588,7 +600,7 @@ def describe_plan(plans: Sequence[SetPlan]) -> str:
 
 def summary(config: Config, tally: Tally) -> str:
     files = f"{tally.files} file" + ("" if tally.files == 1 else "s")
-    size = human_bytes(tally.freed)
+    size = fdupes_size(tally.freed)
     if config.move_to:
         text = f"moved {files} to {report.printable(config.move_to)}, freeing {size} here"
     elif config.trash:
@@ -679,11 +691,15 @@ def run_delete(
     if plans is None:
         planner = make_planner(config, data)
         roots = reference_roots(config.references)
+    total = len(result.sets)
+    if config.dry_run and total:
+        out.write(
+            "Dry run: nothing will be changed; the lines below say what a real run would do.\n\n"
+        )
     if result.query is not None:
         out.write(f"Query: {report.printable(result.query)}\n\n")
     if config.dry_run and plans is not None:
         out.write(describe_plan(plans))
-    total = len(result.sets)
     locks = FolderLocks()
     if not config.dry_run and total:
         out.flush()
@@ -691,6 +707,10 @@ def run_delete(
         for folder in locks.unlocked:
             warn(f"{folder}: this filesystem cannot be locked; other runs are not kept out")
     answers = Answers(stdin)
+    warning = report.subdir_warning(result.sets) if config.subdir_warning else None
+    if warning:
+        err.write(warning + "\n")
+        err.flush()
     try:
         for number, dupset in enumerate(result.sets, start=1):
             if actor.stopped:
@@ -706,11 +726,6 @@ def run_delete(
                 from .imgcat import show_set
 
                 show_set(config, dupset.entries, out)
-            warning = report.subdir_warning(dupset) if config.subdir_warning else None
-            if warning:
-                out.flush()
-                err.write(warning + "\n")
-                err.flush()
             _write_listing(out, choices)
             removable = sum(c.removable for c in choices)
             if removable == 0:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -25,12 +26,38 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
+USAGE = "imgdupes [options] target_dir [target_dir ...] hash_method hamming_distance"
+EXAMPLE = "imgdupes -r photos phash 10"
+
+DESCRIPTION = f"""\
+Find near-duplicate images by perceptual hash, review them and delete the
+ones you do not want, the fdupes way.
+
+examples:
+  {EXAMPLE}                  list the duplicate sets below photos/
+  imgdupes -r -d photos phash 10               review each set, choose what to keep
+  imgdupes -r -dN --dry-run photos phash 10    what -N would remove; nothing changes
+  imgdupes -r --html dupes.html photos phash 10    a page of thumbnails to look at
+  find photos -print0 | imgdupes --null -T - phash 10
+
+Start with phash 10 (the suggested threshold): with the match verification (on by
+default) it finds resized, recompressed, brightened and slightly cropped copies and
+puts no two different pictures in one set on the benchmark (docs/accuracy.md).
+Use phash 4 for near-identical files only.  Before -dN removes anything without
+asking, --dry-run shows what it would do (README.md and docs/ say more)."""
+
+
 class UsageError(Exception):
-    pass
+    """A command line that cannot be run: shown with the usage line and an example."""
+
+    def __init__(self, message: str, example: str = EXAMPLE) -> None:
+        super().__init__(message)
+        self.example = example
 
 
-class _HelpFormatter(argparse.HelpFormatter):
-    """Every option shows its default; flags read "(default: off)"."""
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every option shows its default; flags read "(default: off)"; the
+    description (examples) keeps its line breaks."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
@@ -51,9 +78,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="imgdupes",
-        usage="imgdupes [options] target_dir [target_dir ...] hash_method hamming_distance",
-        description="Find near-duplicate images by perceptual hash, review them and delete "
-        "the ones you do not want, the fdupes way.",
+        usage=USAGE,
+        description=DESCRIPTION,
         epilog="Also: imgdupes apply REPORT [--dry-run] [--trash | --move-to DIR] [--log] "
         "carries out a --json report; imgdupes review (REPORT | the arguments of a run) "
         "shows the sets in the browser (docs/review.md).",
@@ -81,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         default=None,
         help="read the images to check from FILE, one path per line ('-' = stdin)",
+    )
+    # No "-0" short form: with it argparse reads "--space -1" as two options.
+    g.add_argument(
+        "--null",
+        action="store_true",
+        help="with -T: names in FILE end with NUL bytes, as find -print0 writes them"
+        " (as tar's --null; a list holding NUL bytes is read so anyway)",
     )
     g.add_argument(
         "--hashes-from",
@@ -275,7 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="stretch images to the tile instead of keeping their aspect",
     )
 
-    g = p.add_argument_group("search engine (default: exact)")
+    g = p.add_argument_group("search engine and its tuning (default: exact, which needs no tuning)")
     g.add_argument("--ngt", action="store_true", help="approximate search with NGT")
     g.add_argument("--ngt-k", type=int, default=20, help="neighbours searched per image (NGT)")
     g.add_argument("--ngt-epsilon", type=float, default=0.1, help="NGT search range")
@@ -310,8 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(ns: argparse.Namespace) -> Config:
     pos = list(ns.positionals)
+    _check_order(pos)
     if len(pos) < 2:
-        raise UsageError("expected: [target_dir ...] hash_method hamming_distance")
+        raise UsageError("hash_method and hamming_distance are missing (they come last)")
     *targets, method, dist = pos
     try:
         threshold = int(dist)
@@ -319,6 +353,10 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         raise UsageError(f"hamming_distance must be a whole number, got {dist!r}") from None
     if method not in HASH_METHODS:
         raise UsageError(f"invalid hash_method {method!r} (choose from {', '.join(HASH_METHODS)})")
+    if not targets and not (ns.files_from or ns.hashes_from):
+        raise UsageError("target_dir is required unless --files-from or --hashes-from is given")
+    if ns.null and not ns.files_from:
+        raise UsageError("--null only works together with -T/--files-from")
     engines = [
         name
         for name, on in (
@@ -332,12 +370,15 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         raise UsageError(f"choose one search engine, not {' and '.join('--' + e for e in engines)}")
     try:
         sort = parse_sort(ns.sort)
-        if ns.keep is not None:
-            from .plan import parse_keep
-
-            parse_keep(ns.keep)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if ns.keep is not None:
+        from .plan import parse_keep
+
+        try:
+            parse_keep(ns.keep)
+        except ValueError as exc:  # one line: the rule, not the positional usage
+            raise ConfigError(str(exc)) from None
     params = EngineParams(
         num_proc=ns.num_proc or (os.cpu_count() or 1),
         ngt_k=ns.ngt_k,
@@ -357,6 +398,7 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         threshold=threshold,
         targets=targets,
         files_from=ns.files_from,
+        null=ns.null,
         hashes_from=ns.hashes_from,
         recursive=ns.recursive,
         hash_bits=ns.hash_bits,
@@ -401,8 +443,50 @@ def config_from_args(ns: argparse.Namespace) -> Config:
     )
 
 
+def _is_number(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_order(pos: list[str]) -> None:
+    """``imgdupes phash 10 photos``: say that the method and distance come last,
+    with the user's own words in the right order as the example."""
+    if len(pos) >= 2 and pos[-2] in HASH_METHODS and _is_number(pos[-1]):
+        return
+
+    def example(*words: str) -> str:
+        return "imgdupes " + " ".join(shlex.quote(w) for w in words)
+
+    if pos and pos[-1] in HASH_METHODS:
+        if len(pos) >= 2 and _is_number(pos[-2]):
+            rest = pos[:-2] or ["photos"]
+            raise UsageError(
+                "hash_method comes before hamming_distance",
+                example=example(*rest, pos[-1], pos[-2]),
+            )
+        raise UsageError(
+            "hamming_distance is missing after the hash method (10 is a good start)",
+            example=example(*(pos[:-1] or ["photos"]), pos[-1], "10"),
+        )
+    for k in range(len(pos) - 1):
+        if pos[k] in HASH_METHODS and _is_number(pos[k + 1]):
+            rest = pos[:k] + pos[k + 2 :] or ["photos"]
+            raise UsageError(
+                "hash_method and hamming_distance come last, after the folders",
+                example=example(*rest, pos[k], pos[k + 1]),
+            )
+
+
+class _ApplyParser(_Parser):
+    def error(self, message: str) -> None:  # one line, status 2, with apply's own usage
+        raise ConfigError(f"apply: {message} (usage: {self.usage})")
+
+
 def build_apply_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = _ApplyParser(
         prog="imgdupes apply",
         usage="imgdupes apply REPORT [--dry-run] [--trash | --move-to DIR] [--log]",
         description='Carry out a --json report (as written, or with its "keep" marks edited): '
@@ -422,7 +506,7 @@ def build_apply_parser() -> argparse.ArgumentParser:
 def _apply(argv: Sequence[str], out: TextIO, warn) -> int:
     ns = build_apply_parser().parse_args(list(argv))
     if ns.trash and ns.move_to:
-        raise UsageError("--trash and --move-to cannot be used together")
+        raise ConfigError("--trash and --move-to cannot be used together")
     config = Config(delete=True, dry_run=ns.dry_run, trash=ns.trash, move_to=ns.move_to, log=ns.log)
     from .act import check_ready
     from .apply import run_apply
@@ -500,11 +584,18 @@ def main(
                 if hasattr(inp, "buffer")
                 else inp.read().encode("utf-8", "surrogateescape")
             )
-            config.paths = read_path_list(raw)
+            config.paths = read_path_list(raw, config.null)
         from .run import run
 
         return run(config, inp, out, err, warn)
-    except (UsageError, ConfigError) as exc:
+    except UsageError as exc:
+        err.write(
+            f"imgdupes: {report.printable(str(exc))}\n"
+            f"usage: {USAGE}\n"
+            f"example: {report.printable(exc.example)}   (imgdupes --help for more)\n"
+        )
+        return EXIT_USAGE
+    except ConfigError as exc:
         err.write(f"imgdupes: {report.printable(str(exc))}\n")
         return EXIT_USAGE
     except EngineUnavailable as exc:

@@ -19,6 +19,7 @@ class Config:
     threshold: int = 4
     targets: list[str] = field(default_factory=list)
     files_from: str | None = None
+    null: bool = False  # --null: the --files-from list is NUL-separated
     paths: list[str] | None = None  # an explicit list of images (API)
     hashes_from: str | None = None
     recursive: bool = False

@@ -154,17 +154,48 @@ def walk(
         yield from walk(sub, recursive, on_error, seen, skip, on_skip)
 
 
-def read_path_list(source: str | bytes) -> list[str]:
+def images_below(directory: str, budget: int = 20_000) -> bool:
+    """Whether a subfolder of ``directory`` holds a file named as an image.
+
+    Asked only to suggest ``-r`` when a run without it found nothing, so it
+    looks at no more than ``budget`` entries (a huge tree answers no rather
+    than keeping the user waiting) and does not follow symlinked folders."""
+    try:
+        with os.scandir(directory) as it:
+            pending = [e.path for e in it if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return False
+    seen = 0
+    while pending and seen < budget:
+        try:
+            with os.scandir(pending.pop()) as it:
+                for entry in it:
+                    seen += 1
+                    if entry.is_dir(follow_symlinks=False):
+                        pending.append(entry.path)
+                    elif has_image_extension(entry.name):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def read_path_list(source: str | bytes, null: bool = False) -> list[str]:
     """Paths from a ``--files-from`` file (or the bytes of one), one per line.
 
     Read as bytes and decoded with the filesystem encoding so that names with
-    non-UTF-8 bytes survive; blank lines are skipped.
+    non-UTF-8 bytes survive; blank lines are skipped.  With ``null`` (``--null``,
+    as tar's) names end with NUL bytes instead, as ``find -print0`` writes them;
+    a list holding any NUL is read that way too, since no name can contain one.
     """
     if isinstance(source, bytes):
         data = source
     else:
         with open(source, "rb") as fh:
             data = fh.read()
+    if null or b"\0" in data:
+        # every other byte, newlines included, belongs to the name
+        return [os.fsdecode(raw) for raw in data.split(b"\0") if raw]
     paths = []
     for raw in data.split(b"\n"):
         raw = raw.rstrip(b"\r")
@@ -247,8 +278,8 @@ def discover(
                 on_error(path, "broken symlink")
             continue
         if stat.S_ISDIR(st.st_mode):
-            if explicit:
-                on_error(path, "is a directory")
+            # only a --files-from list names folders here, and `find photos` lists
+            # every folder it walks: not worth a warning line each
             continue
         if not stat.S_ISREG(st.st_mode):
             if named_image or explicit:

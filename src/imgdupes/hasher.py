@@ -16,7 +16,7 @@ from . import hashes, signature
 from .cache import HashStore
 from .decode import DecodeError, decode
 from .model import HASH_METHODS, FileRecord, HashedImage, ScanError
-from .progress import Progress
+from .progress import Progress, quiet_worker, sigint_held
 
 SIGNATURE_KEY = "signature"
 
@@ -197,7 +197,7 @@ def hash_files(
     tasks = [(i, f.path, spec) for i, f in enumerate(files) if outcomes[i] is None]
     try:
         with _one_blas_thread(), Progress(len(files), enabled=progress) as bar:
-            bar.advance(len(files) - len(tasks))
+            bar.skip(len(files) - len(tasks))
             if workers <= 1 or len(tasks) < 8:
                 for task in tasks:
                     record(*_work(task))
@@ -214,7 +214,11 @@ def hash_files(
                 # Biggest files first: the last ones handed out are then the
                 # quickest, and no worker waits long for the others at the end.
                 tasks.sort(key=lambda t: -files[t[0]].size)
-                with multiprocessing.get_context("fork").Pool(workers) as pool:
+                with sigint_held():
+                    pool = multiprocessing.get_context("fork").Pool(
+                        workers, initializer=quiet_worker
+                    )
+                with pool:
                     try:
                         for i, outcome in pool.imap_unordered(_work, tasks, chunksize=chunk):
                             record(i, outcome)

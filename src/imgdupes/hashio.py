@@ -47,9 +47,7 @@ def _pyarrow():
 def _need_pyarrow(path: str):
     pa = _pyarrow()
     if pa is None:
-        raise HashFileError(
-            f"{path}: Parquet needs pyarrow: pip install 'imgdupes[parquet]'"
-        ) from None
+        raise HashFileError(f"{path}: Parquet needs pyarrow: pip install pyarrow") from None
     return pa
 
 
@@ -368,5 +366,5 @@ def check_writable(path: str) -> str | None:
     if not os.path.isdir(parent):
         return f"--export-hashes {path}: no such directory {parent}"
     if is_parquet(path) and _pyarrow() is None:
-        return f"--export-hashes {path}: Parquet needs pyarrow: pip install 'imgdupes[parquet]'"
+        return f"--export-hashes {path}: Parquet needs pyarrow: pip install pyarrow"
     return None

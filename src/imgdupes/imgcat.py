@@ -12,7 +12,7 @@ import io
 import math
 import os
 from base64 import b64encode
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
 
@@ -276,6 +276,44 @@ def image_sequence(png: bytes, protocol: str, env: Mapping[str, str]) -> str:
     if protocol == "kitty":
         return kitty_sequence(png, mux)
     return iterm2_sequence(png, mux)
+
+
+# --- can pictures reach a person? ------------------------------------------------------
+
+PASSTHROUGH_HINT = "tmux set -g allow-passthrough on"
+
+
+def tmux_passthrough_off(env: Mapping[str, str]) -> bool:
+    """True when the tmux we run in would swallow the pictures (tmux >= 3.3 with
+    ``allow-passthrough`` off, its default).  Older tmux has no such option and
+    passes them; a tmux that cannot be asked is given the benefit of the doubt."""
+    import subprocess
+
+    pane = env.get("TMUX_PANE")
+    cmd = ["tmux", "show-options", "-Av", *(["-t", pane] if pane else []), "allow-passthrough"]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, env=dict(env), timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return res.returncode == 0 and res.stdout.strip() == "off"
+
+
+def pictures_reach_terminal(
+    out: TextIO, warn: Callable[[str], None], env: Mapping[str, str] | None = None
+) -> bool:
+    """Whether ``-c`` should draw: say in one line why not when it should not.
+
+    Pictures are escape sequences for a terminal: written to a file or a pipe
+    they are megabytes of noise, and inside tmux without passthrough nothing."""
+    env = os.environ if env is None else env
+    isatty = getattr(out, "isatty", None)
+    if not (isatty and isatty()):
+        warn("-c: stdout is not a terminal, so no pictures are drawn")
+        return False
+    if env.get("TMUX") and tmux_passthrough_off(env):
+        warn(f"-c: tmux does not pass pictures through; turn that on with: {PASSTHROUGH_HINT}")
+        return False
+    return True
 
 
 # --- what the command calls ------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 from . import hashes, hashio
 from .cache import HashStore
 from .config import Config, ConfigError
-from .discover import discover, read_path_list
+from .discover import discover, images_below, read_path_list
 from .graph import components
 from .group import best_form_distance, build_sets, make_entry, nearest_first, path_key
 from .hasher import HashSpec, hash_files, hash_path, to_hashed
@@ -50,7 +50,7 @@ def scan(config: Config, warn: Warn) -> Scan:
     files_list = list(config.paths) if config.paths is not None else None
     if files_list is None and config.files_from:
         try:
-            files_list = read_path_list(config.files_from)
+            files_list = read_path_list(config.files_from, config.null)
         except OSError as exc:
             raise ConfigError(
                 f"cannot read --files-from {config.files_from}: {exc.strerror or exc}"
@@ -77,9 +77,8 @@ def scan(config: Config, warn: Warn) -> Scan:
     for err in found.errors:
         warn(f"{err.path}: {err.error}")
     if not found.files:
-        hint = (
-            "" if config.recursive or files_list is not None else " (add -r to search subfolders)"
-        )
+        folders = [] if files_list is not None else unsearched_folders(config)
+        hint = f"; subfolders of {folders[0]} hold some: add -r to search them" if folders else ""
         warn(f"no images found{hint}")
     store = HashStore.open(config.cache_dir, warn) if config.use_cache else None
     try:
@@ -100,6 +99,13 @@ def scan(config: Config, warn: Warn) -> Scan:
         errors=found.errors + errors,
         aliases=found.aliases,
     )
+
+
+def unsearched_folders(config: Config) -> list[str]:
+    """Targets with images in subfolders a run without ``-r`` did not look at."""
+    if config.recursive or config.files_from or config.paths is not None or config.hashes_from:
+        return []
+    return [t for t in config.targets if os.path.isdir(t) and images_below(t)]
 
 
 def hash_query(config: Config) -> HashedImage:

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TextIO
 
 from .model import DupSet, Result, SetEntry
+from .units import fdupes_size
 
 if TYPE_CHECKING:
     from .plan import SetPlan
@@ -47,13 +48,10 @@ def summary_line(sets: Sequence[DupSet]) -> str:
     if not sets:
         return "No duplicates found."
     nfiles = sum(len(s) - 1 for s in sets)
-    nbytes = float(sum(e.size for s in sets for e in s.entries[1:]))
+    nbytes = sum(e.size for s in sets for e in s.entries[1:])
     head = f"{nfiles} duplicate files (in {len(sets)} sets), occupying "
-    if nbytes < 1024.0:
-        return head + f"{nbytes:.0f} bytes."
-    if nbytes <= 1000.0 * 1000.0:
-        return head + f"{nbytes / 1000.0:.1f} kilobytes"
-    return head + f"{nbytes / (1000.0 * 1000.0):.1f} megabytes"
+    # fdupes ends the line with a full stop only when it counts bytes
+    return head + fdupes_size(nbytes) + ("." if nbytes < 1024 else "")
 
 
 def entry_json(e: SetEntry, action=None) -> dict:  # action: plan.Action | None
@@ -110,16 +108,20 @@ def write_json(result: Result, out: TextIO, plans: Sequence[SetPlan] | None = No
     out.write("\n")
 
 
-def subdir_warning(s: DupSet) -> str | None:
-    """The seed's warning when one set spans several folders (``-d`` mode)."""
-    parents: list[str] = []
-    for p in s.paths:
-        parent = os.path.dirname(p) or "."
-        if parent not in parents:
-            parents.append(parent)
-    if len(parents) < 2:
+def _folders(s: DupSet) -> set[str]:
+    return {os.path.dirname(p) or "." for p in s.paths}
+
+
+def subdir_warning(sets: Sequence[DupSet]) -> str | None:
+    """The seed's warning when sets span several folders (``-d`` mode), once per
+    run: the seed repeated three lines of it before every set."""
+    spanning = sum(len(_folders(s)) > 1 for s in sets)
+    if not spanning:
         return None
-    return "WARNING! Found similar images in different subdirectories.\n" + "\n".join(parents)
+    return (
+        "WARNING! Found similar images in different subdirectories: "
+        f"{spanning} of {len(sets)} sets span several folders (--no-subdir-warning hides this)"
+    )
 
 
 # --- the seed's --log files ---------------------------------------------------------------

@@ -25,8 +25,9 @@ from PIL import Image, features
 from . import __version__
 from .decode import DecodeError, decode, image_size
 from .model import Result, SetEntry
-from .progress import Progress
+from .progress import Progress, quiet_worker, sigint_held
 from .report import printable
+from .units import human_size
 
 if TYPE_CHECKING:
     from .config import Config
@@ -94,7 +95,9 @@ def thumbnails(
             import multiprocessing
 
             chunk = max(1, min(32, len(tasks) // (workers * 8)))
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
+            with sigint_held():
+                pool = multiprocessing.get_context("fork").Pool(workers, initializer=quiet_worker)
+            with pool:
                 try:
                     for i, data in pool.imap_unordered(_thumb_work, tasks, chunksize=chunk):
                         found[i] = data
@@ -117,14 +120,6 @@ def plan_flags(plan: SetPlan) -> list[int]:
 # --- the page --------------------------------------------------------------------------
 
 
-def human_size(n: float) -> str:
-    for unit in ("bytes", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"  # pragma: no cover
-
-
 def _b64(data: bytes | None) -> str | None:
     return None if data is None else base64.b64encode(data).decode("ascii")
 
@@ -133,6 +128,7 @@ def _file_doc(e: SetEntry, keep: int, thumb: bytes | None, reason: str = "") -> 
     doc: dict = {
         "p": e.path,  # exact name (what --json says), used for the tooltip
         "s": e.size,
+        "z": human_size(e.size),  # as the prompt and the summaries show it
         "w": e.width,
         "h": e.height,
         "x": e.hash_hex,
@@ -206,11 +202,6 @@ SCRIPT = r"""
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  function human(n) {
-    var units = ["bytes", "kB", "MB", "GB"], i = 0;
-    while (n >= 1000 && i < units.length - 1) { n /= 1000; i++; }
-    return i ? n.toFixed(1) + " " + units[i] : n + " bytes";
-  }
   function available(k) {
     // sets[k] is known, reading the next block of data if the page has it
     while (k >= sets.length) {
@@ -258,7 +249,7 @@ SCRIPT = r"""
     var path = el("div", "path", name);
     path.title = f.p;
     cap.appendChild(path);
-    var info = human(f.s) + (f.s >= 1000 ? " (" + f.s + " bytes)" : "") +
+    var info = f.z + (f.s >= 1000 ? " (" + f.s + " bytes)" : "") +
       " \u00b7 " + f.w + "\u00d7" + f.h;
     if (f.d !== null && f.d !== undefined) info += " \u00b7 distance " + f.d;
     var inf = el("div", "info", info);

@@ -10,7 +10,7 @@ from typing import TextIO
 from . import report
 from .config import Config, ConfigError
 from .model import Result
-from .pipeline import find
+from .pipeline import find, unsearched_folders
 
 EXIT_OK = 0
 EXIT_DUPES = 1
@@ -26,7 +26,19 @@ def run(
         check_ready(config)
     if config.log:
         check_log_folder(os.getcwd())
+    if config.imgcat:
+        from .imgcat import pictures_reach_terminal
+
+        # said before the scan, not after minutes of hashing
+        config.imgcat = pictures_reach_terminal(out, warn)
     result, data = find(config, warn)
+    if not result.sets and result.hashed:
+        # the images may sit in subfolders (no -r: only the top folder was read)
+        if folders := unsearched_folders(config):
+            warn(
+                f"nothing found in the top folder of {folders[0]}; its subfolders hold"
+                " images too: add -r to search them"
+            )
     ignored = _remembered(config, result, data, warn)
     if config.across:
         from .plan import across_folders
@@ -52,8 +64,9 @@ def run(
         reports_ok = _write_dup_log(config, result, warn) and reports_ok
 
     if config.delete:
-        from .act import run_delete
+        from .act import make_move_to, run_delete
 
+        make_move_to(config, warn)
         try:
             reports_ok = (
                 run_delete(

@@ -1,7 +1,7 @@
 """Loading the optional engine libraries, and the helpers the index engines share.
 
 Each approximate engine lives in an optional extra. A missing or broken
-library must end the run with one line that names the extra and the real
+library must end the run with one line that names the package to install and the real
 import error, before any image is hashed; the seed hid that error behind a
 bare ``except`` and users could not tell why NGT "would not load".
 """
@@ -17,11 +17,12 @@ import numpy as np
 
 from . import EngineParams, EngineUnavailable
 
-# engine -> (module to import, the library's name for users, extra that installs it)
+# engine -> (module to import, the library's name for users, the package pip installs).
+# Hints name the package itself: on PyPI "imgdupes[x]" is the old 0.1.3 tool.
 _LIBRARIES = {
     "ngt": ("ngtpy", "NGT", "ngt"),
-    "hnsw": ("hnswlib", "hnswlib", "hnsw"),
-    "faiss-flat": ("faiss", "faiss", "faiss"),
+    "hnsw": ("hnswlib", "hnswlib", "hnswlib"),
+    "faiss-flat": ("faiss", "faiss", "faiss-cpu"),
 }
 
 
@@ -43,8 +44,8 @@ NO_GPU_NOTE = "no CUDA GPU found; running faiss on the CPU"
 
 def load_library(engine: str) -> ModuleType:
     """Import the library behind ``engine`` or raise EngineUnavailable saying why."""
-    module, label, extra = _LIBRARIES[engine]
-    install = f"pip install 'imgdupes[{extra}]'"
+    module, label, package = _LIBRARIES[engine]
+    install = f"pip install {package}"
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError as exc:

@@ -364,7 +364,7 @@ def find_pairs_mih(
     wanted = compiled is True or (compiled is None and _worth_compiling(n, radius, stored_bits))
     join = compiled_join() if wanted else None
     if compiled and join is None:
-        raise ImportError("numba is not installed: pip install 'imgdupes[fast]'")
+        raise ImportError("numba is not installed: pip install numba")
     if chunks is None:
         chunks = plan(stored_bits, n, radius, join is not None)
         if chunks is None:
