@@ -276,7 +276,7 @@ def test_reports_on_a_chain_say_what_n_does(imgdupes, tmp_path):
     assert keep == {str(a): True, str(b): False, str(c): True}
     assert _page_marks(html.read_text()) == {str(a): 1, str(b): 0, str(c): 1}
     size_b = b.stat().st_size
-    assert "-N would remove 1 file and free" in html.read_text()
+    assert "-N would remove 1 file: that would free" in html.read_text()
     assert f"({size_b} bytes)" in html.read_text()
     csv_keep = {
         line.split(",")[1]: line.split(",")[7] for line in csv_path.read_text().splitlines()[1:]

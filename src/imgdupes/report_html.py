@@ -359,7 +359,8 @@ def render_html(
     e = html.escape
     summary = (
         f"{len(result.sets)} sets, {nfiles} files. -N would remove {nremoved} "
-        f"{'file' if nremoved == 1 else 'files'} and free {e(human_size(freed))} ({freed} bytes)."
+        f"{'file' if nremoved == 1 else 'files'}: that would free {e(human_size(freed))} "
+        f"({freed} bytes)."
         if result.sets
         else "No duplicates found."
     )
