@@ -572,6 +572,10 @@ def main(
             return _ignored(ns, out, warn)
         config = config_from_args(ns)
         config.validate()
+        if config.imgcat:
+            from .imgcat import check_config
+
+            check_config(config)
         # Load the engine's optional library before hashing: a missing extra fails at once.
         config.notes.extend(check_engine(config.engine, config.params))
         for note in config.notes:

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
+from .errors import ConfigError
 from .model import HASH_METHODS
 from .search import ENGINES, EngineParams
 
+__all__ = ["Config", "ConfigError"]
 
-class ConfigError(ValueError):
-    """A usage error; the message is the one line shown before exiting with status 2."""
+
+def check_output_path(option: str, path: str) -> None:
+    """Refuse an output file that cannot be created, before the scan starts."""
+    if os.path.isdir(path):
+        raise ConfigError(f"{option} {path}: is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise ConfigError(f"{option} {path}: no such directory {parent}")
 
 
 @dataclass
@@ -119,14 +128,10 @@ class Config:
                 raise ConfigError(f"{flag} only works together with -d/--delete")
         if self.across and len(self.targets) + len(self.references) < 2:
             raise ConfigError("--across needs two or more folders (targets or --reference)")
-        if self.imgcat:
-            from .imgcat import check_config
-
-            check_config(self)
+        # -c's own options are checked by imgcat.check_config, which the CLI
+        # calls: the configuration imports no stage, so no stage imports it back.
         for option, target in (("--html", self.html), ("--csv", self.csv)):
             if target is not None:
-                from .report_html import check_output_path
-
                 check_output_path(option, target)
         if not (self.targets or self.files_from or self.hashes_from or self.paths is not None):
             raise ConfigError(

@@ -46,17 +46,6 @@ BATCH = 40  # sets turned into DOM nodes per step while scrolling
 BLOCK = 200  # sets per JSON block: the first one is shown while the rest is still read
 
 
-def check_output_path(option: str, path: str) -> None:
-    """Refuse an output file that cannot be created, before the scan starts."""
-    from .config import ConfigError
-
-    if os.path.isdir(path):
-        raise ConfigError(f"{option} {path}: is a directory")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise ConfigError(f"{option} {path}: no such directory {parent}")
-
-
 # --- thumbnails ------------------------------------------------------------------------
 
 
