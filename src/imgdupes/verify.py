@@ -153,6 +153,11 @@ def refine_components(
     leaders: list[int] = []  # file id of each node's leader
     row_nodes: dict[int, list[int]] = {}
     for row, members in by_row.items():
+        if len(members) == 1:  # most rows of a folder of distinct pictures: nothing to split
+            node_of[members[0]] = len(leaders)
+            row_nodes[row] = [len(leaders)]
+            leaders.append(members[0])
+            continue
         pending = np.array([local[m] for m in members], dtype=np.int64)
         ids = np.array(members, dtype=np.int64)
         nodes = []
@@ -167,24 +172,50 @@ def refine_components(
             pending, ids = pending[~same], ids[~same]
         row_nodes[row] = nodes
 
-    edges_a: list[int] = []
-    edges_b: list[int] = []
-    for p, q in zip(pairs_i.tolist(), pairs_j.tolist(), strict=True):
-        for na in row_nodes.get(p, ()):
-            for nb in row_nodes.get(q, ()):
-                edges_a.append(na)
-                edges_b.append(nb)
-    ea = np.array(edges_a, dtype=np.int64)
-    eb = np.array(edges_b, dtype=np.int64)
+    # Nodes of one row are numbered consecutively: each matched row pair links
+    # every node of one row with every node of the other, built as arrays and
+    # checked a block at a time (6M pairs of a dense folder never sit in memory
+    # as Python lists or as one (pairs x 256) array).
+    first = np.zeros(u, dtype=np.int64)
+    count = np.zeros(u, dtype=np.int64)
+    for row, nodes in row_nodes.items():
+        first[row] = nodes[0]
+        count[row] = len(nodes)
     leader_local = np.array([local[fid] for fid in leaders], dtype=np.int64)
-    keep = accept(feats, leader_local[ea], leader_local[eb], thresholds) if len(ea) else ea > 0
+    pairs_i = np.asarray(pairs_i, dtype=np.int64)
+    pairs_j = np.asarray(pairs_j, dtype=np.int64)
+    kept_a: list[np.ndarray] = []
+    kept_b: list[np.ndarray] = []
+    for lo in range(0, len(pairs_i), _PAIRS_PER_BLOCK):
+        ea, eb = _node_pairs(
+            pairs_i[lo : lo + _PAIRS_PER_BLOCK], pairs_j[lo : lo + _PAIRS_PER_BLOCK], first, count
+        )
+        keep = accept(feats, leader_local[ea], leader_local[eb], thresholds)
+        kept_a.append(ea[keep].astype(np.int32))  # half the memory of a dense folder's links
+        kept_b.append(eb[keep].astype(np.int32))
+    ea = np.concatenate(kept_a) if kept_a else np.zeros(0, dtype=np.int32)
+    eb = np.concatenate(kept_b) if kept_b else np.zeros(0, dtype=np.int32)
     m = len(leaders)
-    comp = components(m, ea[keep], eb[keep])
+    comp = components(m, ea, eb)
     assigned = node_of >= 0
     labels[assigned] = comp[node_of[assigned]]
     sizes = np.bincount(labels[assigned], minlength=m)
     labels[assigned] = np.where(sizes[labels[assigned]] >= 2, labels[assigned], -1)
     return labels
+
+
+_PAIRS_PER_BLOCK = 1 << 14  # pairs checked at once: ~20 MB of temporaries
+
+
+def _node_pairs(
+    pi: np.ndarray, pj: np.ndarray, first: np.ndarray, count: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every (node of row pi[k], node of row pj[k]), as two arrays."""
+    cp, cq = count[pi], count[pj]
+    per = cp * cq
+    owner = np.repeat(np.arange(len(pi)), per)
+    offset = np.arange(len(owner)) - np.repeat(np.cumsum(per) - per, per)
+    return first[pi][owner] + offset // cq[owner], first[pj][owner] + offset % cq[owner]
 
 
 def accept_query(
