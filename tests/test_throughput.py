@@ -116,7 +116,7 @@ def test_store_key_follows_a_symlinked_file_and_folder(tmp_path, photo):
 
 
 def test_a_dense_cluster_verified_a_block_at_a_time_is_one_set(monkeypatch, photo):
-    """Every pair of 40 near-identical pictures, checked in blocks of 7 pairs."""
+    """Every pair of 40 near-identical pictures, checked 3 at a time."""
     from imgdupes.signature import compute
 
     base = photo(8, (64, 48))
@@ -132,6 +132,26 @@ def test_a_dense_cluster_verified_a_block_at_a_time_is_one_set(monkeypatch, phot
     pi, pj = np.triu_indices(n, 1)
     keys = [bytes([k]) for k in range(n)]
     monkeypatch.setattr(verify, "_PAIRS_PER_BLOCK", 7)
+    monkeypatch.setattr(verify, "_PAIRS_PER_STEP", 3)
     labels = verify.refine_components(sigs, np.arange(n), pi, pj, keys)
     assert len(set(labels[:40].tolist())) == 1 and labels[0] >= 0
     assert labels[40] == -1  # the unrelated picture is linked to none
+
+
+def test_joining_blocks_of_links_gives_the_graphs_components():
+    from imgdupes.graph import components
+
+    rng = np.random.default_rng(4)
+    n = 300
+    a, b = rng.integers(0, n, 260), rng.integers(0, n, 260)
+    root = np.arange(n)
+    for lo in range(0, len(a), 37):
+        verify._join(root, a[lo : lo + 37], b[lo : lo + 37])
+    want = components(n, a, b)
+    ours = np.unique(root, return_inverse=True)[1].reshape(-1)
+    # the same partition of the nodes (labels may be numbered differently)
+    assert (
+        len({(x, y) for x, y in zip(ours.tolist(), want.tolist(), strict=True)})
+        == len(set(want.tolist()))
+        == len(set(ours.tolist()))
+    )
