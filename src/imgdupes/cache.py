@@ -100,6 +100,45 @@ class CachedColumns:
         return cls(none, {m: blank for m in methods}, none, none, blank)
 
 
+_ROWS_PER_STEP = 1 << 15  # rows turned into columns at once: bounds the tuples alive
+
+
+def _columns(
+    rows: list[tuple],
+    keys: dict[bytes, list[int]],
+    files: Sequence[FileRecord],
+    wanted: tuple[str, ...],
+    sig_version: int,
+) -> CachedColumns:
+    """Rows (path, dev, inode, size, mtime_ns, ctime_ns, width, height, sig_version,
+    signature, hash per method) -> the valid ones as columns."""
+    if not rows:
+        return CachedColumns.empty(wanted)
+    from .signature import SIGNATURE_BYTES
+
+    cols = list(zip(*rows, strict=True))
+    # a path reached by two records (never, after discovery) keeps one
+    index = np.fromiter((keys[p][0] for p in cols[0]), dtype=np.int64, count=len(rows))
+    stored = np.array(cols[1:6], dtype=np.int64).T
+    current = np.array([files[i].stamp for i in index.tolist()], dtype=np.int64)
+    numbers = np.array(cols[6:9], dtype=np.int64)
+    valid = (stored == current).all(axis=1) & (numbers[2] == sig_version)
+    valid &= np.fromiter(map(len, cols[9]), dtype=np.int64, count=len(rows)) == SIGNATURE_BYTES
+    take = np.flatnonzero(valid).tolist()
+
+    def matrix(column: tuple) -> np.ndarray:
+        blob = b"".join([column[k] for k in take])
+        return np.frombuffer(blob, dtype=np.uint8).reshape(len(take), -1)
+
+    return CachedColumns(
+        index=index[take],
+        hashes={method: matrix(cols[10 + m]) for m, method in enumerate(wanted)},
+        width=numbers[0, take],
+        height=numbers[1, take],
+        signature=matrix(cols[9]),
+    )
+
+
 def _symlinks_in(folder: str) -> frozenset[str] | None:
     """Names in ``folder`` that are symlinks, from one listing (None: cannot list)."""
     try:
@@ -313,57 +352,42 @@ class HashStore:
             f" i.width, i.height, i.sig_version, i.signature{columns} FROM images i{joins}"
             " WHERE i.decode = ?"
         )
-        rows: list[tuple] = []
+        parts: list[CachedColumns] = []
         try:
             stored_count = self.conn.execute("SELECT count(*) FROM images").fetchone()[0]
             if 2 * len(keys) >= stored_count:
                 # Most of the store is asked for: one scan in SQLite's order beats
                 # an index look-up per file three to one.
-                rows = [r for r in self.conn.execute(select, (*join_args, decode)) if r[0] in keys]
+                cursor = self.conn.execute(select, (*join_args, decode))
+                while batch := cursor.fetchmany(_ROWS_PER_STEP):
+                    batch = [r for r in batch if r[0] in keys]
+                    parts.append(_columns(batch, keys, files, wanted, sig_version))
             else:
                 key_list = list(keys)
                 for start in range(0, len(key_list), _LOOKUP_CHUNK):
                     chunk = key_list[start : start + _LOOKUP_CHUNK]
                     marks = ",".join("?" * len(chunk))
-                    rows.extend(
-                        self.conn.execute(
-                            f"{select} AND i.path IN ({marks})", (*join_args, decode, *chunk)
-                        )
-                    )
+                    batch = self.conn.execute(
+                        f"{select} AND i.path IN ({marks})", (*join_args, decode, *chunk)
+                    ).fetchall()
+                    parts.append(_columns(batch, keys, files, wanted, sig_version))
         except sqlite3.OperationalError as exc:
             self._warn(f"{self.path}: hash cache not read ({_reason(exc)}); hashing everything")
             return empty
         except sqlite3.DatabaseError as exc:
             self._rebuild_after(exc)
             return empty
-        if not rows:
+        parts = [p for p in parts if len(p.index)]
+        if not parts:
             return empty
-        cols = list(zip(*rows, strict=True))
-        del rows
-        # a path reached by two records (never, after discovery) keeps one
-        index = np.fromiter((keys[p][0] for p in cols[0]), dtype=np.int64, count=len(cols[0]))
-        stored = np.array(cols[1:6], dtype=np.int64).T
-        current = np.array([files[i].stamp for i in index.tolist()], dtype=np.int64)
-        numbers = np.array(cols[6:9], dtype=np.int64)
-        valid = (stored == current).all(axis=1) & (numbers[2] == sig_version)
-        from .signature import SIGNATURE_BYTES as sig_len
-
-        valid &= np.fromiter(map(len, cols[9]), dtype=np.int64, count=len(index)) == sig_len
-        picked = np.flatnonzero(valid)
-        if not len(picked):
-            return empty
-        take = picked.tolist()
-
-        def matrix(column: tuple) -> np.ndarray:
-            blob = b"".join([column[k] for k in take])
-            return np.frombuffer(blob, dtype=np.uint8).reshape(len(take), -1)
-
+        if len(parts) == 1:
+            return parts[0]
         return CachedColumns(
-            index=index[picked],
-            hashes={method: matrix(cols[10 + m]) for m, method in enumerate(wanted)},
-            width=numbers[0, picked],
-            height=numbers[1, picked],
-            signature=matrix(cols[9]),
+            index=np.concatenate([p.index for p in parts]),
+            hashes={m: np.concatenate([p.hashes[m] for p in parts]) for m in wanted},
+            width=np.concatenate([p.width for p in parts]),
+            height=np.concatenate([p.height for p in parts]),
+            signature=np.concatenate([p.signature for p in parts]),
         )
 
     # --- writing ---------------------------------------------------------------------------
