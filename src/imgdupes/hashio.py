@@ -103,7 +103,18 @@ def matrix_to_hex(matrix: np.ndarray, nbits: int) -> list[str]:
 # --- reading ----------------------------------------------------------------------------
 
 
+# A CSV up to this size is read without pyarrow: for 30,000 rows importing
+# pyarrow (and the pandas it pulls in) costs ten times the reading.
+_PLAIN_CSV_BYTES = 64 << 20
+
+
 def _read_arrow(path: str):
+    if not is_parquet(path):
+        try:
+            if os.path.getsize(path) <= _PLAIN_CSV_BYTES:
+                return None
+        except OSError:
+            pass  # reported by the reader
     pa = _need_pyarrow(path) if is_parquet(path) else _pyarrow()
     if pa is None:
         return None
@@ -146,6 +157,17 @@ def _kind(path: str) -> str:
 
 def _read_csv_plain(path: str) -> dict[str, list]:
     try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise HashFileError(f"{path}: {exc.strerror or exc}") from None
+    if b'"' not in data:
+        cols = _split_unquoted(data)
+        if cols is not None:
+            if not cols:
+                raise HashFileError(f"{path}: empty file, expected a header with path,hash")
+            return cols
+    try:
         with open(path, newline="", encoding="utf-8", errors="surrogateescape") as fh:
             reader = csv.reader(fh)
             header = next(reader, None)
@@ -159,6 +181,27 @@ def _read_csv_plain(path: str) -> dict[str, list]:
     except OSError as exc:
         raise HashFileError(f"{path}: {exc.strerror or exc}") from None
     return cols
+
+
+def _split_unquoted(data: bytes) -> dict[str, list] | None:
+    """A CSV without quotes, split with bytes operations (no per-field parsing);
+    None when its rows do not all have the header's number of fields."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    if not text:
+        return {}
+    # "\n" only (and a "\r" before it), as the csv module splits rows
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    names = [h.strip() for h in lines[0].split(",")]
+    blank = [""] * len(names)  # the csv module reads a blank line as a row of nothing
+    rows = [line.split(",") if line else blank for line in lines[1:]]
+    if any(len(r) != len(names) for r in rows):
+        return None
+    if not rows:
+        return {n: [] for n in names}
+    return {n: list(col) for n, col in zip(names, zip(*rows, strict=True), strict=True)}
 
 
 def _hex_digits(column, arrow: bool) -> tuple[np.ndarray, np.ndarray, int]:
