@@ -156,3 +156,16 @@ def test_joining_blocks_of_links_gives_the_graphs_components():
         == len(set(want.tolist()))
         == len(set(ours.tolist()))
     )
+
+
+def test_a_chunk_bigger_than_the_pixel_budget_is_hashed_in_parts(tmp_path, photo, monkeypatch):
+    import imgdupes.hasher as hasher
+
+    _, names = _folder(tmp_path, photo)
+    spec = HashSpec(("phash",), 64, full_decode=False)
+    whole = hash_chunk(names, spec)
+    monkeypatch.setattr(hasher, "CHUNK_PIXELS", 10_000)  # about one small picture
+    parts = hash_chunk(names, spec)
+    assert [whole.outcome(k) for k in range(len(names))] == [
+        parts.outcome(k) for k in range(len(names))
+    ]

@@ -133,24 +133,17 @@ def hash_chunk(paths: Sequence[str], spec: HashSpec) -> ChunkHashes:
     reasons = [""] * count
     width = np.zeros(count, dtype=np.int64)
     height = np.zeros(count, dtype=np.int64)
-    rows: list[int] = []
-    decoded: list[Decoded] = []
-    for k, path in enumerate(paths):
-        try:
-            img = decode(path, spec.reduce_to)
-        except DecodeError as exc:
-            reasons[k] = str(exc)
-            continue
-        rows.append(k)
-        decoded.append(img)
-        width[k], height[k] = img.width, img.height
     nbytes = hashes.nbytes_for_bits(spec.hash_size**2)
     keys = list(spec.computed) + [
         hashes.tone_key(m) for m in spec.computed if m in hashes.TONE_METHODS
     ]
     packed = {key: np.zeros((count, nbytes), dtype=np.uint8) for key in keys}
     sigs = np.zeros((count, signature.SIGNATURE_BYTES), dtype=np.uint8)
-    if decoded:
+    rows: list[int] = []
+    decoded: list[Decoded] = []
+    pixels = 0
+
+    def flush() -> None:
         try:
             _fill(packed, sigs, rows, decoded, spec)
         except (ValueError, MemoryError) as exc:
@@ -163,6 +156,26 @@ def hash_chunk(paths: Sequence[str], spec: HashSpec) -> ChunkHashes:
                         _fill(packed, sigs, [k], [img], spec)
                     except (ValueError, MemoryError) as one:
                         reasons[k] = f"cannot hash: {one}"
+        rows.clear()
+        decoded.clear()
+
+    for k, path in enumerate(paths):
+        try:
+            img = decode(path, spec.reduce_to)
+        except DecodeError as exc:
+            reasons[k] = str(exc)
+            continue
+        rows.append(k)
+        decoded.append(img)
+        width[k], height[k] = img.width, img.height
+        # A chunk is sized by file bytes; a few small files can still decode
+        # big (PNG), so decoded pictures are hashed once they hold this much.
+        pixels += img.gray.size[0] * img.gray.size[1]
+        if pixels >= CHUNK_PIXELS:
+            flush()
+            pixels = 0
+    if decoded:
+        flush()
     ok = np.array([not r for r in reasons], dtype=bool)
     width[~ok] = 0
     height[~ok] = 0
@@ -249,6 +262,7 @@ def default_workers() -> int:
 # and one big photo alone so that no worker sits idle behind a long chunk.
 CHUNK_FILES = 64
 CHUNK_BYTES = 1 << 20
+CHUNK_PIXELS = 1 << 23  # decoded pixels held at once by a worker (8 M: ~32 MB)
 
 
 def _chunks(
