@@ -162,6 +162,8 @@ def _read_csv_plain(path: str) -> dict[str, list]:
     except OSError as exc:
         raise HashFileError(f"{path}: {exc.strerror or exc}") from None
     if b'"' not in data:
+        header = data.split(b"\n", 1)[0].decode("utf-8", errors="surrogateescape")
+        _check_names(path, [h.strip() for h in header.rstrip("\r").split(",")])
         cols = _split_unquoted(data)
         if cols is not None:
             if not cols:
@@ -174,6 +176,7 @@ def _read_csv_plain(path: str) -> dict[str, list]:
             if header is None:
                 raise HashFileError(f"{path}: empty file, expected a header with path,hash")
             names = [h.strip() for h in header]
+            _check_names(path, names)
             cols: dict[str, list] = {n: [] for n in names}
             for row in reader:
                 for name, value in zip(names, row + [""] * (len(names) - len(row)), strict=False):
@@ -181,6 +184,12 @@ def _read_csv_plain(path: str) -> dict[str, list]:
     except OSError as exc:
         raise HashFileError(f"{path}: {exc.strerror or exc}") from None
     return cols
+
+
+def _check_names(path: str, names: list[str]) -> None:
+    twice = sorted({c for c in names if names.count(c) > 1 and c})
+    if twice:
+        raise HashFileError(f"{path}: column {twice[0]!r} appears more than once")
 
 
 def _split_unquoted(data: bytes) -> dict[str, list] | None:
