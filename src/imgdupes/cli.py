@@ -119,8 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--hashes-from",
         metavar="FILE",
         default=None,
-        help="search precomputed hashes from a CSV or Parquet file (path,hash columns) "
-        "instead of reading images",
+        help="search precomputed hashes from a CSV or Parquet file (path,hash columns), "
+        "or a folder or glob of Parquet files, instead of reading images",
+    )
+    g.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run on the Dask cluster at ADDRESS (tcp://host:8786); with --hashes-from the "
+        "exact search runs on the workers",
     )
     g.add_argument(
         "--query",
@@ -223,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a self-contained HTML report with thumbnails",
     )
     g.add_argument("--csv", metavar="FILE", default=None, help="write one CSV row per file")
+    g.add_argument(
+        "--export-sets",
+        metavar="DIR",
+        default=None,
+        help="write the sets to a new folder as Parquet (set_id, path, distance to the set's "
+        "first file, hash, size, mtime); with --dask-scheduler the workers write it",
+    )
     g.add_argument(
         "--log", action="store_true", help="write timestamped logs of duplicate and deleted files"
     )
@@ -422,6 +436,8 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         progress=ns.progress or (not ns.quiet and sys.stderr.isatty()),
         error_on_dupe=ns.error_on_dupe,
         export_hashes=ns.export_hashes,
+        export_sets=ns.export_sets,
+        dask_scheduler=ns.dask_scheduler,
         html=ns.html,
         csv=ns.csv,
         imgcat=ns.imgcat,
