@@ -141,7 +141,8 @@ def test_cli_lists_and_exports_the_same_sets(cluster, tmp_path):
     assert cli.main(args, stdout=local_out, stderr=io.StringIO()) == 0
     assert json.loads(out.getvalue()) == json.loads(local_out.getvalue())
 
-    listed = [[(e["path"], e["distance"]) for e in s["files"]] for s in json.loads(out.getvalue())["sets"]]
+    sets = json.loads(out.getvalue())["sets"]
+    listed = [[(e["path"], e["distance"]) for e in s["files"]] for s in sets]
     table = pq.read_table(str(export)).to_pylist()
     by_set: dict[int, list] = {}
     for row in table:
@@ -199,10 +200,16 @@ def test_a_worker_killed_mid_run_still_gives_the_exact_sets(tmp_path):
     # its own cluster: the nanny restarts the killed worker; Dask recomputes what it held
     folder = make_dataset(tmp_path / "ds", 300_000, 64, 6, seed=2)
     expected = listing(local_sets(folder, 4))
-    with distributed.LocalCluster(
-        processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
-        dashboard_address=None,
-    ) as c, distributed.Client(c.scheduler_address, set_as_default=False) as client:
+    with (
+        distributed.LocalCluster(
+            processes=True,
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as c,
+        distributed.Client(c.scheduler_address, set_as_default=False) as client,
+    ):
         pids = list(client.run(os.getpid).values())
         killed = []
 
