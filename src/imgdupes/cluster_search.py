@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import operator
 import os
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -370,6 +371,12 @@ class ClusterStats:
     linked: int = 0
     rows_in_sets: int = 0
     sets_exported: int = 0
+    seconds: dict = field(default_factory=dict)  # wall time per stage
+
+    def lap(self, stage: str, since: float) -> float:
+        now = time.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - since
+        return now
 
 
 def _gather(client, futures, what: str):
@@ -394,6 +401,7 @@ def search(
     """(bits, sets) of the dataset ``spec``; sets is None when only exported."""
     stats = stats if stats is not None else ClusterStats()
     submit = client.submit
+    t = time.perf_counter()
     try:
         files = submit(
             hashio.dataset_files if hashio.is_dataset(spec) else _one_file, spec, pure=False
@@ -423,6 +431,7 @@ def search(
         client.cancel(maps)
         raise ConfigError(str(exc)) from None
     stats.rows = sum(m.get("rows", 0) for m in metas)
+    t = stats.lap("read", t)
     nbits = used[0][0] if used else config.hash_bits
     width = max(1, (nbits + 63) // 64)
 
@@ -434,6 +443,7 @@ def search(
     sizes = _gather(client, [submit(part_size, x) for x in parts], "collapsing identical hashes")
     del maps
     stats.unique = sum(u for u, _ in sizes)
+    t = stats.lap("collapse", t)
 
     # 3. the join, one round per chunk; each round's edges become forests at once
     chunks = plan_chunks(nbits, config.threshold) if config.threshold > 0 else []
@@ -460,13 +470,15 @@ def search(
         stats.candidates += sum(c for _, c in counts)
         forests += [submit(forest, j) for j in joins]
         del routed, joins
+        t = stats.lap("join", t)
     while len(forests) > 1:
         forests = [
             submit(forest, *forests[k : k + FOREST_FAN_IN])
             for k in range(0, len(forests), FOREST_FAN_IN)
         ]
     tree = forests[0] if forests else submit(forest)
-    stats.linked = _gather(client, [submit(lambda t: len(t[0]), tree)], "the components")[0]
+    stats.linked = _gather(client, [submit(lambda f: len(f[0]), tree)], "the components")[0]
+    t = stats.lap("components", t)
 
     # 4. label the rows in sets, fetch them per file
     linked = submit(split_forest, tree, P)
@@ -476,6 +488,7 @@ def search(
     ]
     in_sets = _gather(client, [submit(operator.getitem, x, 0) for x in labelled], "the labels")
     stats.rows_in_sets = sum(in_sets)
+    t = stats.lap("labels", t)
     members = [
         submit(
             member_rows,
@@ -506,6 +519,7 @@ def search(
         ]
         done = _gather(client, written, f"writing the sets to {export_dir}")
         stats.sets_exported = sum(n for n, _ in done)
+        t = stats.lap("export", t)
     if not fits:
         if export_dir is None:
             raise ClusterRunError(
@@ -514,7 +528,10 @@ def search(
             )
         return nbits, None
     rows = _gather(client, members, "fetching the files in sets")
-    return nbits, [s for _, s in build_sets(nbits, config.sort, config.reverse, rows)]
+    t = stats.lap("fetch", t)
+    sets = [s for _, s in build_sets(nbits, config.sort, config.reverse, rows)]
+    stats.lap("sets on the client", t)
+    return nbits, sets
 
 
 def _one_file(spec: str) -> list[str]:
