@@ -8,6 +8,7 @@ processes), peak RSS per worker; with ``--local N`` also the single-machine
 engine on the same N-row dataset, and whether the sets are equal.
 
     python3 benchmarks/cluster_search.py --rows 10000000 30000000 100000000 --local 10000000
+    python3 benchmarks/cluster_search.py --rows 4000000 --local 4000000 --rows-per-file 500000
 
 Workers run with ``memory_limit`` (default 3 GiB): Dask spills to disk past
 60% of it and kills a worker past 95%, so "completed" means "completed
@@ -63,15 +64,15 @@ def _paths(start: int, n: int) -> np.ndarray:
     return out
 
 
-def make_dataset(folder: str, n: int, seed: int = 0) -> None:
+def make_dataset(folder: str, n: int, seed: int = 0, per_file: int = ROWS_PER_FILE) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     rng = np.random.default_rng(seed)
     centres = rng.integers(0, 2**63, n // 20, dtype=np.int64).astype(np.uint64)
     os.makedirs(folder, exist_ok=True)
-    for f, start in enumerate(range(0, n, ROWS_PER_FILE)):
-        m = min(ROWS_PER_FILE, n - start)
+    for f, start in enumerate(range(0, n, per_file)):
+        m = min(per_file, n - start)
         h = rng.integers(0, 2**63, m, dtype=np.int64).astype(np.uint64) << np.uint64(1)
         h ^= rng.integers(0, 2, m).astype(np.uint64)
         copy = rng.random(m) < 0.05
@@ -190,15 +191,16 @@ def main() -> None:
     ap.add_argument("--radius", type=int, default=4)
     ap.add_argument("--memory-limit", default="3GiB")
     ap.add_argument("--tmp", default="/tmp")
+    ap.add_argument("--rows-per-file", type=int, default=ROWS_PER_FILE)
     args = ap.parse_args()
     print(f"loopback cluster: 2 worker processes x 1 thread, memory_limit={args.memory_limit}")
-    print(f"r = {args.radius}, 64-bit hashes, {ROWS_PER_FILE:,} rows a file")
+    print(f"r = {args.radius}, 64-bit hashes, {args.rows_per_file:,} rows a file")
     for n in args.rows:
         tmp = tempfile.mkdtemp(prefix="imgdupes-bench-", dir=args.tmp)
         try:
             folder = os.path.join(tmp, "hashes")
             t0 = time.perf_counter()
-            make_dataset(folder, n)
+            make_dataset(folder, n, per_file=args.rows_per_file)
             size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
             print(
                 f"\n{n:,} rows: dataset {size / GIB:.2f} GiB written in "

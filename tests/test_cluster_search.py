@@ -257,3 +257,30 @@ def test_too_many_rows_for_the_listing_say_export(client, tmp_path, monkeypatch)
     assert cluster_sets(client, folder, 4, export_dir=str(export)) is None
     rows = pq.read_table(str(export)).num_rows
     assert rows == sum(len(s) for s in local_sets(folder, 4))
+
+
+def test_a_file_changed_during_the_run_fails_with_one_line(client, tmp_path):
+    # A row the reader skips makes the search call warn() between the first read
+    # and the second; the file is rewritten right then.
+    folder = make_dataset(tmp_path / "ds", 2_000, 64, 2, blank=0.1)
+    victim = os.path.join(folder, "part-000.parquet")
+    table = pq.read_table(victim)
+    hashes_col = table.column("hash").to_pylist()
+    hashes_col[0] = "not-hex-at-all!!"
+    pq.write_table(table.set_column(1, "hash", pa.array(hashes_col, pa.string())), victim)
+    notes = []
+
+    def warn(msg):
+        notes.append(msg)
+        if len(notes) == 1:
+            pq.write_table(pq.read_table(victim), victim)  # same rows, new mtime
+            os.utime(victim, ns=(time.time_ns(), time.time_ns() + 10**9))
+
+    config = Config(hash_method="phash", threshold=4, hashes_from=folder)
+    with pytest.raises(cluster_search.ClusterRunError) as err:
+        cluster_search.search(client, folder, config, warn)
+    assert "row 1: hash 'not-hex-at-all!!'" in notes[0]
+    message = str(err.value)
+    assert "\n" not in message
+    assert "part-000.parquet changed while it was being searched" in message
+    assert "no result is shown" in message
