@@ -135,7 +135,7 @@ def run_cluster(folder: str, radius: int, memory_limit: str, export: str, listin
             n_workers=2,
             threads_per_worker=1,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
             memory_limit=memory_limit,
         ) as cluster,
         distributed.Client(cluster.scheduler_address, set_as_default=False) as client,

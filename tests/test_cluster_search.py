@@ -33,7 +33,7 @@ def cluster():
         n_workers=2,
         threads_per_worker=1,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
     ) as c:
         yield c
 
@@ -206,7 +206,7 @@ def test_a_worker_killed_mid_run_still_gives_the_exact_sets(tmp_path):
             n_workers=2,
             threads_per_worker=1,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
         ) as c,
         distributed.Client(c.scheduler_address, set_as_default=False) as client,
     ):
