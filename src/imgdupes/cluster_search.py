@@ -403,9 +403,7 @@ def search(
     submit = client.submit
     t = time.perf_counter()
     try:
-        files = submit(
-            hashio.dataset_files if hashio.is_dataset(spec) else _one_file, spec, pure=False
-        ).result()
+        files = submit(list_files, spec, pure=False).result()
     except hashio.HashFileError as exc:
         raise ConfigError(str(exc)) from None
     except Exception as exc:
@@ -534,7 +532,10 @@ def search(
     return nbits, sets
 
 
-def _one_file(spec: str) -> list[str]:
+def list_files(spec: str) -> list[str]:
+    """The files of ``--hashes-from``, listed on a worker: the client may not see them."""
+    if hashio.is_dataset(spec):
+        return hashio.dataset_files(spec)
     if not os.path.isfile(spec):
         raise hashio.HashFileError(f"--hashes-from {spec}: no such file")
     return [spec]
