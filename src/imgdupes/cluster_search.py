@@ -178,6 +178,20 @@ def join_chunk(chunks: list[Chunk], chunk_index: int, radius: int, *pieces: tupl
     uids = np.concatenate([u for u, _ in nonempty])
     words = np.concatenate([w for _, w in nonempty])
     del nonempty
+    # A hash alone with its value of this chunk has no pair to find in this round
+    # (with wide chunks, 256-bit hashes, that is most of them).
+    chunk = chunks[chunk_index]
+    keys = chunk_keys(words, chunk)
+    if chunk.width <= 24:
+        shared = np.bincount(keys, minlength=1 << chunk.width)[keys] >= 2
+    else:
+        _, inverse, count = np.unique(keys, return_inverse=True, return_counts=True)
+        shared = count[inverse.reshape(-1)] >= 2
+    if not shared.all():
+        uids, words = uids[shared], words[shared]
+    del keys, shared
+    if len(uids) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), 0
     matrix = words.view(np.uint8).reshape(len(words), -1)
     i, j, _ = find_pairs_exact(matrix, 8 * matrix.shape[1], radius)
     found = len(i)
