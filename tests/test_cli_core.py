@@ -277,7 +277,14 @@ def test_json_document(imgdupes, dupe_tree):
         first = s["files"][0]
         assert first["distance"] == 0
         for f in s["files"]:
-            assert set(f) == {"path", "size", "width", "height", "hash", "distance"}
+            assert set(f) == {
+                "path", "size", "width", "height", "hash", "distance",
+                "dev", "inode", "mtime_ns", "ctime_ns", "aliases", "keep", "reason",
+            }  # fmt: skip
+            st = os.stat(f["path"])  # the identity `imgdupes apply` re-checks
+            assert (f["dev"], f["inode"], f["mtime_ns"], f["ctime_ns"]) == (
+                st.st_dev, st.st_ino, st.st_mtime_ns, st.st_ctime_ns
+            )  # fmt: skip
             assert f["size"] == os.path.getsize(f["path"])
             assert len(f["hash"]) == 16 and f["width"] > 0 and f["height"] > 0
             d = bin(int(f["hash"], 16) ^ int(first["hash"], 16)).count("1")

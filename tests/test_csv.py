@@ -24,7 +24,9 @@ def test_csv_has_one_row_per_file_matching_json(imgdupes, dupe_tree, tmp_path):
     assert res.code == 0, res.err
     doc = json.loads(res.out)  # --json on stdout is untouched by --csv
     rows = _read(out)
-    assert list(rows[0]) == ["set", "path", "size", "width", "height", "hash", "distance"]
+    assert list(rows[0]) == [
+        "set", "path", "size", "width", "height", "hash", "distance", "keep", "reason"
+    ]  # fmt: skip
     expected = [
         {
             "set": str(k),
@@ -34,6 +36,8 @@ def test_csv_has_one_row_per_file_matching_json(imgdupes, dupe_tree, tmp_path):
             "height": str(f["height"]),
             "hash": f["hash"],
             "distance": str(f["distance"]),
+            "keep": str(int(f["keep"])),  # the plan's mark, as in --json
+            "reason": f["reason"],
         }
         for k, s in enumerate(doc["sets"], start=1)
         for f in s["files"]

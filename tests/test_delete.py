@@ -24,6 +24,7 @@ from PIL import Image
 from imgdupes.act import move_destination, run_delete
 from imgdupes.config import Config
 from imgdupes.pipeline import find
+from imgdupes.plan import Planner, plan_sets
 from imgdupes.samples import resized, synthetic_photo
 
 SIZE = (320, 240)
@@ -116,7 +117,7 @@ A_NAMES = ["a_orig.jpg", "a_q50.jpg", "a_small.jpg"]
         ("ALL", {1, 2, 3}),
         ("1,9", {1}),  # out of range numbers are ignored
         ("9\n2", {2}),  # nothing valid left: asked again
-        ("x\n3", {3}),  # not understood: asked again
+        ("zz\n3", {3}),  # not understood: asked again (x means "not duplicates")
         ("\n2", {2}),  # empty line: asked again
         ("none\ny", set()),
         ("n\nyes", set()),
@@ -264,7 +265,7 @@ def test_noprompt_never_removes_the_far_end_of_a_chain(imgdupes, tmp_path):
     assert len(doc["sets"]) == 1 and len(doc["sets"][0]["files"]) == 3
     assert doc["sets"][0]["files"][2]["distance"] > 16  # precondition: a and c far apart
     groups = [{digest(a)}, {digest(b)}, {digest(c)}]
-    res = imgdupes("-dN", "--no-verify", "--sort", "filepath", str(root), "phash", "16")
+    res = imgdupes("-dN", "--no-verify", "--keep", "path", str(root), "phash", "16")
     assert res.code == 0, res.err
     # a kept; b within 16 of a goes; c is 30 from a, nothing kept near it: kept
     assert a.exists() and c.exists() and not b.exists()
@@ -275,8 +276,8 @@ def test_noprompt_chain_walked_from_the_middle_removes_both_ends(imgdupes, tmp_p
     root = tmp_path / "chain"
     root.mkdir()
     a, b, c = _chain(root)
-    os.rename(b, root / "0_b.png")  # now first in filepath order
-    res = imgdupes("-dN", "--no-verify", "--sort", "filepath", str(root), "phash", "16")
+    os.rename(b, root / "0_b.png")  # now first by path
+    res = imgdupes("-dN", "--no-verify", "--keep", "path", str(root), "phash", "16")
     assert res.code == 0, res.err
     assert (root / "0_b.png").exists() and not a.exists() and not c.exists()
 
@@ -284,19 +285,23 @@ def test_noprompt_chain_walked_from_the_middle_removes_both_ends(imgdupes, tmp_p
 def test_noprompt_keeps_a_file_the_verification_tells_apart_from_the_kept_one():
     """In a verified set A-C-B, A and B may be within r by hash yet a pair the
     verification rejected: B must not go on A's account."""
-    from imgdupes.act import Choice, plan_noprompt
     from imgdupes.model import FileRecord, SetEntry
+    from imgdupes.plan import parse_keep
 
     def entry(name: str, ino: int) -> SetEntry:
         rec = FileRecord(name, 10, 0, 1, ino)
         return SetEntry(name, 10, 8, 8, 0, "00", 0, file=rec, hash=b"\x00" * 8)
 
     a, b, c = entry("a", 1), entry("b", 2), entry("c", 3)
-    choices = [Choice(1, a, False), Choice(2, b, False), Choice(3, c, False)]
     unlike = {frozenset(("a", "b"))}
-    plan_noprompt(choices, 4, lambda x, y: frozenset((x.path, y.path)) not in unlike)
-    assert [ch.remove for ch in choices] == [False, False, True]
-    assert [k.path for k in choices[2].kept_for] == ["a", "b"]
+    planner = Planner(
+        4,
+        rules=parse_keep("path"),
+        similar=lambda x, y: frozenset((x.path, y.path)) not in unlike,
+    )
+    plan = planner.plan([a, b, c], [False, False, False])
+    assert [ch.remove for ch in plan.actions] == [False, False, True]
+    assert [k.path for k in plan.actions[2].kept_for] == ["a", "b"]
 
 
 # --- names of one file ----------------------------------------------------------------------------
@@ -454,9 +459,12 @@ def scan_then(root: Path, *, change, **options):
         **options,
     )
     result, data = find(config)
+    plans = plan_sets(config, result, data)  # as a run does: planned, then acted on
     change()
     out, err = io.StringIO(), io.StringIO()
-    run_delete(config, result, data, io.StringIO(""), out, err, lambda m: err.write(m + "\n"))
+    run_delete(
+        config, result, data, io.StringIO(""), out, err, lambda m: err.write(m + "\n"), plans
+    )
     return out.getvalue(), result
 
 

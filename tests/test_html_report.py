@@ -19,7 +19,7 @@ from PIL import Image
 from imgdupes.config import Config
 from imgdupes.model import DupSet, Result, SetEntry
 from imgdupes.report import printable
-from imgdupes.report_html import kept_flags, render_html, thumbnail, write_html
+from imgdupes.report_html import render_html, thumbnail, write_html
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>.jpg",
@@ -182,46 +182,27 @@ def test_report_is_self_contained_and_escapes_names(imgdupes, tmp_path, photo):
     )
 
 
-def test_summary_and_the_file_n_keeps(imgdupes, dupe_tree, tmp_path):
+def test_summary_and_marks_are_what_n_does(imgdupes, dupe_tree, tmp_path):
     root, families = dupe_tree
     doc, page = _report(imgdupes, tmp_path, "--sort", "filepath", str(root), "phash", "4")
     files = sum(len(s["files"]) for s in doc["sets"])
-    freed = sum(f["size"] for s in doc["sets"] for f in s["files"][1:])
-    assert f"3 sets, {files} files." in page and f"({freed} bytes)" in page
     data = _embedded(page)
     for s, js in zip(data["sets"], doc["sets"], strict=True):
-        assert [f["k"] for f in s] == [1] + [0] * (len(s) - 1)  # -N keeps the first
-        assert s[0]["p"] == js["files"][0]["path"]
+        # the page's marks are the plan's, as --json gives it
+        assert [f["k"] for f in s] == [int(f["keep"]) for f in js["files"]]
         assert all(f["t"] for f in s)  # each file has a thumbnail
         assert [(f["s"], f["w"], f["h"], f["x"], f["d"]) for f in s] == [
             (f["size"], f["width"], f["height"], f["hash"], f["distance"]) for f in js["files"]
         ]
-
-
-def test_reference_files_are_marked_kept(dupe_tree, tmp_path):
-    root, families = dupe_tree
-    from imgdupes.pipeline import find
-
-    cfg = Config(targets=[str(root)], threshold=4, num_proc=1).validate()
-    result, _ = find(cfg)
-    ref_set = result.sets[0]
-    ref_dir = tmp_path / "ref"
-    ref_dir.mkdir()
-    moved = ref_set.entries[-1]
-    target = ref_dir / os.path.basename(moved.path)
-    shutil.copy(moved.path, target)
-    moved.path = str(target)
-    assert kept_flags(ref_set.entries, [str(ref_dir)]) == [1] + [0] * (len(ref_set) - 2) + [2]
-    page = render_html(
-        Result("phash", 64, 4, sets=[DupSet(ref_set.entries)]),
-        Config(references=[str(ref_dir)]),
-        {},
-    )
-    kept = _embedded(page)["sets"][0]
-    assert [f["k"] for f in kept][-1] == 2
-    # freed bytes leave out both kept files
-    freed = sum(e.size for e in ref_set.entries[1:-1])
-    assert f"({freed} bytes)" in page
+    marked = {f["p"] for s in data["sets"] for f in s if f["k"] == 0}
+    freed = sum(f["s"] for s in data["sets"] for f in s if f["k"] == 0)
+    assert f"3 sets, {files} files." in page and f"({freed} bytes)" in page
+    # and -N removes exactly the files the page marks "-N deletes"
+    res = imgdupes("-dN", "--sort", "filepath", str(root), "phash", "4")
+    assert res.code == 0, res.err
+    gone = {f["path"] for s in doc["sets"] for f in s["files"] if not os.path.exists(f["path"])}
+    assert gone == marked and len(gone) == 9
+    assert f"freed {freed / 1000:.1f} kilobytes" in res.out
 
 
 def test_html_with_query_shows_the_query(imgdupes, dupe_tree, tmp_path):

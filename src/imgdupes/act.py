@@ -21,18 +21,18 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
-from . import hashes, report
+from . import report
 from .actlock import FolderLocks
 from .config import Config, ConfigError
-from .group import best_form_distance
 from .journal import Journal, JournalError
 from .model import FileRecord, Result, SetEntry
-from .prompt import EOF, GARBLED, KEEP, NONE, QUIT, Answers, ask
+from .plan import Action, SetPlan, make_planner, plan_answer, verb_for
+from .prompt import EOF, GARBLED, KEEP, NONE, NOTDUP, QUIT, Answers, ask
 from .references import is_reference, reference_roots
 from .units import fdupes_size, human_size
 
@@ -82,77 +82,6 @@ def make_move_to(config: Config, warn: Callable[[str], None]) -> None:
     except OSError as exc:
         raise ConfigError(f"--move-to {folder}: cannot create it: {exc.strerror or exc}") from None
     warn(f"--move-to {folder} did not exist: created it")
-
-
-# --- deciding --------------------------------------------------------------------------------
-
-
-@dataclass
-class Choice:
-    """One file of a set and what happens to it."""
-
-    number: int
-    entry: SetEntry
-    reference: bool
-    remove: bool = False
-    # Kept files that vouch for this one, nearest first.  None: the user
-    # confirmed removing the whole set, so no kept copy is required.
-    kept_for: list[SetEntry] | None = field(default_factory=list)
-
-    @property
-    def removable(self) -> bool:
-        return self.entry.file is not None and not self.reference
-
-
-def _nearest_first(entry: SetEntry, kept: list[Choice]) -> list[SetEntry]:
-    order = sorted(range(len(kept)), key=lambda i: (best_form_distance(entry, kept[i].entry), i))
-    return [kept[i].entry for i in order]
-
-
-Similar = Callable[[SetEntry, SetEntry], bool]
-
-
-def plan_noprompt(choices: list[Choice], radius: int, similar: Similar | None = None) -> None:
-    """``-N``: walk the set in order; a file within ``radius`` of a file already
-    kept goes, any other file is kept too.  References count as kept from the
-    start.  So no file goes without a near-duplicate kept, even along a chain
-    A~B~C whose ends are far apart, and every set keeps at least one file.
-
-    ``similar`` is the match verification: a set is linked through verified
-    pairs, but two of its files within ``radius`` may still be a pair the
-    verification rejected, and such a pair must not let one file go.
-
-    With verification the distance is taken in the nearer form (as shot or
-    tone-normalised), as the search did; without it, as shot only."""
-
-    def distance(a: SetEntry, b: SetEntry) -> int:
-        return hashes.hamming(a.hash, b.hash) if similar is None else best_form_distance(a, b)
-
-    kept = [c for c in choices if c.reference]
-    for c in choices:
-        if not c.removable:
-            continue
-        near = [
-            k
-            for k in kept
-            if distance(c.entry, k.entry) <= radius
-            and (similar is None or similar(c.entry, k.entry))
-        ]
-        if near:
-            c.remove = True
-            c.kept_for = _nearest_first(c.entry, near)
-        else:
-            kept.append(c)
-
-
-def plan_answer(choices: list[Choice], kind: str, keep: frozenset[int]) -> None:
-    """Apply a prompt answer: KEEP the numbered files, or remove all (NONE)."""
-    for c in choices:
-        c.remove = c.removable and (kind == NONE or c.number not in keep)
-    kept = [c for c in choices if not c.remove and c.entry.file is not None]
-    for c in choices:
-        if c.remove:
-            c.kept_for = None if kind == NONE else _nearest_first(c.entry, kept)
 
 
 # --- checking ---------------------------------------------------------------------------------
@@ -472,6 +401,7 @@ class Actor:
             self.action = "trash"
         else:
             self.action = "delete"
+        self.verb = verb_for(config.move_to, config.trash)
         self._send2trash = _load_send2trash() if config.trash and not config.dry_run else None
 
     # one name -----------------------------------------------------------------------------
@@ -525,7 +455,7 @@ class Actor:
 
     # one file -----------------------------------------------------------------------------
 
-    def remove(self, c: Choice) -> list[str]:
+    def remove(self, c: Action) -> list[str]:
         p = report.printable
         rec = c.entry.file
         assert rec is not None
@@ -620,7 +550,7 @@ class Actor:
 # --- the review -------------------------------------------------------------------------------
 
 
-def _listing_line(c: Choice) -> str:
+def _listing_line(c: Action) -> str:
     e = c.entry
     number = f"[{c.number}]"
     info = f"{human_size(e.size):>14} {f'{e.width}x{e.height}':>9}  d={e.distance:<3} "
@@ -630,13 +560,42 @@ def _listing_line(c: Choice) -> str:
     return line
 
 
-def _write_listing(out: TextIO, choices: list[Choice]) -> None:
+def _write_listing(out: TextIO, choices: list[Action]) -> None:
     for c in choices:
         out.write(_listing_line(c) + "\n")
         if c.entry.file is not None:
             for alias in c.entry.file.aliases:
                 out.write(f"{'':>14} also as  {report.printable(alias)}\n")
     out.write("\n")
+
+
+_VERB_WORDS = {"keep": "keep", "remove": "delete", "trash": "trash", "move": "move"}
+
+
+def describe_plan(plans: Sequence[SetPlan]) -> str:
+    """The plan as ``--dry-run`` prints it first: a total, then every file's
+    action and reason."""
+    removed = [a for p in plans for a in p.actions if a.remove]
+    kept = sum(len(p.actions) for p in plans) - len(removed)
+    freed = sum(a.entry.size for a in removed)
+    held = sum(len(p.notes) for p in plans)
+    verb = _VERB_WORDS[removed[0].kind] if removed else "delete"
+
+    def count(n: int, what: str) -> str:
+        return f"{n} {what}" + ("" if n == 1 else "s")
+
+    lines = [
+        f"Plan: {count(len(plans), 'set')}; keep {count(kept, 'file')}, {verb} "
+        f"{len(removed)} ({fdupes_size(freed)}); {held} kept because not surely a copy"
+    ]
+    for n, p in enumerate(plans, start=1):
+        lines.append(f"  set {n}")
+        for a in p.actions:
+            word = _VERB_WORDS[a.kind]
+            lines.append(
+                f"    {word:<7} {report.printable(a.entry.path)} -- {report.printable(a.reason)}"
+            )
+    return "\n".join(lines) + "\n\n"
 
 
 def summary(config: Config, tally: Tally) -> str:
@@ -655,20 +614,6 @@ def summary(config: Config, tally: Tally) -> str:
     if tally.skipped:
         text += f"; {tally.skipped} left as they were (see [!] lines)"
     return text + "."
-
-
-def _verified_similarity(data: object) -> Similar:
-    """The verification stage's pair check, on the signatures kept by the scan."""
-    from .verify import accept_query
-
-    signatures = {im.file.identity: im.signature for im in getattr(data, "images", [])}
-
-    def similar(a: SetEntry, b: SetEntry) -> bool:
-        sig_a = signatures.get(a.file.identity, b"") if a.file else b""
-        sig_b = signatures.get(b.file.identity, b"") if b.file else b""
-        return bool(accept_query(sig_a, [sig_b])[0])
-
-    return similar
 
 
 def _log_namer(config: Config, kind: str, now: datetime, ext: str) -> Callable[[str], str]:
@@ -728,16 +673,24 @@ def run_delete(
     out: TextIO,
     err: TextIO,
     warn: Callable[[str], None],
+    plans: list[SetPlan] | None = None,
+    not_duplicates: Callable[[list], None] | None = None,
 ) -> bool:
     """Review every set (prompt or ``-N``) and act on the files not kept.
+
+    ``plans`` (from :func:`imgdupes.plan.plan_sets`) is what ``-N`` does and
+    what the prompt suggests; the reports were written from the same one.
+    ``not_duplicates(entries)`` remembers a set answered ``x``.
 
     Returns False when the run stopped acting on an error (see the warning)."""
     now = datetime.now()
     logging = config.log and not config.dry_run
     journal = Journal(os.getcwd() if logging else None, _log_namer(config, "del", now, ".jsonl"))
     actor = Actor(config, journal)
-    roots = reference_roots(config.references)
-    similar = _verified_similarity(data) if config.verify else None
+    planner = None
+    if plans is None:
+        planner = make_planner(config, data)
+        roots = reference_roots(config.references)
     total = len(result.sets)
     if config.dry_run and total:
         out.write(
@@ -745,6 +698,8 @@ def run_delete(
         )
     if result.query is not None:
         out.write(f"Query: {report.printable(result.query)}\n\n")
+    if config.dry_run and plans is not None:
+        out.write(describe_plan(plans))
     locks = FolderLocks()
     if not config.dry_run and total:
         out.flush()
@@ -760,10 +715,13 @@ def run_delete(
         for number, dupset in enumerate(result.sets, start=1):
             if actor.stopped:
                 break
-            choices = [
-                Choice(i, e, e.file is not None and is_reference(e.file, roots))
-                for i, e in enumerate(dupset.entries, start=1)
-            ]
+            if plans is not None:
+                plan = plans[number - 1]
+            else:
+                assert planner is not None
+                refs = [e.file is not None and is_reference(e.file, roots) for e in dupset]
+                plan = planner.plan(dupset.entries, refs)
+            choices = plan.actions
             if config.imgcat:
                 from .imgcat import show_set
 
@@ -774,8 +732,11 @@ def run_delete(
                 out.write(f"Set {number} of {total}: nothing here may be removed\n")
             elif config.noprompt:
                 out.write(f"Set {number} of {total}\n")
-                plan_noprompt(choices, config.threshold, similar)
+                for note in plan.notes:
+                    out.write(f"   [!] {report.printable(note)}\n")
             else:
+                suggested = ",".join(str(c.number) for c in choices if not c.remove)
+                out.write(f"Suggested (what -N would keep): {suggested}; x: not duplicates\n")
                 answer = ask(answers, out, number, total, len(choices), removable)
                 if answer.kind == EOF:
                     warn("end of input: stopping, nothing more is removed")
@@ -788,8 +749,15 @@ def run_delete(
                     break
                 if answer.kind == QUIT:
                     break
+                if answer.kind == NOTDUP:
+                    if not_duplicates is not None:
+                        not_duplicates(dupset.entries)
+                        out.write("Marked as not duplicates: not offered again.\n")
+                    else:
+                        out.write("Not duplicates (not remembered: the hash cache is off).\n")
+                    answer = type(answer)(KEEP, frozenset(c.number for c in choices))
                 assert answer.kind in (KEEP, NONE)
-                plan_answer(choices, answer.kind, answer.keep)
+                plan_answer(plan, answer.kind, answer.keep, actor.verb, answer.kind == NONE)
             out.write("\n")
             for c in choices:
                 if c.remove and not actor.stopped:

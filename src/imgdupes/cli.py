@@ -80,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="imgdupes",
         usage=USAGE,
         description=DESCRIPTION,
+        epilog="Also: imgdupes apply REPORT [--dry-run] [--trash | --move-to DIR] [--log] "
+        "carries out a --json report; imgdupes review (REPORT | the arguments of a run) "
+        "shows the sets in the browser (docs/review.md).",
         formatter_class=_HelpFormatter,
     )
     p.add_argument(
@@ -116,8 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--hashes-from",
         metavar="FILE",
         default=None,
-        help="search precomputed hashes from a CSV or Parquet file (path,hash columns) "
-        "instead of reading images",
+        help="search precomputed hashes from a CSV or Parquet file (path,hash columns), "
+        "or a folder or glob of Parquet files, instead of reading images",
+    )
+    g.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run on the Dask cluster at ADDRESS (tcp://host:8786); with --hashes-from the "
+        "exact search runs on the workers",
     )
     g.add_argument(
         "--query",
@@ -176,6 +186,22 @@ def build_parser() -> argparse.ArgumentParser:
         " search the plain hash only (not also the tone-normalised one)",
     )
     g.add_argument(
+        "--across",
+        action="store_true",
+        help="only sets holding files from two or more of the target folders "
+        "(or a --reference folder and a target)",
+    )
+    g.add_argument(
+        "--show-ignored",
+        action="store_true",
+        help="list the pairs marked 'not duplicates' (answer x at the -d prompt) and exit",
+    )
+    g.add_argument(
+        "--forget-ignored",
+        action="store_true",
+        help="forget every pair marked 'not duplicates' and exit",
+    )
+    g.add_argument(
         "--rotations",
         action="store_true",
         help="also match copies rotated by 90/180/270 degrees or mirrored",
@@ -204,6 +230,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a self-contained HTML report with thumbnails",
     )
     g.add_argument("--csv", metavar="FILE", default=None, help="write one CSV row per file")
+    g.add_argument(
+        "--export-sets",
+        metavar="DIR",
+        default=None,
+        help="write the sets to a new folder as Parquet (set_id, path, distance to the set's "
+        "first file, hash, size, mtime); with --dask-scheduler the workers write it",
+    )
     g.add_argument(
         "--log", action="store_true", help="write timestamped logs of duplicate and deleted files"
     )
@@ -234,8 +267,16 @@ def build_parser() -> argparse.ArgumentParser:
         "-N",
         "--noprompt",
         action="store_true",
-        help="with --delete: no prompt; walk each set in --sort order and remove a file only "
-        "when a file already kept is within the distance",
+        help="with --delete: no prompt; keep the best copy of each set (see --keep) and remove "
+        "a file only when it is surely a copy of a kept file within the distance",
+    )
+    g.add_argument(
+        "--keep",
+        metavar="RULES",
+        default=None,
+        help="which copy -N keeps and the prompt suggests, rules tried in order, comma-separated: "
+        "pixels, fewest-pixels, quality, size, smallest, oldest, newest, path, under:DIR, "
+        "not-under:DIR; the default chain follows (default: pixels,quality,size,oldest,path)",
     )
     g.add_argument(
         "--dry-run", action="store_true", help="print what would be done, change nothing"
@@ -345,6 +386,13 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         sort = parse_sort(ns.sort)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if ns.keep is not None:
+        from .plan import parse_keep
+
+        try:
+            parse_keep(ns.keep)
+        except ValueError as exc:  # one line: the rule, not the positional usage
+            raise ConfigError(str(exc)) from None
     params = EngineParams(
         num_proc=ns.num_proc or (os.cpu_count() or 1),
         ngt_k=ns.ngt_k,
@@ -388,6 +436,8 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         progress=ns.progress or (not ns.quiet and sys.stderr.isatty()),
         error_on_dupe=ns.error_on_dupe,
         export_hashes=ns.export_hashes,
+        export_sets=ns.export_sets,
+        dask_scheduler=ns.dask_scheduler,
         html=ns.html,
         csv=ns.csv,
         imgcat=ns.imgcat,
@@ -404,6 +454,8 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         trash=ns.trash,
         move_to=ns.move_to,
         references=list(ns.reference),
+        keep=ns.keep,
+        across=ns.across,
     )
 
 
@@ -444,6 +496,58 @@ def _check_order(pos: list[str]) -> None:
             )
 
 
+class _ApplyParser(_Parser):
+    def error(self, message: str) -> None:  # one line, status 2, with apply's own usage
+        raise ConfigError(f"apply: {message} (usage: {self.usage})")
+
+
+def build_apply_parser() -> argparse.ArgumentParser:
+    p = _ApplyParser(
+        prog="imgdupes apply",
+        usage="imgdupes apply REPORT [--dry-run] [--trash | --move-to DIR] [--log]",
+        description='Carry out a --json report (as written, or with its "keep" marks edited): '
+        "remove the files marked false, with the same re-checks as -d.",
+        formatter_class=_HelpFormatter,
+    )
+    p.add_argument("report", metavar="REPORT", help="a report written by imgdupes --json")
+    p.add_argument(
+        "--dry-run", action="store_true", help="print what would be done, change nothing"
+    )
+    p.add_argument("--trash", action="store_true", help="move files to the trash instead")
+    p.add_argument("--move-to", metavar="DIR", default=None, help="move files into DIR instead")
+    p.add_argument("--log", action="store_true", help="write a journal and a log of removed files")
+    return p
+
+
+def _apply(argv: Sequence[str], out: TextIO, warn) -> int:
+    ns = build_apply_parser().parse_args(list(argv))
+    if ns.trash and ns.move_to:
+        raise ConfigError("--trash and --move-to cannot be used together")
+    config = Config(delete=True, dry_run=ns.dry_run, trash=ns.trash, move_to=ns.move_to, log=ns.log)
+    from .act import check_ready
+    from .apply import run_apply
+
+    check_ready(config)
+    return run_apply(config, ns.report, out, warn)
+
+
+def _ignored(ns: argparse.Namespace, out: TextIO, warn) -> int:
+    from .ignored import IgnoredPairs
+
+    store = IgnoredPairs.open(ns.cache_dir, warn)
+    if store is None:
+        raise ConfigError("the hash cache cannot be used, so no pairs are remembered")
+    try:
+        if ns.show_ignored:
+            for a, b in store.listing():
+                out.write(f"{report.printable(a)}\n{report.printable(b)}\n\n")
+        if ns.forget_ignored:
+            out.write(f"Forgot {store.forget()} pairs marked not duplicates.\n")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 def _text_stream(stream: TextIO) -> TextIO:
     """stdout that writes undecodable name bytes back as the same bytes."""
     if isinstance(stream, io.TextIOWrapper):
@@ -468,10 +572,26 @@ def main(
         err.write(f"imgdupes: {report.printable(message)}\n")
         err.flush()
 
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        ns = build_parser().parse_intermixed_args(argv)
+        if args[:1] == ["apply"]:
+            return _apply(args[1:], out, warn)
+        if args[:1] == ["review"]:
+            from .review import run_review
+
+            def run_config(rest: list[str]) -> Config:
+                return config_from_args(build_parser().parse_intermixed_args(rest))
+
+            return run_review(args[1:], out, warn, run_config)
+        ns = build_parser().parse_intermixed_args(args)
+        if ns.show_ignored or ns.forget_ignored:
+            return _ignored(ns, out, warn)
         config = config_from_args(ns)
         config.validate()
+        if config.imgcat:
+            from .imgcat import check_config
+
+            check_config(config)
         # Load the engine's optional library before hashing: a missing extra fails at once.
         config.notes.extend(check_engine(config.engine, config.params))
         for note in config.notes:

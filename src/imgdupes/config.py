@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 
+from .errors import ConfigError
 from .model import HASH_METHODS
 from .search import ENGINES, EngineParams
 
+__all__ = ["Config", "ConfigError"]
 
-class ConfigError(ValueError):
-    """A usage error; the message is the one line shown before exiting with status 2."""
+
+def check_output_path(option: str, path: str) -> None:
+    """Refuse an output file that cannot be created, before the scan starts."""
+    if os.path.isdir(path):
+        raise ConfigError(f"{option} {path}: is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise ConfigError(f"{option} {path}: no such directory {parent}")
 
 
 @dataclass
@@ -47,6 +56,8 @@ class Config:
     progress: bool = False
     error_on_dupe: bool = False
     export_hashes: str | None = None
+    export_sets: str | None = None  # a folder: the sets as a Parquet dataset
+    dask_scheduler: str | None = None  # address of a Dask scheduler (tcp://host:8786)
     html: str | None = None
     csv: str | None = None
     # imgcat
@@ -65,6 +76,9 @@ class Config:
     trash: bool = False
     move_to: str | None = None
     references: list[str] = field(default_factory=list)
+    # which copy -N keeps (imgdupes.plan.parse_keep); None: the default chain
+    keep: str | None = None
+    across: bool = False  # only sets spanning two or more of the folders given
     # seconds an acting run waits for another one acting on the same folders
     lock_wait: float = 600.0
     # warnings produced while validating (e.g. a non-square --hash-bits)
@@ -114,15 +128,23 @@ class Config:
         ):
             if on and not self.delete:
                 raise ConfigError(f"{flag} only works together with -d/--delete")
-        if self.imgcat:
-            from .imgcat import check_config
-
-            check_config(self)
+        if self.across and len(self.targets) + len(self.references) < 2:
+            raise ConfigError("--across needs two or more folders (targets or --reference)")
+        # -c's own options are checked by imgcat.check_config, which the CLI
+        # calls: the configuration imports no stage, so no stage imports it back.
         for option, target in (("--html", self.html), ("--csv", self.csv)):
             if target is not None:
-                from .report_html import check_output_path
-
                 check_output_path(option, target)
+        if self.export_sets is not None:
+            from .hashio import check_sets_dir
+
+            if why := check_sets_dir(self.export_sets):
+                raise ConfigError(why)
+        if self.dask_scheduler and self.hashes_from and self.export_hashes:
+            raise ConfigError(
+                "--export-hashes with --hashes-from and --dask-scheduler: the table stays on "
+                "the cluster; it is already a dataset"
+            )
         if not (self.targets or self.files_from or self.hashes_from or self.paths is not None):
             raise ConfigError(
                 "target_dir is required unless --files-from or --hashes-from is given"

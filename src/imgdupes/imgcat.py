@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, TextIO
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from .decode import DecodeError, decode
+from .errors import ConfigError
 from .model import Result, SetEntry
 from .report import escape_sameline, printable
 
@@ -64,8 +65,6 @@ class TileOptions:
 
 
 def _error(message: str) -> Exception:
-    from .config import ConfigError  # config imports nothing from here; keep it that way
-
     return ConfigError(message)
 
 

@@ -81,7 +81,8 @@ class SetEntry:
 
 @dataclass(slots=True)
 class DupSet:
-    """A set of near-duplicates, files in display order (the first is the one `-N` keeps)."""
+    """A set of near-duplicates, files in display (``--sort``) order; which one
+    ``-N`` keeps is the plan's choice (imgdupes.plan)."""
 
     entries: list[SetEntry]
 

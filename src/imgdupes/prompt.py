@@ -1,7 +1,8 @@
 """The ``-d`` prompt: ask which files of a set to keep, the fdupes way.
 
 Answers: file numbers separated by commas or spaces, ranges (``1-3``),
-``all``/``a``, ``none``/``n`` (asked to confirm), ``quit``/``q``.  Numbers
+``all``/``a``, ``none``/``n`` (asked to confirm), ``quit``/``q``,
+``x``/``not`` (not duplicates: remembered, never offered again).  Numbers
 outside the set are ignored; an answer that keeps nothing valid, or that
 cannot be read, asks again.  End of input stops the review, and so do a few
 unusable answers in a row from something that is not a terminal (``yes |
@@ -18,6 +19,7 @@ KEEP = "keep"  # keep the numbered files, remove the others
 NONE = "none"  # remove every file the user may remove (confirmed)
 QUIT = "quit"  # stop, remove nothing more
 EOF = "eof"  # input ended: same as quit
+NOTDUP = "notdup"  # not duplicates: keep every file, never offer the set again
 GARBLED = "garbled"  # too many unusable answers from a non-terminal: same as quit
 
 # Unusable answers in a row after which a non-terminal input stops the review.
@@ -26,7 +28,10 @@ MAX_UNUSABLE = 5
 # of digits is refused by Python itself).
 _MAX_DIGITS = 9
 
-_HELP = "Please answer with file numbers (1,3 or 1-3), all, none or quit.\n"
+_HELP = (
+    "Please answer with file numbers (1,3 or 1-3), all, none, quit,"
+    " or x (not duplicates: keep all, never offer this set again).\n"
+)
 _NUMBER = re.compile(r"(\d+)(?:-(\d+))?")
 
 
@@ -64,6 +69,8 @@ def parse_answer(text: str, count: int) -> Answer | None:
         return Answer(NONE)
     if t in ("quit", "q"):
         return Answer(QUIT)
+    if t in ("x", "not"):
+        return Answer(NOTDUP)
     tokens = [tok for tok in re.split(r"[,\s]+", t) if tok]
     if not tokens:
         return None

@@ -13,6 +13,9 @@ from collections.abc import Sequence
 from .config import ConfigError
 from .discover import Discovery, discover
 from .model import FileRecord, ScanError
+from .refpaths import is_reference, reference_roots
+
+__all__ = ["add_references", "is_reference", "merge", "reference_roots"]
 
 
 def _name_order(name: str) -> tuple:
@@ -58,32 +61,3 @@ def add_references(found: Discovery, references: Sequence[str]) -> Discovery:
         if not os.path.isdir(ref):
             raise ConfigError(f"--reference {ref}: not a directory")
     return merge(found, discover(list(references), recursive=True))
-
-
-def reference_roots(references: Sequence[str]) -> list[str]:
-    return [os.path.realpath(r) for r in references]
-
-
-def _under(path: str, roots: Sequence[str]) -> bool:
-    for root in roots:
-        try:
-            if os.path.commonpath([root, path]) == root:
-                return True
-        except ValueError:  # different drives
-            continue
-    return False
-
-
-def is_reference(rec: FileRecord, roots: Sequence[str]) -> bool:
-    """True when any name of the file, or the file a name resolves to, lies
-    under a reference folder: removing it would take a file out of the
-    reference folder or leave a link there dangling."""
-    if not roots:
-        return False
-    for name in (rec.path, *rec.aliases):
-        parent = os.path.realpath(os.path.dirname(os.path.abspath(name)))
-        if _under(os.path.join(parent, os.path.basename(name)), roots):
-            return True
-        if _under(os.path.realpath(name), roots):
-            return True
-    return False

@@ -7,10 +7,13 @@ import os
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from .model import DupSet, Result, SetEntry
 from .units import fdupes_size
+
+if TYPE_CHECKING:
+    from .plan import SetPlan
 
 JSON_VERSION = 1
 
@@ -51,8 +54,8 @@ def summary_line(sets: Sequence[DupSet]) -> str:
     return head + fdupes_size(nbytes) + ("." if nbytes < 1024 else "")
 
 
-def entry_json(e: SetEntry) -> dict:
-    return {
+def entry_json(e: SetEntry, action=None) -> dict:  # action: plan.Action | None
+    doc = {
         "path": e.path,
         "size": e.size,
         "width": e.width,
@@ -60,9 +63,26 @@ def entry_json(e: SetEntry) -> dict:
         "hash": e.hash_hex,
         "distance": e.distance,
     }
+    if e.file is not None:
+        # The file's identity as hashed: `imgdupes apply` acts only on a file
+        # that still has all of it.
+        f = e.file
+        doc.update(
+            dev=f.dev,
+            inode=f.ino,
+            mtime_ns=f.mtime_ns,
+            ctime_ns=f.ctime_ns,
+            aliases=list(f.aliases),
+        )
+    if action is not None:
+        doc["keep"] = not action.remove
+        doc["reason"] = action.reason
+        if action.reference:
+            doc["reference"] = True
+    return doc
 
 
-def result_json(result: Result) -> dict:
+def result_json(result: Result, plans: Sequence[SetPlan] | None = None) -> dict:
     doc: dict = {
         "version": JSON_VERSION,
         "hash_method": result.hash_method,
@@ -71,16 +91,20 @@ def result_json(result: Result) -> dict:
     }
     if result.query is not None:
         doc["query"] = result.query
-    doc["sets"] = [{"files": [entry_json(e) for e in s.entries]} for s in result.sets]
+    sets = []
+    for k, s in enumerate(result.sets):
+        actions = plans[k].actions if plans is not None else [None] * len(s.entries)
+        sets.append({"files": [entry_json(e, a) for e, a in zip(s.entries, actions, strict=True)]})
+    doc["sets"] = sets
     doc["aliases"] = [list(a) for a in result.aliases]
     doc["errors"] = [{"path": e.path, "error": e.error} for e in result.errors]
     return doc
 
 
-def write_json(result: Result, out: TextIO) -> None:
+def write_json(result: Result, out: TextIO, plans: Sequence[SetPlan] | None = None) -> None:
     # ensure_ascii keeps undecodable name bytes (surrogates) as \\udcXX escapes
     # instead of failing; a reader can map them back with surrogateescape.
-    json.dump(result_json(result), out, ensure_ascii=True, indent=1)
+    json.dump(result_json(result, plans), out, ensure_ascii=True, indent=1)
     out.write("\n")
 
 

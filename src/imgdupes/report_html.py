@@ -31,6 +31,7 @@ from .units import human_size
 
 if TYPE_CHECKING:
     from .config import Config
+    from .plan import SetPlan
 
 THUMB_SIDE = 160  # CSS pixels of a thumbnail's longer side
 # WebP (every current browser shows it) is about 40% smaller than JPEG at the
@@ -43,17 +44,6 @@ else:  # pragma: no cover - depends on how Pillow was built
     THUMB_MIME, THUMB_SAVE = "image/jpeg", {"format": "JPEG", "quality": 70}
 BATCH = 40  # sets turned into DOM nodes per step while scrolling
 BLOCK = 200  # sets per JSON block: the first one is shown while the rest is still read
-
-
-def check_output_path(option: str, path: str) -> None:
-    """Refuse an output file that cannot be created, before the scan starts."""
-    from .config import ConfigError
-
-    if os.path.isdir(path):
-        raise ConfigError(f"{option} {path}: is a directory")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise ConfigError(f"{option} {path}: no such directory {parent}")
 
 
 # --- thumbnails ------------------------------------------------------------------------
@@ -110,27 +100,10 @@ def thumbnails(
 # --- what -N keeps ---------------------------------------------------------------------
 
 
-def _under(path: str, roots: Sequence[str]) -> bool:
-    real = os.path.realpath(path)
-    for root in roots:
-        base = os.path.realpath(root)
-        try:
-            if os.path.commonpath([real, base]) == base:
-                return True
-        except ValueError:  # different drives on Windows
-            continue
-    return False
-
-
-def kept_flags(entries: Sequence[SetEntry], references: Sequence[str]) -> list[int]:
-    """Per entry: 0 = a ``-N`` run deletes it, 1 = kept as the set's first file,
+def plan_flags(plan: SetPlan) -> list[int]:
+    """Per file of a set's plan: 0 = a ``-N`` run removes it, 1 = kept,
     2 = kept because it lies under a ``--reference`` folder."""
-    flags = [1 if i == 0 else 0 for i in range(len(entries))]
-    if references:
-        for i, e in enumerate(entries):
-            if _under(e.path, references):
-                flags[i] = 2
-    return flags
+    return [0 if a.remove else 2 if a.reference else 1 for a in plan.actions]
 
 
 # --- the page --------------------------------------------------------------------------
@@ -140,7 +113,7 @@ def _b64(data: bytes | None) -> str | None:
     return None if data is None else base64.b64encode(data).decode("ascii")
 
 
-def _file_doc(e: SetEntry, keep: int, thumb: bytes | None) -> dict:
+def _file_doc(e: SetEntry, keep: int, thumb: bytes | None, reason: str = "") -> dict:
     doc: dict = {
         "p": e.path,  # exact name (what --json says), used for the tooltip
         "s": e.size,
@@ -152,6 +125,8 @@ def _file_doc(e: SetEntry, keep: int, thumb: bytes | None) -> dict:
         "k": keep,
         "t": _b64(thumb),
     }
+    if reason:
+        doc["r"] = reason
     shown = printable(e.path)
     if shown != e.path:
         doc["n"] = shown  # control characters escaped for display
@@ -253,8 +228,13 @@ SCRIPT = r"""
     cap.appendChild(el("span", "num", label));
     if (cls === "query") cap.appendChild(el("span", "badge ref", "query"));
     else if (f.k === 2) cap.appendChild(el("span", "badge ref", "reference, kept"));
-    else if (f.k === 1) cap.appendChild(el("span", "badge", "-N keeps"));
+    else if (f.k === 1) {
+      // a near copy -N left because it could not confirm it: worth a look
+      var unsure = f.r && f.r.indexOf("not surely a copy") >= 0;
+      cap.appendChild(el("span", "badge", unsure ? "-N keeps: not surely a copy" : "-N keeps"));
+    }
     else cap.appendChild(el("span", "badge del", "-N deletes"));
+    if (f.r) cap.lastChild.title = f.r;
     var path = el("div", "path", name);
     path.title = f.p;
     cap.appendChild(path);
@@ -327,18 +307,26 @@ def render_html(
     config: Config | None,
     thumbs: dict[str, bytes | None],
     now: datetime | None = None,
+    plans: Sequence[SetPlan] | None = None,
 ) -> str:
-    """The report page as text; ``thumbs`` maps a path to its thumbnail (see thumbnail())."""
-    references = config.references if config is not None else []
+    """The report page as text; ``thumbs`` maps a path to its thumbnail (see thumbnail()).
+    The marks and the total are ``plans``' (computed here when not given)."""
+    if plans is None:
+        plans = _plans(result, config)
     sets_doc = []
     nfiles = 0
     freed = 0
-    for s in result.sets:
-        flags = kept_flags(s.entries, references)
+    nremoved = 0
+    for s, plan in zip(result.sets, plans, strict=True):
+        flags = plan_flags(plan)
         nfiles += len(s.entries)
-        freed += sum(e.size for e, k in zip(s.entries, flags, strict=True) if not k)
+        freed += plan.freed
+        nremoved += len(plan.removed)
         sets_doc.append(
-            [_file_doc(e, k, thumbs.get(e.path)) for e, k in zip(s.entries, flags, strict=True)]
+            [
+                _file_doc(e, k, thumbs.get(e.path), a.reason)
+                for e, k, a in zip(s.entries, flags, plan.actions, strict=True)
+            ]
         )
     doc: dict = {"mime": THUMB_MIME, "total": len(sets_doc), "sets": sets_doc[:BLOCK]}
     if result.query is not None:
@@ -359,8 +347,9 @@ def render_html(
     stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M")
     e = html.escape
     summary = (
-        f"{len(result.sets)} sets, {nfiles} files. Deleting all but the kept file of each set "
-        f"would free {e(human_size(freed))} ({freed} bytes)."
+        f"{len(result.sets)} sets, {nfiles} files. -N would remove {nremoved} "
+        f"{'file' if nremoved == 1 else 'files'}: that would free {e(human_size(freed))} "
+        f"({freed} bytes)."
         if result.sets
         else "No duplicates found."
     )
@@ -406,6 +395,15 @@ def render_html(
     return "".join(parts)
 
 
+def _plans(result: Result, config: Config | None) -> list[SetPlan]:
+    from .config import Config
+    from .plan import plan_sets
+
+    if config is None:
+        config = Config(hash_method=result.hash_method, threshold=result.threshold)
+    return plan_sets(config, result)
+
+
 def _size(path: str) -> int:
     try:
         return os.path.getsize(path)
@@ -418,6 +416,7 @@ def write_html(
     result: Result,
     config: Config | None = None,
     warn: Callable[[str], None] | None = None,
+    plans: Sequence[SetPlan] | None = None,
 ) -> bool:
     """Write the report to ``path``; False (after one warning naming the path) on failure."""
     paths: list[str] = []
@@ -432,7 +431,7 @@ def write_html(
     progress = bool(config and config.progress and not config.quiet)
     num_proc = config.num_proc if config is not None else None
     thumbs = dict(zip(paths, thumbnails(paths, num_proc, progress), strict=True))
-    page = render_html(result, config, thumbs)
+    page = render_html(result, config, thumbs, plans=plans)
     try:
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(page)

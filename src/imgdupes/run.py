@@ -39,8 +39,26 @@ def run(
                 f"nothing found in the top folder of {folders[0]}; its subfolders hold"
                 " images too: add -r to search them"
             )
+    ignored = _remembered(config, result, data, warn)
+    if config.across:
+        from .plan import across_folders
+
+        result.sets = across_folders(result.sets, config.targets, config.references)
+    # One plan: -N, the prompt's suggestion and every report's marks read it.
+    plans = None
+    # The prompt plans each set as it comes (no wait before the first question)
+    # unless a report or -N/--dry-run needs the whole plan first.
+    if (
+        config.json
+        or config.html
+        or config.csv
+        or (config.delete and (config.noprompt or config.dry_run))
+    ):
+        from .plan import plan_sets
+
+        plans = plan_sets(config, result, data)
     # Reports before any action: -d may delete the files the thumbnails come from.
-    reports_ok = _write_reports(config, result, warn)
+    reports_ok = _write_reports(config, result, warn, plans)
 
     if config.log and result.sets:
         reports_ok = _write_dup_log(config, result, warn) and reports_ok
@@ -49,9 +67,26 @@ def run(
         from .act import make_move_to, run_delete
 
         make_move_to(config, warn)
-        reports_ok = run_delete(config, result, data, stdin, out, err, warn) and reports_ok
+        try:
+            reports_ok = (
+                run_delete(
+                    config,
+                    result,
+                    data,
+                    stdin,
+                    out,
+                    err,
+                    warn,
+                    plans,
+                    ignored.add if ignored is not None else None,
+                )
+                and reports_ok
+            )
+        finally:
+            if ignored is not None:
+                ignored.close()
     elif config.json:
-        report.write_json(result, out)
+        report.write_json(result, out, plans)
     elif config.imgcat:
         from .imgcat import show_listing
 
@@ -68,6 +103,37 @@ def run(
     if config.error_on_dupe and result.sets:
         return EXIT_DUPES
     return EXIT_OK if reports_ok else EXIT_ERROR
+
+
+def _remembered(config: Config, result: Result, data, warn: Callable[[str], None]):
+    """Take the pairs marked "not duplicates" out of the sets; the open table
+    when ``-d`` may mark more (else None)."""
+    if not config.use_cache or result.query is not None or not result.sets:
+        return None
+    from .ignored import IgnoredPairs, split_sets
+
+    store = IgnoredPairs.open(config.cache_dir, lambda m: None)
+    if store is None:
+        return None
+    pairs = store.pairs()
+    if pairs:
+        from .group import best_form_distance, finish_set
+        from .plan import verified_similarity
+
+        similar = verified_similarity(data) if config.verify else None
+
+        def linked(a, b) -> bool:
+            return best_form_distance(a, b) <= config.threshold and (
+                similar is None or similar(a, b)
+            )
+
+        result.sets = split_sets(
+            result.sets, pairs, linked, lambda es: finish_set(es, config.sort, config.reverse)
+        )
+    if config.delete and not config.noprompt:
+        return store
+    store.close()
+    return None
 
 
 def check_log_folder(folder: str) -> None:
@@ -110,14 +176,16 @@ def _write_dup_log(config: Config, result: Result, warn: Callable[[str], None]) 
     return True
 
 
-def _write_reports(config: Config, result: Result, warn: Callable[[str], None]) -> bool:
+def _write_reports(
+    config: Config, result: Result, warn: Callable[[str], None], plans: list | None = None
+) -> bool:
     ok = True
     if config.html:
         from .report_html import write_html
 
-        ok = write_html(config.html, result, config, warn) and ok
+        ok = write_html(config.html, result, config, warn, plans) and ok
     if config.csv:
         from .report_csv import write_csv
 
-        ok = write_csv(config.csv, result, warn) and ok
+        ok = write_csv(config.csv, result, warn, plans) and ok
     return ok

@@ -15,38 +15,15 @@ blank image are one row, not 50 million pairs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..graph import components
 from .bitops import as_words, distances, distances_to
+from .params import ENGINES, EngineParams, EngineUnavailable
 
-ENGINES = ("exact", "ngt", "hnsw", "faiss-flat")
-
-
-@dataclass(frozen=True)
-class EngineParams:
-    """Tuning knobs of every engine, with the seed's defaults."""
-
-    num_proc: int = 1
-    ngt_k: int = 20
-    ngt_epsilon: float = 0.1
-    ngt_edges: int = 10
-    ngt_edges_for_search: int = 40
-    hnsw_k: int = 20
-    hnsw_ef_construction: int = 100
-    hnsw_m: int = 16
-    hnsw_ef: int = 50
-    faiss_flat_k: int = 20
-    faiss_cuda: bool = False
-    cuda_device: int = -1
-    extra: dict = field(default_factory=dict)
-
-
-class EngineUnavailable(Exception):
-    """An optional engine's library is missing; the message names the extra to install."""
-
+__all__ = ["ENGINES", "EngineParams", "EngineUnavailable", "find_matches", "query_matches"]
 
 PairFinder = Callable[[np.ndarray, int, int, EngineParams], tuple[np.ndarray, np.ndarray]]
 QueryFinder = Callable[[np.ndarray, int, np.ndarray, int, EngineParams], np.ndarray]
@@ -133,7 +110,12 @@ def find_matches(
     n = matrix.shape[0]
     unique, inverse = collapse(matrix)
     u = unique.shape[0]
-    if u > 1 and radius >= 0:
+    if u > 1 and radius >= 0 and engine == "exact":
+        from .exact import find_pairs_exact
+
+        # every pair i < j once, with its true distance: nothing to normalise
+        pi, pj, pd = find_pairs_exact(unique, nbits, radius)
+    elif u > 1 and radius >= 0:
         ci, cj = get_pair_finder(engine)(unique, nbits, radius, params)
         ci = np.asarray(ci, dtype=np.int64)
         cj = np.asarray(cj, dtype=np.int64)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import EngineParams
 from .libs import (
     bit_vectors,
     faiss_gpu_available,
@@ -20,6 +19,7 @@ from .libs import (
     load_library,
     self_join_pairs,
 )
+from .params import EngineParams
 
 
 def _build(vectors: np.ndarray, params: EngineParams):

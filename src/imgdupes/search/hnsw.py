@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import EngineParams
 from .libs import bit_vectors, knn_pairs, library_errors, load_library, self_join_pairs
+from .params import EngineParams
 
 
 def _build(vectors: np.ndarray, params: EngineParams):

@@ -15,7 +15,8 @@ from types import ModuleType
 
 import numpy as np
 
-from . import EngineParams, EngineUnavailable
+from ..errors import ConfigError
+from .params import EngineParams, EngineUnavailable
 
 # engine -> (module to import, the library's name for users, the package pip installs).
 # Hints name the package itself: on PyPI "imgdupes[x]" is the old 0.1.3 tool.
@@ -80,8 +81,6 @@ def check_engine(engine: str, params: EngineParams | None = None) -> list[str]:
     if engine not in _LIBRARIES:
         return []
     if params is not None:
-        from ..config import ConfigError  # config imports this package: import late
-
         for name in _AT_LEAST_ONE[engine]:
             if getattr(params, name) < 1:
                 option = "--" + name.replace("_", "-")

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from . import EngineParams
 from .libs import knn_pairs, library_errors, load_library
+from .params import EngineParams
 
 
 @contextmanager

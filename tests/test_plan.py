@@ -1,0 +1,341 @@
+"""The plan: which copy -N keeps, when it may remove one unattended, and that
+every report says what -N does."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont
+
+from imgdupes.plan import jpeg_quality, parse_keep
+from imgdupes.samples import brightened, make_samples, resized, synthetic_photo
+
+
+def kept_and_removed(out: str) -> tuple[list[str], list[str]]:
+    kept = re.findall(r"^   \[\+\] (.*)$", out, re.M)
+    removed = [r.split(" -> ")[0] for r in re.findall(r"^   \[-\] (.*)$", out, re.M)]
+    return kept, removed
+
+
+def camera_exif(modified: str = "2020:05:01 10:00:00") -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"  # Make
+    exif[0x0110] = "Canon EOS 5D"  # Model
+    exif[0x0132] = modified  # DateTime: when the file was last written
+    exif.get_ifd(0x8769)[0x9003] = "2020:05:01 10:00:00"  # DateTimeOriginal
+    return exif
+
+
+def photo_family(root: Path, seed: int) -> tuple[Path, list[Path]]:
+    """A camera original and the copies a photo library collects."""
+    img = synthetic_photo(seed)
+    orig = root / f"IMG_{seed:04d}.jpg"
+    img.save(orig, quality=92, exif=camera_exif())
+    small = root / f"web_{seed}.png"  # half size, yet larger on disk
+    resized(img, 0.5).save(small)
+    q40 = root / f"mail_{seed}.jpg"  # the camera's metadata kept, heavily recompressed
+    img.save(q40, quality=40, exif=camera_exif())
+    bright = root / f"edit_{seed}.jpg"  # same quality, metadata stripped by the editor
+    brightened(img, 1.15).save(bright, quality=92)
+    gray = root / f"bw_{seed}.jpg"  # grayscale, saved at a higher quality than the original
+    img.convert("L").save(gray, quality=97)
+    # an editor that keeps the camera's metadata, same quality, a larger file
+    tuned = root / f"tuned_{seed}.jpg"
+    ImageEnhance.Sharpness(img).enhance(1.5).save(
+        tuned, quality=92, exif=camera_exif("2021:01:02 12:00:00")
+    )
+    copies = [small, q40, bright, gray, tuned]
+    # the copies are newer than the original: a copy must not win on age alone
+    for k, p in enumerate([orig, *copies]):
+        os.utime(p, ns=(1_600_000_000_000_000_000 + k * 10**12,) * 2)
+    assert small.stat().st_size > orig.stat().st_size
+    return orig, copies
+
+
+def test_n_keeps_the_full_size_original_over_every_kind_of_copy(imgdupes, tmp_path):
+    root = tmp_path / "library"
+    root.mkdir()
+    families = [photo_family(root, seed) for seed in (3, 4)]
+    res = imgdupes("--no-cache", "-dN", str(root), "phash", "10")
+    assert res.code == 0, res.err
+    kept, removed = kept_and_removed(res.out)
+    assert sorted(kept) == sorted(str(o) for o, _ in families)
+    assert sorted(removed) == sorted(str(c) for _, cs in families for c in cs)
+    for orig, copies in families:
+        assert orig.exists() and not any(c.exists() for c in copies)
+
+
+def test_dry_run_prints_the_plan_with_reasons_first(imgdupes, tmp_path):
+    root = tmp_path / "library"
+    root.mkdir()
+    orig, (small, q40, bright, gray, tuned) = photo_family(root, 5)
+    res = imgdupes("--no-cache", "-dN", "--dry-run", str(root), "phash", "10")
+    assert res.code == 0, res.err
+    head = res.out.split("\n\n")[1]  # after the line saying it is a dry run
+    assert head.startswith("Plan: 1 set; keep 1 file, delete 5")
+    reasons = dict(re.findall(r"^    (?:keep|delete) +(\S+) -- (.*)$", head, re.M))
+    assert reasons[str(orig)].startswith("best copy")
+    assert "more pixels (640x480 vs 320x240)" in reasons[str(small)]
+    assert "JPEG quality ~92 vs ~40" in reasons[str(q40)]
+    assert "colour, the other is grayscale" in reasons[str(gray)]
+    assert "camera's metadata" in reasons[str(bright)]
+    assert "not edited after it was taken" in reasons[str(tuned)]
+    assert tuned.stat().st_size > orig.stat().st_size  # size alone would keep the edit
+    assert all(p.exists() for p in (orig, small, q40, bright, gray, tuned))
+
+
+def test_quick_start_samples_keep_the_full_size_photo(imgdupes, tmp_path):
+    root = tmp_path / "samples"
+    make_samples(str(root))
+    res = imgdupes("--no-cache", "-rdN", str(root), "phash", "4")
+    assert res.code == 0, res.err
+    assert (root / "photo_00.jpg").exists()
+    assert not (root / "copies" / "photo_00_small.png").exists()
+    for n in range(6):
+        assert (root / f"photo_{n:02d}.jpg").exists()
+    assert not list((root / "copies").iterdir())
+
+
+def test_prompt_suggests_the_plans_choice(imgdupes, tmp_path):
+    root = tmp_path / "samples"
+    make_samples(str(root), originals=1)
+    res = imgdupes("--no-cache", "-rd", "--sort", "filesize", str(root), "phash", "4", stdin="q\n")
+    # filesize order lists the half-size PNG first; the suggestion is the original
+    lines = res.out.splitlines()
+    number = next(ln.split("]")[0][1:] for ln in lines if ln.endswith("photo_00.jpg"))
+    assert f"Suggested (what -N would keep): {number}" in res.out
+
+
+def test_keep_rules_change_the_choice(imgdupes, tmp_path):
+    archive = tmp_path / "archive"
+    inbox = tmp_path / "inbox"
+    archive.mkdir()
+    inbox.mkdir()
+    img = synthetic_photo(7, (320, 240))
+    img.save(archive / "old.jpg", quality=60)
+    img.save(inbox / "new.jpg", quality=95)
+    os.utime(archive / "old.jpg", ns=(10**18, 10**18))
+    args = [str(archive), str(inbox), "phash", "4"]
+    res = imgdupes("--no-cache", "-dN", "--dry-run", "--keep", f"under:{archive}", *args)
+    assert kept_and_removed(res.out)[0] == [str(archive / "old.jpg")]
+    assert f"under {archive}" in res.out
+    res = imgdupes("--no-cache", "-dN", "--dry-run", "--keep", "newest", *args)
+    assert kept_and_removed(res.out)[0] == [str(inbox / "new.jpg")]
+    res = imgdupes("--no-cache", "-dN", "--dry-run", "--keep", "smallest", *args)
+    assert kept_and_removed(res.out)[0] == [str(archive / "old.jpg")]
+    res = imgdupes("--no-cache", "-dN", "--dry-run", *args)  # default: better quality wins
+    assert kept_and_removed(res.out)[0] == [str(inbox / "new.jpg")]
+
+
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("biggest", "unknown rule 'biggest'"),
+        ("pixels,,size", "empty rule"),
+        ("under:", "under needs a folder"),
+        ("size:3", "unknown rule 'size:3'"),
+    ],
+)
+def test_bad_keep_rules_are_one_line_usage_errors(imgdupes, tmp_path, spec, message):
+    res = imgdupes("--keep", spec, str(tmp_path), "phash", "4")
+    assert res.code == 2
+    assert message in res.err and res.err.count("\n") == 1
+
+
+def test_keep_chain_appends_the_default_rules():
+    names = [str(r) for r in parse_keep("newest")]
+    assert names == ["newest", "pixels", "quality", "size", "path"]
+
+
+def test_jpeg_quality_estimate_reads_pillows_tables(tmp_path):
+    img = synthetic_photo(1, (64, 64))
+    for q in (40, 75, 92, 100):
+        img.save(tmp_path / "q.jpg", quality=q)
+        with Image.open(tmp_path / "q.jpg") as im:
+            assert jpeg_quality(im.quantization[0]) == q
+
+
+def test_a_real_file_is_never_removed_in_favour_of_a_symlink(imgdupes, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "pics"
+    root.mkdir()
+    img = synthetic_photo(35)
+    img.save(outside / "big.jpg", quality=95)  # more pixels and bytes than the real file
+    os.symlink(outside / "big.jpg", root / "link.jpg")
+    resized(img, 0.5).save(root / "only.jpg", quality=80)
+    res = imgdupes("--no-cache", "-dN", str(root), "phash", "6")
+    assert res.code == 0, res.err
+    assert (root / "only.jpg").exists() and (outside / "big.jpg").exists()
+    assert not os.path.lexists(root / "link.jpg")  # the link goes, as a link
+
+
+# --- surely a copy ----------------------------------------------------------------------------
+
+
+def statement_pages(root: Path, count: int = 8) -> list[Path]:
+    """Pages with one letterhead and different text: about 10% of pixels differ."""
+    pages = []
+    head = ImageFont.load_default(size=30)
+    body = ImageFont.load_default(size=22)
+    for i in range(count):
+        rng = random.Random(i)
+        im = Image.new("RGB", (850, 1100), "white")
+        d = ImageDraw.Draw(im)
+        d.rectangle([40, 40, 810, 150], fill=(20, 60, 140))
+        d.text((60, 75), "ACME BANK  Statement of account", fill="white", font=head)
+        for y in range(200, 1040, 30):
+            words = " ".join(
+                "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(7))
+                for _ in range(6)
+            )
+            d.text((60, y), words, fill="black", font=body)
+        p = root / f"statement_{i}.jpg"
+        im.save(p, quality=90)
+        pages.append(p)
+    return pages
+
+
+def test_pages_sharing_a_letterhead_are_listed_but_never_removed_unattended(imgdupes, tmp_path):
+    root = tmp_path / "scans"
+    root.mkdir()
+    pages = statement_pages(root)
+    a, b = (np.asarray(Image.open(p).convert("L")) > 128 for p in pages[:2])
+    differ = int((a != b).sum())
+    assert 0.05 < differ / (850 * 1100) < 0.2  # precondition: different text
+    listing = imgdupes("--no-cache", str(root), "phash", "10")
+    assert len(listing.sets) == 1 and len(listing.sets[0]) == 8  # the listing shows them
+    res = imgdupes("--no-cache", "-dN", str(root), "phash", "10")
+    assert res.code == 0, res.err
+    assert all(p.exists() for p in pages)
+    assert "[-]" not in res.out
+    assert res.out.count("not surely a copy") == 7  # one line for each page left
+
+
+def test_copies_of_a_page_are_still_removed(imgdupes, tmp_path):
+    root = tmp_path / "scans"
+    root.mkdir()
+    pages = statement_pages(root, count=3)
+    with Image.open(pages[0]) as im:
+        im.save(root / "copy_q40.jpg", quality=40)
+        resized(im, 0.5).save(root / "copy_half.jpg", quality=85)
+        resized(im, 0.3).save(root / "copy_small.png")
+        im.convert("L").save(root / "copy_gray.png")
+    res = imgdupes("--no-cache", "-dN", str(root), "phash", "10")
+    assert res.code == 0, res.err
+    assert sorted(p.name for p in root.iterdir()) == sorted(p.name for p in pages)
+
+
+def test_benign_copies_are_still_removed(imgdupes, dupe_tree):
+    root, families = dupe_tree
+    for n, fam in enumerate(families):
+        orig = next(p for p in fam if p.endswith("_orig.jpg"))
+        with Image.open(orig) as im:
+            im.convert("L").save(root / f"fam{n}_gray.jpg", quality=90)
+    res = imgdupes("--no-cache", "-dN", str(root), "phash", "4")
+    assert res.code == 0, res.err
+    kept, removed = kept_and_removed(res.out)
+    assert sorted(kept) == sorted(p for fam in families for p in fam if p.endswith("_orig.jpg"))
+    assert len(removed) == 12 and "not surely a copy" not in res.out
+
+
+# --- one plan, every report ------------------------------------------------------------------
+
+
+def _chain(folder: Path) -> list[Path]:
+    a, c = synthetic_photo(1, (320, 240)), synthetic_photo(2, (320, 240))
+    paths = []
+    for i, name in enumerate("abc"):
+        p = folder / f"{name}.png"
+        Image.blend(a, c, i / 2).save(p)
+        paths.append(p)
+    return paths
+
+
+def _page_marks(page: str) -> dict[str, int]:
+    m = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
+    assert m
+    return {f["p"]: f["k"] for s in json.loads(m.group(1))["sets"] for f in s}
+
+
+def test_reports_on_a_chain_say_what_n_does(imgdupes, tmp_path):
+    root = tmp_path / "chain"
+    root.mkdir()
+    a, b, c = _chain(root)
+    html, csv_path = tmp_path / "r.html", tmp_path / "r.csv"
+    args = ["--no-verify", "--keep", "path", str(root), "phash", "16"]
+    res = imgdupes("--json", "--html", str(html), "--csv", str(csv_path), *args)
+    doc = json.loads(res.out)
+    keep = {f["path"]: f["keep"] for s in doc["sets"] for f in s["files"]}
+    assert keep == {str(a): True, str(b): False, str(c): True}
+    assert _page_marks(html.read_text()) == {str(a): 1, str(b): 0, str(c): 1}
+    size_b = b.stat().st_size
+    assert "-N would remove 1 file: that would free" in html.read_text()
+    assert f"({size_b} bytes)" in html.read_text()
+    csv_keep = {
+        line.split(",")[1]: line.split(",")[7] for line in csv_path.read_text().splitlines()[1:]
+    }
+    assert csv_keep == {str(a): "1", str(b): "0", str(c): "1"}
+    res = imgdupes("-dN", *args)
+    assert a.exists() and not b.exists() and c.exists()
+
+
+def test_reports_keep_a_reference_file(imgdupes, tmp_path):
+    ref = tmp_path / "archive"
+    ref.mkdir()
+    root = tmp_path / "inbox"
+    root.mkdir()
+    img = synthetic_photo(41, (320, 240))
+    img.save(ref / "keep.jpg", quality=40)  # the worst copy, but a reference
+    img.save(root / "copy95.jpg", quality=95)
+    html = tmp_path / "r.html"
+    res = imgdupes("--json", "--html", str(html), "--reference", str(ref), str(root), "phash", "4")
+    files = {f["path"]: f for s in json.loads(res.out)["sets"] for f in s["files"]}
+    assert files[str(ref / "keep.jpg")]["keep"] is True
+    assert files[str(ref / "keep.jpg")]["reference"] is True
+    assert files[str(root / "copy95.jpg")]["keep"] is False
+    marks = _page_marks(html.read_text())
+    assert marks == {str(ref / "keep.jpg"): 2, str(root / "copy95.jpg"): 0}
+
+
+def test_rotations_let_n_remove_turned_copies(imgdupes, tmp_path):
+    root = tmp_path / "turned"
+    root.mkdir()
+    img = synthetic_photo(3)
+    img.save(root / "a.jpg", quality=95)
+    img.rotate(90, expand=True).save(root / "b.jpg", quality=80)
+    img.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(root / "c.jpg", quality=80)
+    res = imgdupes("--no-cache", "-dN", "--rotations", str(root), "phash", "4")
+    assert res.code == 0, res.err
+    assert sorted(p.name for p in root.iterdir()) == ["a.jpg"]
+
+
+def test_plans_made_in_parallel_equal_the_plans_made_in_order(dupe_tree, monkeypatch):
+    import imgdupes.plan as plan
+    from imgdupes.config import Config
+    from imgdupes.pipeline import find
+
+    root, _ = dupe_tree
+    config = Config(targets=[str(root)], threshold=4, num_proc=2, use_cache=False)
+    result, data = find(config)
+    result.sets = result.sets * 6  # enough sets to be planned in worker processes
+
+    def decisions(plans):
+        return [
+            [(a.kind, a.reason, [k.path for k in a.kept_for or []]) for a in p.actions]
+            for p in plans
+        ]
+
+    monkeypatch.setattr(plan, "PARALLEL_MIN_SETS", 10**9)
+    in_order = plan.plan_sets(config, result, data)
+    monkeypatch.setattr(plan, "PARALLEL_MIN_SETS", 16)
+    parallel = plan.plan_sets(config, result, data)
+    assert decisions(parallel) == decisions(in_order)
+    for p, s in zip(parallel, result.sets, strict=True):
+        assert all(a.entry is e for a, e in zip(p.actions, s, strict=True))
