@@ -209,13 +209,15 @@ def test_pages_sharing_a_letterhead_are_listed_but_never_removed_unattended(imgd
     a, b = (np.asarray(Image.open(p).convert("L")) > 128 for p in pages[:2])
     differ = int((a != b).sum())
     assert 0.05 < differ / (850 * 1100) < 0.2  # precondition: different text
-    listing = imgdupes("--no-cache", str(root), "phash", "10")
-    assert len(listing.sets) == 1 and len(listing.sets[0]) == 8  # the listing shows them
+    # The hash alone puts the pages in one set; verification tells them apart
+    # (their fine detail differs), so -N has nothing to remove.
+    listing = imgdupes("--no-cache", "--no-verify", str(root), "phash", "10")
+    assert len(listing.sets) == 1 and len(listing.sets[0]) == 8
+    assert imgdupes("--no-cache", str(root), "phash", "10").sets == []
     res = imgdupes("--no-cache", "-dN", str(root), "phash", "10")
     assert res.code == 0, res.err
     assert all(p.exists() for p in pages)
     assert "[-]" not in res.out
-    assert res.out.count("not surely a copy") == 7  # one line for each page left
 
 
 def test_copies_of_a_page_are_still_removed(imgdupes, tmp_path):

@@ -14,6 +14,7 @@ from imgdupes.cache import HashStore
 from imgdupes.discover import discover
 from imgdupes.hasher import HashSpec, hash_chunk, hash_files, hash_path
 from imgdupes.model import HASH_METHODS
+from imgdupes.signature import SIGNATURE_VERSION
 
 
 def _folder(tmp_path, photo):
@@ -74,8 +75,10 @@ def test_store_bulk_read_sees_changes_and_both_look_up_plans_agree(tmp_path, pho
         first, _ = hash_files(files, spec, store=store)
         # the whole store asked for (one scan) and a small part of it (look-ups by path)
         hashed = [f for f, *_ in first]
-        hits = store.lookup_arrays(hashed, spec.decode_mode, 64, spec.wanted, 1)
-        part = store.lookup_arrays(hashed[2:4], spec.decode_mode, 64, spec.wanted, 1)
+        hits = store.lookup_arrays(hashed, spec.decode_mode, 64, spec.wanted, SIGNATURE_VERSION)
+        part = store.lookup_arrays(
+            hashed[2:4], spec.decode_mode, 64, spec.wanted, SIGNATURE_VERSION
+        )
         assert sorted(hits.index.tolist()) == list(range(len(hashed)))
         assert sorted(part.index.tolist()) == [0, 1]
         for m in spec.wanted:
@@ -86,7 +89,7 @@ def test_store_bulk_read_sees_changes_and_both_look_up_plans_agree(tmp_path, pho
         changed = root / "p0.jpg"
         photo(99, (96, 72)).save(changed, quality=90)
         files = discover([str(root)]).files
-        again = store.lookup_arrays(files, spec.decode_mode, 64, spec.wanted, 1)
+        again = store.lookup_arrays(files, spec.decode_mode, 64, spec.wanted, SIGNATURE_VERSION)
         missed = {files[i].path for i in range(len(files))} - {
             files[i].path for i in again.index.tolist()
         }
