@@ -136,6 +136,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="also search DIR, but never delete or move files under it (repeatable; default: none)",
     )
 
+    g.add_argument(
+        "--shards",
+        action="store_true",
+        help="also read dataset shards among the targets: WebDataset .tar files and Parquet "
+        "files with a column of image bytes; each image inside is named shard#member",
+    )
+    g.add_argument(
+        "--image-column",
+        metavar="NAME",
+        default=None,
+        help="with --shards: the Parquet column holding the image bytes "
+        "(default: the first binary column, or a struct column's 'bytes' field)",
+    )
+    g.add_argument(
+        "--key-column",
+        metavar="NAME",
+        default=None,
+        help="with --shards: the Parquet column naming each row "
+        "(default: __key__ or key when present, else the row number)",
+    )
+
     g = p.add_argument_group("hashing")
     g.add_argument(
         "--hash-bits",
@@ -162,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-decode",
         action="store_true",
         help="decode every image at full size: slower, bit-identical to ImageHash",
+    )
+    g.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="hash on the workers of this Dask scheduler (e.g. tcp://10.0.0.5:8786); "
+        "they must see the files under the same paths",
     )
     g.add_argument(
         "--export-hashes",
@@ -409,6 +437,10 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         use_cache=ns.cache,
         cache_dir=ns.cache_dir,
         full_decode=ns.full_decode,
+        dask_scheduler=ns.dask_scheduler,
+        shards=ns.shards,
+        image_column=ns.image_column,
+        key_column=ns.key_column,
         verify=ns.verify,
         rotations=ns.rotations,
         sort=sort,

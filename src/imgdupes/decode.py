@@ -220,6 +220,29 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
         raise DecodeError(f"corrupt image ({type(exc).__name__}: {exc})") from None
 
 
+def decode_bytes(data: bytes, reduce_to: int | None = None) -> Decoded:
+    """:func:`decode` for an image held in memory (one inside a dataset shard)."""
+    if not data:
+        raise DecodeError("empty image")
+    try:
+        if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+            _register_heif(data[8:12])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                return _decode_opened(img, reduce_to)
+    except DecodeError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(f"refused, too many pixels (decompression bomb?): {exc}") from None
+    except UnidentifiedImageError:
+        raise DecodeError("not an image or an unsupported format") from None
+    except OSError as exc:
+        raise DecodeError(f"truncated or corrupt image ({exc or type(exc).__name__})") from None
+    except (ValueError, SyntaxError, EOFError, IndexError, MemoryError) as exc:
+        raise DecodeError(f"corrupt image ({type(exc).__name__}: {exc})") from None
+
+
 def _decode_opened(img: Image.Image, reduce_to: int | None) -> Decoded:
     width, height = img.size
     orientation = _orientation(img)

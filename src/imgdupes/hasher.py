@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from . import hashes, signature
 from .cache import HashStore
-from .decode import DecodeError, decode
+from .decode import DecodeError, decode, decode_bytes
 from .model import HASH_METHODS, FileRecord, HashedImage, ScanError
 from .progress import Progress, quiet_worker, sigint_held
 
@@ -89,10 +89,13 @@ class HashSpec:
 _Outcome = tuple[bool, "dict[str, bytes] | str", int, int]
 
 
-def hash_path(path: str, spec: HashSpec) -> _Outcome:
-    """Decode once and compute every method of ``spec.computed``.  Runs in worker processes."""
+def hash_path(path: str, spec: HashSpec, data: bytes | None = None) -> _Outcome:
+    """Decode once and compute every method of ``spec.computed``.  Runs in worker processes.
+
+    ``data``: the image's bytes, for an image inside a dataset shard (``path``
+    is then only its name)."""
     try:
-        img = decode(path, spec.reduce_to)
+        img = decode(path, spec.reduce_to) if data is None else decode_bytes(data, spec.reduce_to)
     except DecodeError as exc:
         return (False, str(exc), 0, 0)
     try:
@@ -140,6 +143,10 @@ def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
     return threadpool_limits(limits=1, user_api="blas")
 
 
+# Hashes (index, path, spec) tasks somewhere else, yielding (index, outcome) as they finish.
+Runner = Callable[[list[tuple[int, str, HashSpec]]], Iterable[tuple[int, _Outcome]]]
+
+
 def _work(args: tuple[int, str, HashSpec]) -> tuple[int, _Outcome]:
     index, path, spec = args
     return index, hash_path(path, spec)
@@ -156,12 +163,17 @@ def hash_files(
     num_proc: int | None = None,
     progress: bool = False,
     store: HashStore | None = None,
+    runner: Runner | None = None,
 ) -> tuple[list[tuple[FileRecord, dict[str, bytes], int, int]], list[ScanError]]:
     """Hash ``files``; returns (file, {method: packed}, width, height) in input order.
 
     With a ``store``, files it already holds (unchanged, every requested
     method present) are not read at all, and each new result is written to
     it as it arrives, so an interrupted run keeps what it computed.
+
+    ``runner`` hashes the (index, path, spec) tasks elsewhere (a Dask
+    cluster, see cluster.py) and yields (index, outcome) as results arrive,
+    in place of the local pool.
     """
     outcomes: list[_Outcome | None] = [None] * len(files)
     sig_version = signature.SIGNATURE_VERSION
@@ -198,7 +210,13 @@ def hash_files(
     try:
         with _one_blas_thread(), Progress(len(files), enabled=progress) as bar:
             bar.skip(len(files) - len(tasks))
-            if workers <= 1 or len(tasks) < 8:
+            if runner is not None:
+                # Biggest files first, as for the pool below.
+                tasks.sort(key=lambda t: -files[t[0]].size)
+                for i, outcome in runner(tasks):
+                    record(i, outcome)
+                    bar.advance()
+            elif workers <= 1 or len(tasks) < 8:
                 for task in tasks:
                     record(*_work(task))
                     bar.advance()
