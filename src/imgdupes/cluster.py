@@ -45,6 +45,9 @@ TASKS_PER_THREAD = 8
 INSTALL_HINT = "pip install 'dask[distributed]' (or pip install '.[dask]' in imgdupes' source)"
 
 
+LOST_SCHEDULER = "lost the Dask scheduler; what was hashed so far is kept in the hash cache"
+
+
 class ClusterError(ConfigError):
     """The cluster cannot be used (unreachable, lost, wrong workers): one line, exit 2."""
 
@@ -124,54 +127,63 @@ def stream(
     client: Client,
     func: Callable[..., list[Any]],
     parts: Sequence[list[Any]],
-    args: tuple = (),
-    lost: Callable[[Any, str], Any] | None = None,
+    args: tuple,
+    lost: Callable[[Any, str], Any],
 ) -> Iterator[Any]:
     """Run ``func(part, *args)`` for every part on the cluster; yield the
     elements of each returned list as tasks finish.
 
-    A part that still fails after Dask's retries is resubmitted one element
-    per task; an element that fails alone yields ``lost(element, reason)``.
-    Pending tasks are cancelled when the caller stops (Ctrl-C included).
+    A part that fails (after Dask's retries, or as ``KilledWorker``) is
+    resubmitted one element per task.  An element that fails alone becomes a
+    suspect; suspects run one at a time, because a worker's death also fails
+    the tasks queued beside it, so only a suspect that fails with no other
+    suspect running yields ``lost(element, reason)``.  Pending tasks are
+    cancelled when the caller stops (Ctrl-C included).
     """
     distributed = _distributed()
     token = uuid.uuid4().hex[:12]
-    part_of: dict[str, list[Any]] = {}
+    part_of: dict[str, tuple[list[Any], bool]] = {}  # key -> (part, run alone)
     serial = 0
+    pending: set = set()
+    queue = distributed.as_completed([], loop=client.loop)
+    suspects: list[Any] = []
+    alone_running = False
 
-    def submit(batch: Sequence[list[Any]]) -> list:
+    def submit(batch: Sequence[list[Any]], alone: bool = False) -> None:
         nonlocal serial
         keys = [f"imgdupes-{func.__name__}-{token}-{serial + k}" for k in range(len(batch))]
         serial += len(batch)
         columns = [[a] * len(batch) for a in args]
         futures = client.map(func, list(batch), *columns, key=keys, retries=RETRIES)
         for fut, part in zip(futures, batch, strict=True):
-            part_of[fut.key] = part
-        return futures
+            part_of[fut.key] = (part, alone)
+            pending.add(fut)
+            queue.add(fut)
 
-    pending = set(submit(parts))
-    queue = distributed.as_completed(pending, loop=client.loop)
+    submit(parts)
     try:
-        for fut in queue:
+        while pending or suspects:
+            if suspects and not alone_running:
+                submit([[suspects.pop(0)]], alone=True)
+                alone_running = True
+            fut = next(queue)
             pending.discard(fut)
-            part = part_of.pop(fut.key)
+            part, alone = part_of.pop(fut.key)
+            alone_running = alone_running and not alone
             if fut.status == "finished":
                 try:
                     yield from fut.result()
                     continue
                 except distributed.CancelledError:
-                    raise ClusterError("lost the Dask scheduler; what was hashed is kept") from None
+                    raise ClusterError(LOST_SCHEDULER) from None
             if fut.status == "cancelled":
-                raise ClusterError("lost the Dask scheduler; what was hashed is kept")
-            exc = fut.exception()
+                raise ClusterError(LOST_SCHEDULER)
             if len(part) > 1:
-                for f in submit([[x] for x in part]):
-                    pending.add(f)
-                    queue.add(f)
-            elif lost is not None:
-                yield lost(part[0], _reason(exc))
+                submit([[x] for x in part])
+            elif not alone:
+                suspects.append(part[0])
             else:
-                raise ClusterError(_reason(exc))
+                yield lost(part[0], _reason(fut.exception()))
     finally:
         if pending:
             try:
@@ -215,12 +227,13 @@ def file_runner(client: Client) -> Runner:
 # --- shards -----------------------------------------------------------------------------
 
 
-def shard_task(shard: tuple[int, str], spec: HashSpec, options: Any) -> list[tuple[int, Any]]:
-    """Runs on a worker: every image of one shard, read in order."""
+def shard_task(
+    shards: list[tuple[int, str]], spec: HashSpec, options: Any
+) -> list[tuple[int, Any]]:
+    """Runs on a worker: every image of the shard (one per task), read in order."""
     from .shards import hash_shard
 
-    index, path = shard
-    return [(index, hash_shard(path, spec, options))]
+    return [(index, hash_shard(path, spec, options)) for index, path in shards]
 
 
 def shard_runner(client: Client) -> Callable[..., Iterable[tuple[int, Any]]]:

@@ -79,6 +79,10 @@ def entry_json(e: SetEntry, action=None) -> dict:  # action: plan.Action | None
         doc["reason"] = action.reason
         if action.reference:
             doc["reference"] = True
+    if e.file is not None and e.file.shard:
+        # an image inside a dataset shard: the key to drop from that shard
+        doc["shard"] = e.file.shard
+        doc["key"] = e.path[len(e.file.shard) + 1 :]
     return doc
 
 
