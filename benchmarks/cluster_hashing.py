@@ -1,0 +1,139 @@
+"""Hashing on a loopback Dask cluster against the local process pool, on the same files.
+
+    python benchmarks/cluster_hashing.py [--files 10000] [--side 256] [--workers 2] [--rounds 2]
+
+Writes ``--files`` small JPEGs (``--side`` px on the longer side) to a
+temporary folder, then hashes them (phash, fast path, no cache) alternately:
+
+- locally: ``hash_files`` with a pool of ``--workers`` processes;
+- on a cluster: a ``LocalCluster`` on 127.0.0.1 with ``--workers`` worker
+  processes of one thread each, through the same ``hash_files`` with the
+  cluster runner (what ``--dask-scheduler`` uses); cluster start-up is not
+  counted, connecting is.
+
+Prints each round, the best of each, the ratio (target: cluster >= 85% of the
+local pool), the cluster's tasks and its overhead per task (an empty task
+round-tripped, and the cluster run's time beyond the local one divided by
+its tasks).  Best-of-rounds, because the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "src"))
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from imgdupes import cluster  # noqa: E402
+from imgdupes.discover import discover  # noqa: E402
+from imgdupes.hasher import HashSpec, hash_files  # noqa: E402
+
+
+def make_jpegs(folder: str, count: int, side: int) -> None:
+    """Distinct small pictures: a random colour grid upsampled, plus grain."""
+    rng = np.random.default_rng(18)
+    h = side * 3 // 4
+    for n in range(count):
+        grid = rng.integers(0, 256, size=(4, 5, 3), dtype=np.uint8)
+        img = Image.fromarray(grid, "RGB").resize((side, h), Image.Resampling.BILINEAR)
+        arr = np.asarray(img, dtype=np.int16) + rng.integers(-8, 9, size=(h, side, 3))
+        Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB").save(
+            os.path.join(folder, f"{n:06d}.jpg"), quality=85
+        )
+
+
+def _noop(x: int) -> int:
+    return x
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--files", type=int, default=10_000)
+    ap.add_argument("--side", type=int, default=256)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+
+    from distributed import Client, LocalCluster
+
+    spec = HashSpec(methods=("phash",), bits=64, full_decode=False)
+    print(f"machine: {platform.node()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory(prefix="imgdupes-cluster-bench-") as tmp:
+        t = time.perf_counter()
+        make_jpegs(tmp, args.files, args.side)
+        files = discover([tmp]).files
+        mb = sum(f.size for f in files) / 1e6
+        print(f"{len(files)} JPEGs, {args.side} px, {mb:.0f} MB, written in "
+              f"{time.perf_counter() - t:.0f} s")  # fmt: skip
+
+        t = time.perf_counter()
+        with LocalCluster(
+            n_workers=args.workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            silence_logs=logging.ERROR,
+        ) as lc:
+            print(f"cluster up in {time.perf_counter() - t:.1f} s: {lc.scheduler_address}, "
+                  f"{args.workers} workers x 1 thread")  # fmt: skip
+            with Client(lc, set_as_default=False) as probe:
+                probe.gather(probe.map(_noop, range(50)))  # warm the workers
+                t = time.perf_counter()
+                n_empty = 2000
+                probe.gather(probe.map(_noop, range(n_empty)))
+                empty_ms = (time.perf_counter() - t) / n_empty * 1000
+            threads = args.workers
+            n_tasks = len(cluster.chunked(files, threads))
+            chunk = math.ceil(len(files) / n_tasks)
+            print(f"empty task round trip: {empty_ms:.2f} ms/task (2000 tasks, 2 workers)")
+            print(f"cluster tasks: {n_tasks} of up to {chunk} files")
+
+            local_s: list[float] = []
+            cluster_s: list[float] = []
+            for r in range(args.rounds):
+                t = time.perf_counter()
+                rows, errors = hash_files(files, spec, num_proc=args.workers)
+                local_s.append(time.perf_counter() - t)
+                assert not errors and len(rows) == len(files)
+                local_hashes = [h["phash"] for _, h, _, _ in rows]
+
+                t = time.perf_counter()
+                cpu = resource.getrusage(resource.RUSAGE_SELF)
+                client = cluster.connect(lc.scheduler_address)
+                try:
+                    rows, errors = hash_files(files, spec, runner=cluster.file_runner(client))
+                finally:
+                    cluster.close(client)
+                cluster_s.append(time.perf_counter() - t)
+                now = resource.getrusage(resource.RUSAGE_SELF)
+                cpu_s = now.ru_utime - cpu.ru_utime + now.ru_stime - cpu.ru_stime
+                assert not errors and [h["phash"] for _, h, _, _ in rows] == local_hashes
+                print(f"round {r + 1}: local pool {len(files) / local_s[-1]:.0f} files/s "
+                      f"({local_s[-1]:.1f} s), cluster {len(files) / cluster_s[-1]:.0f} files/s "
+                      f"({cluster_s[-1]:.1f} s; scheduler + client CPU {cpu_s:.1f} s)")  # fmt: skip
+
+    best_local, best_cluster = min(local_s), min(cluster_s)
+    ratio = best_local / best_cluster
+    extra_ms = (best_cluster - best_local) / n_tasks * 1000
+    print(f"best: local pool {len(files) / best_local:.0f} files/s, "
+          f"cluster {len(files) / best_cluster:.0f} files/s")  # fmt: skip
+    print(f"cluster throughput = {ratio:.0%} of the local pool's (target >= 85%); "
+          f"hashes identical")  # fmt: skip
+    print(f"cluster time beyond the local pool's: {extra_ms:.0f} ms per task of {chunk} files "
+          f"({(best_cluster - best_local) / len(files) * 1e6:.0f} us per file)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
