@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # imgdupes in a container, as the original tool shipped it:
 #
 #   docker build -t imgdupes .
