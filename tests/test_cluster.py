@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import socket
@@ -11,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,30 +21,60 @@ distributed = pytest.importorskip("distributed", reason="the [dask] extra is not
 DECODERS = str(Path(__file__).resolve().parent / "cluster_decoders.py")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    import dask
+@dataclass
+class Cluster:
+    scheduler_address: str
 
-    # A task fails after its second worker death (the default: the fourth):
-    # the killing-file test then costs four worker restarts, not eight, and a
-    # worker killed once still only delays its tasks.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        with distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",  # its HTTP server too: loopback only
-            preload=[DECODERS],
-            silence_logs=logging.CRITICAL,
-        ) as c:
-            yield c
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """`dask scheduler` and `dask worker --nworkers 2 --nthreads 1` on 127.0.0.1."""
+    info = str(tmp_path_factory.mktemp("dask") / "scheduler.json")
+    env = dict(
+        os.environ,
+        PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        # A task fails at its first worker death (the default: the fourth): the
+        # killing-file test then costs two worker restarts, not eight.
+        DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES="0",
+    )
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    dask = [sys.executable, "-m", "dask"]
+    scheduler = subprocess.Popen(
+        [*dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+         "--scheduler-file", info], **quiet,
+    )  # fmt: skip
+    workers = None
+    try:
+        deadline = time.monotonic() + 120
+        address = None
+        while address is None and time.monotonic() < deadline:
+            try:
+                with open(info) as fh:
+                    address = json.load(fh)["address"]
+            except (OSError, ValueError, KeyError):
+                time.sleep(0.1)
+        assert address, "the scheduler did not start"
+        workers = subprocess.Popen(
+            [*dask, "worker", "--nworkers", "2", "--nthreads", "1", "--no-dashboard",
+             "--host", "127.0.0.1", "--preload", DECODERS, "--scheduler-file", info], **quiet,
+        )  # fmt: skip
+        yield Cluster(address)
+    finally:
+        for proc in (workers, scheduler):
+            if proc is not None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
 
 
 @pytest.fixture
 def client(cluster):
-    with distributed.Client(cluster, set_as_default=False) as c:
-        c.wait_for_workers(2, timeout=60)
+    """A client of the cluster once both workers are up (again, after a test killed one)."""
+    with distributed.Client(cluster.scheduler_address, set_as_default=False) as c:
+        c.wait_for_workers(2, timeout=180)
         yield c
 
 
@@ -116,8 +146,6 @@ def test_a_file_that_kills_its_worker_is_named_and_skipped(cluster, client, dupe
     assert sorted(map(sorted, r.sets)) == sorted(families)
     errors = [line for line in r.err.splitlines() if "crash.png" in line]
     assert len(errors) == 1 and "worker" in errors[0] and "died" in errors[0], r.err
-    # the cluster is whole again for whoever comes next
-    client.wait_for_workers(2, timeout=60)
 
 
 def test_a_worker_killed_mid_run_changes_nothing(cluster, client, dupe_tree, tmp_path, photo):
@@ -153,7 +181,6 @@ def test_a_worker_killed_mid_run_changes_nothing(cluster, client, dupe_tree, tmp
     assert len(slow) == 16
     assert remote_hashes == _hashes_csv(tmp_path / "l.csv")
     assert len(list(markers.glob("started-*"))) == 2  # on the killed worker, then again
-    client.wait_for_workers(2, timeout=60)
 
 
 def test_unreachable_scheduler_is_one_line_and_status_2(dupe_tree):
@@ -227,4 +254,3 @@ def test_ctrl_c_keeps_what_the_workers_hashed(cluster, client, dupe_tree, tmp_pa
     assert b"Traceback" not in err
     with HashStore(str(cache / "hashes-v2.sqlite3")) as store:
         assert store.count() >= 1  # written as they came back, kept through Ctrl-C
-    client.wait_for_workers(2, timeout=60)
