@@ -41,6 +41,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from imgdupes import cluster  # noqa: E402
+from imgdupes.cache import HashStore  # noqa: E402
 from imgdupes.discover import discover  # noqa: E402
 from imgdupes.hasher import HashSpec, hash_files  # noqa: E402
 
@@ -65,6 +66,16 @@ def _noop(x: int) -> int:
 def _cpu(proc) -> float:
     t = proc.cpu_times()
     return t.user + t.system
+
+
+def _cpu_tree(proc) -> float:
+    """CPU of a process and its live children (the nannies' worker processes)."""
+    return _cpu(proc) + sum(_cpu(c) for c in proc.children(recursive=True))
+
+
+def _cpu_children() -> float:
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return done.ru_utime + done.ru_stime
 
 
 def _cpu_self() -> float:
@@ -98,12 +109,37 @@ def _loopback_cluster(workers: int, tmp: str):
         )  # fmt: skip
         print(f"scheduler {address} and {workers} workers x 1 thread started "
               f"({time.perf_counter() - t:.1f} s before the first wait)")  # fmt: skip
-        yield address, psutil.Process(scheduler.pid)
+        yield address, psutil.Process(scheduler.pid), psutil.Process(worker.pid)
     finally:
         for proc in (worker, scheduler):
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=60)
+
+
+def client_side_cost(files, rows, spec) -> tuple[float, float]:
+    """What the client spends per result alone (unpickling each chunk's
+    results, the bookkeeping of hash_files), without and with the hash store:
+    the rate one client can take results in, whatever the cluster's size."""
+    import pickle
+
+    outcomes = [(i, (True, h, w, hh)) for i, (_, h, w, hh) in enumerate(rows)]
+    blobs = [pickle.dumps(outcomes[k : k + 128]) for k in range(0, len(outcomes), 128)]
+
+    def runner(tasks):
+        for blob in blobs:
+            yield from pickle.loads(blob)
+
+    t = time.perf_counter()
+    hash_files(files, spec, runner=runner)
+    plain = (time.perf_counter() - t) / len(files) * 1e6
+    with tempfile.TemporaryDirectory(prefix="imgdupes-store-bench-") as tmp:
+        store = HashStore(os.path.join(tmp, "hashes.sqlite3"))
+        t = time.perf_counter()
+        hash_files(files, spec, runner=runner, store=store)
+        store.close()
+        stored = (time.perf_counter() - t) / len(files) * 1e6
+    return plain, stored
 
 
 def main() -> None:
@@ -126,7 +162,7 @@ def main() -> None:
         print(f"{len(files)} JPEGs, {args.side} px, {mb:.0f} MB, written in "
               f"{time.perf_counter() - t:.0f} s")  # fmt: skip
 
-        with _loopback_cluster(args.workers, tmp) as (address, scheduler):
+        with _loopback_cluster(args.workers, tmp) as (address, scheduler, worker_cli):
             with Client(address, set_as_default=False) as probe:
                 probe.wait_for_workers(args.workers, timeout=120)
                 probe.gather(probe.map(_noop, range(50)))  # warm the workers
@@ -143,16 +179,21 @@ def main() -> None:
             cluster_s: list[float] = []
             client_cpu: list[float] = []
             scheduler_cpu: list[float] = []
+            worker_cpu: list[float] = []
+            local_cpu: list[float] = []
             for r in range(args.rounds):
                 t = time.perf_counter()
+                cpu = _cpu_self() + _cpu_children()
                 rows, errors = hash_files(files, spec, num_proc=args.workers)
                 local_s.append(time.perf_counter() - t)
+                local_cpu.append(_cpu_self() + _cpu_children() - cpu)
                 assert not errors and len(rows) == len(files)
                 local_hashes = [h["phash"] for _, h, _, _ in rows]
 
                 t = time.perf_counter()
                 cpu = _cpu_self()
                 sched = _cpu(scheduler)
+                workers_cpu = _cpu_tree(worker_cli)
                 client = cluster.connect(address)
                 try:
                     rows, errors = hash_files(files, spec, runner=cluster.file_runner(client))
@@ -161,12 +202,46 @@ def main() -> None:
                 cluster_s.append(time.perf_counter() - t)
                 client_cpu.append(_cpu_self() - cpu)
                 scheduler_cpu.append(_cpu(scheduler) - sched)
+                worker_cpu.append(_cpu_tree(worker_cli) - workers_cpu)
                 assert not errors and [h["phash"] for _, h, _, _ in rows] == local_hashes
                 print(f"round {r + 1}: local pool {len(files) / local_s[-1]:.0f} files/s "
                       f"({local_s[-1]:.1f} s), cluster {len(files) / cluster_s[-1]:.0f} files/s "
                       f"({cluster_s[-1]:.1f} s; CPU: client {client_cpu[-1]:.2f} s, "
                       f"scheduler {scheduler_cpu[-1]:.2f} s)")  # fmt: skip
 
+            # Once more into a hash store, as --dask-scheduler does by default.
+            store = HashStore(os.path.join(tmp, "hashes.sqlite3"))
+            t = time.perf_counter()
+            cpu = _cpu_self()
+            client = cluster.connect(address)
+            try:
+                rows, errors = hash_files(
+                    files, spec, runner=cluster.file_runner(client), store=store
+                )
+            finally:
+                cluster.close(client)
+                store.close()
+            stored_s = time.perf_counter() - t
+            stored_cpu = _cpu_self() - cpu
+            assert not errors and [h["phash"] for _, h, _, _ in rows] == local_hashes
+            print(f"cluster into a hash store: {len(files) / stored_s:.0f} files/s "
+                  f"({stored_s:.1f} s; client CPU {stored_cpu:.2f} s)")  # fmt: skip
+        ingest_us, ingest_store_us = client_side_cost(files, rows, spec)
+
+    # The machine may be shared: wall-clock rates move with the load, CPU
+    # seconds per file much less.  Every process of each side is counted.
+    local_cpu_s = min(local_cpu)
+    cluster_cpu_s = min(
+        c + s + w for c, s, w in zip(client_cpu, scheduler_cpu, worker_cpu, strict=True)
+    )
+    print(f"CPU for {len(files)} files: local pool {local_cpu_s:.1f} s, cluster "
+          f"{cluster_cpu_s:.1f} s (workers {min(worker_cpu):.1f}, scheduler "
+          f"{min(scheduler_cpu):.1f}, client {min(client_cpu):.1f}): cluster throughput per "
+          f"CPU second = {local_cpu_s / cluster_cpu_s:.0%} of the local pool's")  # fmt: skip
+    ratios = sorted(lo / cl for lo, cl in zip(local_s, cluster_s, strict=True))
+    shown = ", ".join(f"{r:.0%}" for r in ratios)
+    print(f"wall-clock ratio per round (cluster/local throughput): {shown}; "
+          f"median {ratios[len(ratios) // 2]:.0%}")  # fmt: skip
     best_local, best_cluster = min(local_s), min(cluster_s)
     ratio = best_local / best_cluster
     extra_ms = (best_cluster - best_local) / n_tasks * 1000
@@ -177,7 +252,13 @@ def main() -> None:
     per_file_us = min(client_cpu) / len(files) * 1e6
     print(f"client CPU: {per_file_us:.0f} us per file, connecting included (one client core "
           f"takes in at most {1e6 / per_file_us:,.0f} files/s)")  # fmt: skip
-    print(f"scheduler CPU: {min(scheduler_cpu) / n_tasks * 1000:.1f} ms per task")
+    print(f"client CPU with the hash store: {stored_cpu / len(files) * 1e6:.0f} us per file "
+          f"(at most {len(files) / stored_cpu:,.0f} files/s)")  # fmt: skip
+    print(f"client side alone, per result: {ingest_us:.1f} us (at most {1e6 / ingest_us:,.0f} "
+          f"files/s), {ingest_store_us:.1f} us into the hash store (at most "
+          f"{1e6 / ingest_store_us:,.0f} files/s)")  # fmt: skip
+    print(f"scheduler CPU: {sum(scheduler_cpu):.1f} s over {sum(cluster_s):.0f} s of cluster "
+          f"runs, idle time included")  # fmt: skip
     print(f"cluster time beyond the local pool's: {extra_ms:.0f} ms per task of {chunk} files "
           f"({(best_cluster - best_local) / len(files) * 1e6:.0f} us per file)")  # fmt: skip
 
