@@ -4,6 +4,8 @@ Real Pillow plugins, registered for made-up formats no other plugin accepts:
 
 * ``KILLME...``: opening it ends the process (``os._exit``), as a crashing
   native decoder would; every worker the nanny restarts has it again.
+* ``RAISEME...``: opening it raises an exception no decoder should (a bug in
+  a plugin), on every attempt;
 * ``SLOWME`` + a JSON line + raw 8-bit gray pixels: decodes to that picture
   after writing ``started-<pid>`` into the JSON's ``marker_dir`` and sleeping
   ``sleep`` seconds, so a test knows which worker to kill while it works.
@@ -20,6 +22,7 @@ import time
 from PIL import Image, ImageFile
 
 KILL = b"KILLME"
+RAISE = b"RAISEM"
 SLOW = b"SLOWME"
 
 
@@ -29,6 +32,14 @@ class KillingImageFile(ImageFile.ImageFile):
 
     def _open(self) -> None:
         os._exit(3)
+
+
+class RaisingImageFile(ImageFile.ImageFile):
+    format = "RAISETEST"
+    format_description = "a decoder with a bug"
+
+    def _open(self) -> None:
+        raise RuntimeError("a bug in a decoder plugin")
 
 
 class SlowImageFile(ImageFile.ImageFile):
@@ -50,4 +61,5 @@ class SlowImageFile(ImageFile.ImageFile):
 
 
 Image.register_open(KillingImageFile.format, KillingImageFile, lambda head: head[:6] == KILL)
+Image.register_open(RaisingImageFile.format, RaisingImageFile, lambda head: head[:6] == RAISE)
 Image.register_open(SlowImageFile.format, SlowImageFile, lambda head: head[:6] == SLOW)

@@ -148,6 +148,19 @@ def test_a_file_that_kills_its_worker_is_named_and_skipped(cluster, client, dupe
     assert len(errors) == 1 and "worker" in errors[0] and "died" in errors[0], r.err
 
 
+def test_a_task_that_keeps_failing_is_retried_then_its_file_named(cluster, client, dupe_tree):
+    root, families = dupe_tree
+    (root / "buggy.png").write_bytes(b"RAISEME" + b"\0" * 64)
+    r = run_inproc("--no-cache", "--dask-scheduler", cluster.scheduler_address, str(root),
+                   "phash", "4")  # fmt: skip
+    assert r.code == 0
+    assert sorted(map(sorted, r.sets)) == sorted(families)  # the rest of its chunk was hashed
+    assert r.err == (
+        f"imgdupes: {root / 'buggy.png'}: failed on the Dask cluster "
+        "(RuntimeError: a bug in a decoder plugin)\n"
+    )
+
+
 def test_a_worker_killed_mid_run_changes_nothing(cluster, client, dupe_tree, tmp_path, photo):
     root, families = dupe_tree
     local = run_inproc("--no-cache", "--export-hashes", str(tmp_path / "l.csv"), str(root),
