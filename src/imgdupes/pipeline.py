@@ -148,6 +148,8 @@ def unsearched_folders(config: Config) -> list[str]:
 
 def _hint_shards(errors: list[ScanError]) -> None:
     """A tar or Parquet target without --shards: say how to read it."""
+    if not any(err.error == "not an image" for err in errors):
+        return
     from .shards import hint
 
     for k, err in enumerate(errors):
