@@ -20,7 +20,9 @@ Nothing here is imported unless ``--dask-scheduler`` is given.
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -41,6 +43,8 @@ RETRIES = 1
 # and the last tasks do not leave most workers idle.
 MAX_CHUNK = 128
 TASKS_PER_THREAD = 8
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter number
 
 INSTALL_HINT = "pip install 'dask[distributed]' (or pip install '.[dask]' in imgdupes' source)"
 
@@ -200,8 +204,29 @@ def chunked(items: Sequence[Any], threads: int) -> list[list[Any]]:
 # --- files ------------------------------------------------------------------------------
 
 
+@functools.cache
+def _tune_worker_malloc() -> None:
+    """Once per worker process: glibc's mmap threshold back to a size that
+    keeps picture buffers on the heap.
+
+    Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_ set (to hand
+    memory back to the OS), which also freezes glibc's sliding mmap
+    threshold at 128 KiB: every decoded picture is then mmap'd, zero-filled
+    and unmapped again, and hashing took ~13% more CPU (best of three runs of
+    600 small JPEGs).  Freed memory is still trimmed as Dask wants."""
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024)
+    except (OSError, AttributeError):  # not glibc: nothing to undo
+        pass
+
+
 def hash_chunk(items: list[tuple[int, str]], spec: HashSpec) -> list[tuple[int, _Outcome]]:
     """Runs on a worker: the same per-file hashing as the local pool."""
+    _tune_worker_malloc()
     return [(i, hash_path(path, spec)) for i, path in items]
 
 
@@ -233,6 +258,7 @@ def shard_task(
     """Runs on a worker: every image of the shard (one per task), read in order."""
     from .shards import hash_shard
 
+    _tune_worker_malloc()
     return [(index, hash_shard(path, spec, options)) for index, path in shards]
 
 
