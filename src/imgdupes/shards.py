@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from .discover import has_image_extension, sniff_image, walk
 from .hasher import HashSpec, _one_blas_thread, _Outcome, hash_path
 from .model import FileRecord, ScanError
-from .progress import Progress
+from .progress import Progress, quiet_worker, sigint_held
 
 TAR = "tar"
 PARQUET = "parquet"
@@ -372,7 +372,9 @@ def _hash_here(
                 room.acquire()
                 yield task
 
-        with _one_blas_thread(), multiprocessing.get_context("fork").Pool(workers) as pool:
+        with sigint_held():  # as hash_files: workers leave Ctrl-C to this process
+            pool = multiprocessing.get_context("fork").Pool(workers, initializer=quiet_worker)
+        with _one_blas_thread(), pool:
             try:
                 for out in pool.imap_unordered(_item_work, bounded(), chunksize=2):
                     room.release()
