@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .config import ConfigError
+from .errors import ConfigError
 from .hasher import HashSpec, Runner, _Outcome, hash_path
 
 if TYPE_CHECKING:
