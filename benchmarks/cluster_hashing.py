@@ -43,7 +43,7 @@ from PIL import Image  # noqa: E402
 from imgdupes import cluster  # noqa: E402
 from imgdupes.cache import HashStore  # noqa: E402
 from imgdupes.discover import discover  # noqa: E402
-from imgdupes.hasher import HashSpec, hash_files  # noqa: E402
+from imgdupes.hasher import HashSpec, hash_chunk, hash_files  # noqa: E402
 
 
 def make_jpegs(folder: str, count: int, side: int) -> None:
@@ -117,18 +117,24 @@ def _loopback_cluster(workers: int, tmp: str):
                 proc.wait(timeout=60)
 
 
-def client_side_cost(files, rows, spec) -> tuple[float, float]:
+def client_side_cost(files, spec) -> tuple[float, float]:
     """What the client spends per result alone (unpickling each chunk's
     results, the bookkeeping of hash_files), without and with the hash store:
     the rate one client can take results in, whatever the cluster's size."""
     import pickle
 
-    outcomes = [(i, (True, h, w, hh)) for i, (_, h, w, hh) in enumerate(rows)]
-    blobs = [pickle.dumps(outcomes[k : k + 128]) for k in range(0, len(outcomes), 128)]
+    step = cluster.MAX_CHUNK
+    blobs = [
+        pickle.dumps(
+            (list(range(k, min(k + step, len(files)))),
+             hash_chunk([f.path for f in files[k : k + step]], spec))
+        )
+        for k in range(0, len(files), step)
+    ]  # fmt: skip
 
-    def runner(tasks):
+    def runner(items, spec):
         for blob in blobs:
-            yield from pickle.loads(blob)
+            yield pickle.loads(blob)
 
     t = time.perf_counter()
     hash_files(files, spec, runner=runner)
@@ -226,7 +232,7 @@ def main() -> None:
             assert not errors and [h["phash"] for _, h, _, _ in rows] == local_hashes
             print(f"cluster into a hash store: {len(files) / stored_s:.0f} files/s "
                   f"({stored_s:.1f} s; client CPU {stored_cpu:.2f} s)")  # fmt: skip
-        ingest_us, ingest_store_us = client_side_cost(files, rows, spec)
+        ingest_us, ingest_store_us = client_side_cost(files, spec)
 
     # The machine may be shared: wall-clock rates move with the load, CPU
     # seconds per file much less.  Every process of each side is counted.

@@ -119,8 +119,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--hashes-from",
         metavar="FILE",
         default=None,
-        help="search precomputed hashes from a CSV or Parquet file (path,hash columns) "
-        "instead of reading images",
+        help="search precomputed hashes from a CSV or Parquet file (path,hash columns), "
+        "or a folder or glob of Parquet files, instead of reading images",
+    )
+    g.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        default=None,
+        help="run on the Dask cluster at ADDRESS (tcp://host:8786): the workers hash the "
+        "images (they must see them under the same paths); with --hashes-from the exact "
+        "search runs on the workers",
     )
     g.add_argument(
         "--query",
@@ -185,13 +193,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="decode every image at full size: slower, bit-identical to ImageHash",
     )
     g.add_argument(
-        "--dask-scheduler",
-        metavar="ADDRESS",
-        default=None,
-        help="hash on the workers of this Dask scheduler (e.g. tcp://10.0.0.5:8786); "
-        "they must see the files under the same paths",
-    )
-    g.add_argument(
         "--export-hashes",
         metavar="FILE",
         default=None,
@@ -251,6 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a self-contained HTML report with thumbnails",
     )
     g.add_argument("--csv", metavar="FILE", default=None, help="write one CSV row per file")
+    g.add_argument(
+        "--export-sets",
+        metavar="DIR",
+        default=None,
+        help="write the sets to a new folder as Parquet (set_id, path, distance to the set's "
+        "first file, hash, size, mtime); with --dask-scheduler the workers write it",
+    )
     g.add_argument(
         "--log", action="store_true", help="write timestamped logs of duplicate and deleted files"
     )
@@ -437,7 +445,6 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         use_cache=ns.cache,
         cache_dir=ns.cache_dir,
         full_decode=ns.full_decode,
-        dask_scheduler=ns.dask_scheduler,
         shards=ns.shards,
         image_column=ns.image_column,
         key_column=ns.key_column,
@@ -454,6 +461,8 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         progress=ns.progress or (not ns.quiet and sys.stderr.isatty()),
         error_on_dupe=ns.error_on_dupe,
         export_hashes=ns.export_hashes,
+        export_sets=ns.export_sets,
+        dask_scheduler=ns.dask_scheduler,
         html=ns.html,
         csv=ns.csv,
         imgcat=ns.imgcat,

@@ -1,6 +1,6 @@
 """Hashing on an existing Dask ``distributed`` cluster (``--dask-scheduler ADDRESS``).
 
-The stage is the same as on one machine: workers call ``hasher.hash_path`` on
+The stage is the same as on one machine: workers call ``hasher.hash_chunk`` on
 chunks of files they read under the same paths (shared storage), or read one
 dataset shard each; results stream back as they finish and go through the
 local hash store and progress line exactly as the local pool's do.
@@ -23,13 +23,15 @@ from __future__ import annotations
 import functools
 import math
 import os
+import socket
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from . import __version__
 from .errors import ConfigError
-from .hasher import HashSpec, Runner, _Outcome, hash_path
+from .hasher import ChunkHashes, HashSpec, Runner, hash_chunk
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -75,6 +77,9 @@ def connect(address: str) -> Client:
         get_backend(scheme)  # an unknown scheme would otherwise surface as a timeout
     except (ValueError, TypeError) as exc:
         raise ClusterError(f"--dask-scheduler {address}: not a scheduler address ({exc})") from None
+    refused = _refused(address)
+    if refused:
+        raise ClusterError(f"--dask-scheduler {address}: cannot reach the scheduler ({refused})")
     try:
         client = distributed.Client(address, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except (OSError, ValueError) as exc:  # TimeoutError is an OSError
@@ -97,6 +102,27 @@ def connect(address: str) -> Client:
             f"this is {__version__}; hashes must come from the same version"
         )
     return client
+
+
+def _refused(address: str) -> str | None:
+    """Why a plain TCP scheduler address refuses connections, at once; None when it
+    answers or is not plain TCP (Dask's own retries then decide, up to the timeout)."""
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme != "tcp" or not parts.hostname:
+        return None
+    try:
+        port = parts.port or 8786
+    except ValueError:
+        return "not a host:port address"
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=2):
+            return None
+    except ConnectionRefusedError:
+        return "connection refused"
+    except socket.gaierror as exc:
+        return f"unknown host: {exc.strerror or exc}"
+    except OSError:
+        return None
 
 
 def _worker_version() -> str:
@@ -224,26 +250,26 @@ def _tune_worker_malloc() -> None:
         pass
 
 
-def hash_chunk(items: list[tuple[int, str]], spec: HashSpec) -> list[tuple[int, _Outcome]]:
-    """Runs on a worker: the same per-file hashing as the local pool."""
+def hash_files_task(
+    items: list[tuple[int, str]], spec: HashSpec
+) -> list[tuple[list[int], ChunkHashes]]:
+    """Runs on a worker: the same chunk hashing as the local pool (hasher.hash_chunk)."""
     _tune_worker_malloc()
-    return [(i, hash_path(path, spec)) for i, path in items]
+    return [([i for i, _ in items], hash_chunk([path for _, path in items], spec))]
 
 
 def file_runner(client: Client) -> Runner:
     """A ``hasher.hash_files`` runner that hashes the tasks on the cluster."""
 
-    def run(tasks: list[tuple[int, str, HashSpec]]) -> Iterable[tuple[int, _Outcome]]:
-        if not tasks:
+    def run(items: list[tuple[int, str]], spec: HashSpec):
+        if not items:
             return
-        spec = tasks[0][2]
-        items = [(i, path) for i, path, _ in tasks]
         yield from stream(
             client,
-            hash_chunk,
+            hash_files_task,
             chunked(items, _threads(client)),
             (spec,),
-            lost=lambda item, reason: (item[0], (False, reason, 0, 0)),
+            lost=lambda item, reason: ([item[0]], reason),
         )
 
     return run

@@ -41,8 +41,6 @@ class Config:
     use_cache: bool = True
     cache_dir: str | None = None
     full_decode: bool = False
-    # beyond one machine: hash on this Dask scheduler's workers (cluster.py)
-    dask_scheduler: str | None = None
     # datasets: read WebDataset .tar shards and Parquet files as sets of images
     shards: bool = False
     image_column: str | None = None  # Parquet column of image bytes (default: detected)
@@ -62,6 +60,8 @@ class Config:
     progress: bool = False
     error_on_dupe: bool = False
     export_hashes: str | None = None
+    export_sets: str | None = None  # a folder: the sets as a Parquet dataset
+    dask_scheduler: str | None = None  # address of a Dask scheduler (tcp://host:8786)
     html: str | None = None
     csv: str | None = None
     # imgcat
@@ -146,6 +146,16 @@ class Config:
         for option, target in (("--html", self.html), ("--csv", self.csv)):
             if target is not None:
                 check_output_path(option, target)
+        if self.export_sets is not None:
+            from .hashio import check_sets_dir
+
+            if why := check_sets_dir(self.export_sets):
+                raise ConfigError(why)
+        if self.dask_scheduler and self.hashes_from and self.export_hashes:
+            raise ConfigError(
+                "--export-hashes with --hashes-from and --dask-scheduler: the table stays on "
+                "the cluster; it is already a dataset"
+            )
         if not (self.targets or self.files_from or self.hashes_from or self.paths is not None):
             raise ConfigError(
                 "target_dir is required unless --files-from or --hashes-from is given"

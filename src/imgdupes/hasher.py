@@ -12,9 +12,12 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from PIL import Image
+
 from . import hashes, signature
 from .cache import HashStore
-from .decode import DecodeError, decode, decode_bytes
+from .decode import Decoded, DecodeError, decode, decode_bytes
 from .model import HASH_METHODS, FileRecord, HashedImage, ScanError
 from .progress import Progress, quiet_worker, sigint_held
 
@@ -89,43 +92,153 @@ class HashSpec:
 _Outcome = tuple[bool, "dict[str, bytes] | str", int, int]
 
 
+@dataclass(slots=True)
+class ChunkHashes:
+    """Every result of a chunk of files as arrays: what a worker sends back.
+
+    Row k is the k-th path given to :func:`hash_chunk`; rows of files that
+    failed (``ok[k]`` false, ``reasons[k]`` says why) hold zeros."""
+
+    ok: np.ndarray  # (B,) bool
+    reasons: list[str]  # "" where ok
+    width: np.ndarray  # (B,) int64, the original size after EXIF orientation
+    height: np.ndarray
+    hashes: dict[str, np.ndarray]  # key (method, method@variant) -> (B, nbytes) uint8
+    signature: np.ndarray  # (B, SIGNATURE_BYTES) uint8
+
+    def __len__(self) -> int:
+        return len(self.ok)
+
+    def outcome(self, k: int) -> _Outcome:
+        """Row k in :func:`hash_path`'s form."""
+        if not self.ok[k]:
+            return (False, self.reasons[k], 0, 0)
+        out = {key: packed[k].tobytes() for key, packed in self.hashes.items()}
+        out[SIGNATURE_KEY] = self.signature[k].tobytes()
+        return (True, out, int(self.width[k]), int(self.height[k]))
+
+
 def hash_path(path: str, spec: HashSpec, data: bytes | None = None) -> _Outcome:
     """Decode once and compute every method of ``spec.computed``.  Runs in worker processes.
 
     ``data``: the image's bytes, for an image inside a dataset shard (``path``
     is then only its name)."""
-    try:
-        img = decode(path, spec.reduce_to) if data is None else decode_bytes(data, spec.reduce_to)
-    except DecodeError as exc:
-        return (False, str(exc), 0, 0)
-    try:
-        bits = hashes.compute_all(
-            spec.computed,
-            img.gray,
-            spec.hash_size,
-            (img.width, img.height),
-            exact=spec.full_decode,
-        )
-        out = {method: hashes.pack(b) for method, b in bits.items()}
-        if spec.rotations:
-            from .rotations import variant_hashes
+    return hash_chunk([path], spec, None if data is None else [data]).outcome(0)
 
-            out.update(
-                variant_hashes(img.gray, spec.methods, spec.hash_size, (img.width, img.height))
-            )
-        # Always kept: verification needs it.  Its thumbnails are at most 16 px,
-        # so a whole-factor box reduction first (down to >= 64 px) changes
-        # nothing that matters and saves most of the Lanczos work.
+
+def hash_chunk(
+    paths: Sequence[str], spec: HashSpec, data: Sequence[bytes] | None = None
+) -> ChunkHashes:
+    """Decode each of ``paths`` once, then compute every hash of ``spec.computed``
+    (and the signature) for all of them together: on the fast path one
+    batched resize, DCT, median and rank per picture size
+    (:func:`imgdupes.hashes.compute_batch`); with ``--full-decode`` each
+    picture goes through ImageHash's own steps (bit-identical)."""
+    count = len(paths)
+    reasons = [""] * count
+    width = np.zeros(count, dtype=np.int64)
+    height = np.zeros(count, dtype=np.int64)
+    nbytes = hashes.nbytes_for_bits(spec.hash_size**2)
+    keys = list(spec.computed) + [
+        hashes.tone_key(m) for m in spec.computed if m in hashes.TONE_METHODS
+    ]
+    packed = {key: np.zeros((count, nbytes), dtype=np.uint8) for key in keys}
+    sigs = np.zeros((count, signature.SIGNATURE_BYTES), dtype=np.uint8)
+    rows: list[int] = []
+    decoded: list[Decoded] = []
+    pixels = 0
+
+    def flush() -> None:
+        try:
+            _fill(packed, sigs, rows, decoded, spec)
+        except (ValueError, MemoryError) as exc:
+            # the batch failed as a whole; find which pictures cannot be hashed
+            if len(decoded) == 1:
+                reasons[rows[0]] = f"cannot hash: {exc}"
+            else:
+                for k, img in zip(rows, decoded, strict=True):
+                    try:
+                        _fill(packed, sigs, [k], [img], spec)
+                    except (ValueError, MemoryError) as one:
+                        reasons[k] = f"cannot hash: {one}"
+        rows.clear()
+        decoded.clear()
+
+    for k, path in enumerate(paths):
+        try:
+            if data is None:
+                img = decode(path, spec.reduce_to)
+            else:  # images inside a dataset shard: named by path, held in memory
+                img = decode_bytes(data[k], spec.reduce_to)
+        except DecodeError as exc:
+            reasons[k] = str(exc)
+            continue
+        rows.append(k)
+        decoded.append(img)
+        width[k], height[k] = img.width, img.height
+        # A chunk is sized by file bytes; a few small files can still decode
+        # big (PNG), so decoded pictures are hashed once they hold this much.
+        pixels += img.gray.size[0] * img.gray.size[1]
+        if pixels >= CHUNK_PIXELS:
+            flush()
+            pixels = 0
+    if decoded:
+        flush()
+    ok = np.array([not r for r in reasons], dtype=bool)
+    width[~ok] = 0
+    height[~ok] = 0
+    return ChunkHashes(ok, reasons, width, height, packed, sigs)
+
+
+def _fill(
+    packed: dict[str, np.ndarray],
+    sigs: np.ndarray,
+    rows: list[int],
+    decoded: list[Decoded],
+    spec: HashSpec,
+) -> None:
+    """Hashes and signatures of ``decoded`` into rows ``rows`` of the chunk's arrays."""
+    where = np.asarray(rows)
+    originals = [(img.width, img.height) for img in decoded]
+    if spec.full_decode:
+        for k, img, original in zip(rows, decoded, originals, strict=True):
+            bits = hashes.compute_all(spec.computed, img.gray, spec.hash_size, original)
+            for key, b in bits.items():
+                packed[key][k] = np.packbits(b.ravel())
+    grays = None if spec.full_decode else [_pixels(img.gray) for img in decoded]
+    if grays is not None:
+        bits = hashes.compute_batch(spec.computed, grays, spec.hash_size, originals)
+        for key, b in bits.items():
+            packed[key][where] = hashes.pack_rows(b)
+    if spec.rotations:
+        from .rotations import variant_hashes
+
+        for k, img, original in zip(rows, decoded, originals, strict=True):
+            turned = variant_hashes(img.gray, spec.methods, spec.hash_size, original)
+            for key, value in turned.items():
+                if key not in packed:
+                    packed[key] = np.zeros((len(sigs), len(value)), dtype=np.uint8)
+                packed[key][k] = np.frombuffer(value, dtype=np.uint8)
+    # Always kept: verification needs it.  Its thumbnails are at most 16 px,
+    # so a whole-factor box reduction first (down to >= 64 px) changes
+    # nothing that matters and saves most of the Lanczos work.
+    colors, small = [], []
+    for k, img in enumerate(decoded):
         factor = min(img.gray.size) // 64
         if factor >= 2:
-            out[SIGNATURE_KEY] = signature.compute(
-                img.color.reduce(factor), img.gray.reduce(factor)
-            )
+            colors.append(_pixels(img.color.reduce(factor)))
+            small.append(_pixels(img.gray.reduce(factor)))
         else:
-            out[SIGNATURE_KEY] = signature.compute(img.color, img.gray)
-    except (ValueError, MemoryError) as exc:
-        return (False, f"cannot hash: {exc}", 0, 0)
-    return (True, out, img.width, img.height)
+            colors.append(_pixels(img.color))
+            small.append(grays[k] if grays is not None else _pixels(img.gray))
+    sigs[where] = signature.compute_batch(colors, small)
+
+
+def _pixels(img: Image.Image) -> np.ndarray:
+    """(H, W) or (H, W, 3) uint8 of a mode L or RGB picture (a little quicker than asarray)."""
+    w, h = img.size
+    shape = (h, w) if img.mode == "L" else (h, w, 3)
+    return np.frombuffer(img.tobytes(), dtype=np.uint8).reshape(shape)
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
@@ -143,17 +256,48 @@ def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-# Hashes (index, path, spec) tasks somewhere else, yielding (index, outcome) as they finish.
-Runner = Callable[[list[tuple[int, str, HashSpec]]], Iterable[tuple[int, _Outcome]]]
-
-
-def _work(args: tuple[int, str, HashSpec]) -> tuple[int, _Outcome]:
-    index, path, spec = args
-    return index, hash_path(path, spec)
+def _work(args: tuple[list[int], list[str], HashSpec]) -> tuple[list[int], ChunkHashes]:
+    indices, paths, spec = args
+    return indices, hash_chunk(paths, spec)
 
 
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
+
+
+# A chunk holds up to this many files and bytes: enough small files that the
+# batched hash math and the trip back to the parent cost little per file,
+# and one big photo alone so that no worker sits idle behind a long chunk.
+CHUNK_FILES = 64
+CHUNK_BYTES = 1 << 20
+CHUNK_PIXELS = 1 << 23  # decoded pixels held at once by a worker (8 M: ~32 MB)
+
+
+def _chunks(
+    files: Sequence[FileRecord], todo: list[int], workers: int
+) -> list[tuple[list[int], list[str]]]:
+    # Biggest files first: the last chunks handed out are then the
+    # quickest, and no worker waits long for the others at the end.
+    todo = sorted(todo, key=lambda i: -files[i].size)
+    limit = max(1, min(CHUNK_FILES, len(todo) // (workers * 8)))
+    out: list[tuple[list[int], list[str]]] = []
+    indices: list[int] = []
+    total = 0
+    for i in todo:
+        indices.append(i)
+        total += files[i].size
+        if len(indices) >= limit or total >= CHUNK_BYTES:
+            out.append((indices, [files[k].path for k in indices]))
+            indices, total = [], 0
+    if indices:
+        out.append((indices, [files[k].path for k in indices]))
+    return out
+
+
+# Hashes (index, path) pairs elsewhere, yielding (indices, ChunkHashes | reason) as they finish.
+Runner = Callable[
+    [list[tuple[int, str]], HashSpec], Iterable[tuple[list[int], "ChunkHashes | str"]]
+]
 
 
 def hash_files(
@@ -170,77 +314,74 @@ def hash_files(
     With a ``store``, files it already holds (unchanged, every requested
     method present) are not read at all, and each new result is written to
     it as it arrives, so an interrupted run keeps what it computed.
-
-    ``runner`` hashes the (index, path, spec) tasks elsewhere (a Dask
-    cluster, see cluster.py) and yields (index, outcome) as results arrive,
-    in place of the local pool.
+    Workers hash chunks of files (:func:`hash_chunk`) and send back arrays.
+    ``runner`` hashes the (index, path) pairs elsewhere (a Dask cluster, see
+    cluster.py), yielding (indices, ChunkHashes or the reason they failed).
     """
     outcomes: list[_Outcome | None] = [None] * len(files)
     sig_version = signature.SIGNATURE_VERSION
     if store is not None:
-        for i, hit in store.lookup(
-            files, spec.decode_mode, spec.bits, spec.wanted, sig_version
-        ).items():
-            outcomes[i] = (
-                True,
-                {**hit.hashes, SIGNATURE_KEY: hit.signature},
-                hit.width,
-                hit.height,
-            )
+        hits = store.lookup_arrays(files, spec.decode_mode, spec.bits, spec.wanted, sig_version)
+        # one bytes object per hash and file: what the output (HashedImage) holds
+        columns = [(m, [row.tobytes() for row in packed]) for m, packed in hits.hashes.items()]
+        columns.append((SIGNATURE_KEY, [row.tobytes() for row in hits.signature]))
+        names = [m for m, _ in columns]
+        for k, (i, w, h) in enumerate(
+            zip(hits.index.tolist(), hits.width.tolist(), hits.height.tolist(), strict=True)
+        ):
+            outcomes[i] = (True, dict(zip(names, [c[k] for _, c in columns], strict=True)), w, h)
 
-    def record(i: int, outcome: _Outcome) -> None:
-        outcomes[i] = outcome
-        ok, payload, w, h = outcome
-        if store is not None and ok:
-            assert isinstance(payload, dict)
-            methods = {m: v for m, v in payload.items() if m != SIGNATURE_KEY}
-            store.put(
-                files[i],
+    def record(indices: list[int], chunk: ChunkHashes) -> None:
+        for k, i in enumerate(indices):
+            outcomes[i] = chunk.outcome(k)
+        if store is not None:
+            store.put_chunk(
+                [files[i] for i in indices],
                 spec.decode_mode,
                 spec.bits,
-                methods,
-                w,
-                h,
-                payload[SIGNATURE_KEY],
+                chunk.hashes,
+                chunk.width,
+                chunk.height,
+                chunk.signature,
+                chunk.ok,
                 sig_version,
             )
 
     workers = num_proc or default_workers()
-    tasks = [(i, f.path, spec) for i, f in enumerate(files) if outcomes[i] is None]
+    todo = [i for i in range(len(files)) if outcomes[i] is None]
+    tasks = [(indices, paths, spec) for indices, paths in _chunks(files, todo, workers)]
     try:
         with _one_blas_thread(), Progress(len(files), enabled=progress) as bar:
-            bar.skip(len(files) - len(tasks))
+            bar.skip(len(files) - len(todo))
             if runner is not None:
-                # Biggest files first, as for the pool below.
-                tasks.sort(key=lambda t: -files[t[0]].size)
-                for i, outcome in runner(tasks):
-                    record(i, outcome)
-                    bar.advance()
-            elif workers <= 1 or len(tasks) < 8:
+                # Biggest files first, as _chunks does for the pool below.
+                todo.sort(key=lambda i: -files[i].size)
+                for indices, chunk in runner([(i, files[i].path) for i in todo], spec):
+                    if isinstance(chunk, str):
+                        for i in indices:
+                            outcomes[i] = (False, chunk, 0, 0)
+                    else:
+                        record(indices, chunk)
+                    bar.advance(len(indices))
+            elif workers <= 1 or len(todo) < 8:
                 for task in tasks:
                     record(*_work(task))
-                    bar.advance()
+                    bar.advance(len(task[0]))
             else:
                 import multiprocessing
 
                 # imported once here, not in every worker
                 hashes.preload(spec.computed, exact=spec.full_decode)
 
-                # Small chunks: with big photos a last chunk of many files
-                # leaves the other workers idle; tiny files get bigger ones.
-                chunk = max(1, min(16, len(tasks) // (workers * 32)))
-                # Biggest files first: the last ones handed out are then the
-                # quickest, and no worker waits long for the others at the end.
-                tasks.sort(key=lambda t: -files[t[0]].size)
                 with sigint_held():
                     pool = multiprocessing.get_context("fork").Pool(
                         workers, initializer=quiet_worker
                     )
                 with pool:
                     try:
-                        for i, outcome in pool.imap_unordered(_work, tasks, chunksize=chunk):
-                            record(i, outcome)
-                            bar.advance()
+                        for indices, chunk in pool.imap_unordered(_work, tasks):
+                            record(indices, chunk)
+                            bar.advance(len(indices))
                     except KeyboardInterrupt:
                         pool.terminate()
                         raise

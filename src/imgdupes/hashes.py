@@ -39,18 +39,23 @@ def _dct2(pixels: np.ndarray) -> np.ndarray:
 _DCT_MATRICES: dict[int, np.ndarray] = {}
 
 
-def _dct2_matmul(pixels: np.ndarray) -> np.ndarray:
-    """The same unnormalised 2-D DCT-II as scipy.fftpack's, as two small matrix
-    products.  The fast path uses it so that it never imports scipy.fft
-    (0.17 s, more than hashing a dozen photos); values agree with scipy's to
-    about 1e-12, so bits differ only where a coefficient ties the median."""
-    n = pixels.shape[0]
+def _dct_matrix(n: int) -> np.ndarray:
     c = _DCT_MATRICES.get(n)
     if c is None:
         k = np.arange(n)[:, None]
         c = 2.0 * np.cos(np.pi * k * (2 * np.arange(n)[None, :] + 1) / (2 * n))
         _DCT_MATRICES[n] = c
-    out = c @ pixels.astype(np.float64) @ c.T
+    return c
+
+
+def _dct2_matmul(pixels: np.ndarray) -> np.ndarray:
+    """The same unnormalised 2-D DCT-II as scipy.fftpack's, as two small matrix
+    products, of one (n, n) picture or of every picture of a (B, n, n) stack.
+    The fast path uses it so that it never imports scipy.fft (0.17 s, more
+    than hashing a dozen photos); values agree with scipy's to about 1e-12,
+    so bits differ only where a coefficient ties the median."""
+    c = _dct_matrix(pixels.shape[-1])
+    out = np.matmul(np.matmul(c, pixels.astype(np.float64)), c.T)
     # Rounding leaves ~1e-10 where the exact value is 0 (every AC term of a
     # flat picture); scipy's transform returns 0 there, so that all flat
     # pictures share one hash.  Do the same, or their bits would be noise.
@@ -184,11 +189,10 @@ def whash_projected(
     intermediate picture to 8 bits is left out, so the bits can differ from
     :func:`whash` on the same input where a block sum sits at the median.
     """
-    _check_whash_size(hash_size)
-    image_scale = whash_scale(original_size or gray.size, hash_size)
-    _, sums = resample.shrink(gray, [], (image_scale, hash_size))
-    assert sums is not None
-    return sums > np.median(sums)
+    original = original_size or gray.size
+    return compute_batch(("whash",), [np.asarray(gray)], hash_size, [original])["whash"][0].reshape(
+        hash_size, hash_size
+    )
 
 
 def _whash_wavelets(resized: np.ndarray, image_scale: int, hash_size: int) -> np.ndarray:
@@ -234,10 +238,11 @@ def compute_all(
     their resize and DCT (the same steps as computing each on its own), and
     each of them also yields ``method@tone``, the hash of its resized pixels'
     ranks (see :func:`_ranks`).
-    ``exact=False`` (the fast decoding path) computes whash by projection and
-    does every resize in shared matrix products (same pixels as Pillow's)."""
-    if not exact and gray.size[0] * gray.size[1] <= resample.MAX_PIXELS:
-        return _compute_all_shared(methods, gray, hash_size, original_size)
+    ``exact=False`` (the fast decoding path) is :func:`compute_batch` on a
+    stack of one picture."""
+    if not exact:
+        batch = compute_batch(methods, [np.asarray(gray)], hash_size, [original_size or gray.size])
+        return {key: bits[0].reshape(hash_size, hash_size) for key, bits in batch.items()}
     out: dict[str, np.ndarray] = {}
     dct = None
     for method in methods:
@@ -245,56 +250,107 @@ def compute_all(
             if dct is None:
                 side = hash_size * 4
                 pixels = np.asarray(gray.resize((side, side), LANCZOS))
-                dct = _dct2(pixels) if exact else _dct2_matmul(pixels)
+                dct = _dct2(pixels)
                 _with_tones(out, methods, pixels, hash_size)
             out[method] = _dct_bits(dct, hash_size, method)
-        elif method == "whash" and not exact:
-            out[method] = whash_projected(gray, hash_size, original_size)
         else:
             out[method] = compute(method, gray, hash_size, original_size)
     return out
 
 
-def _compute_all_shared(
+# --- the fast path: every hash of a chunk of pictures in a few array operations -------------
+
+
+def compute_batch(
     methods: tuple[str, ...] | list[str],
-    gray: Image.Image,
+    grays: list[np.ndarray],
     hash_size: int,
-    original_size: tuple[int, int] | None,
+    original_sizes: list[tuple[int, int]],
 ) -> dict[str, np.ndarray]:
+    """The fast path's hashes of many decoded pictures (mode L arrays, any sizes).
+
+    Returns ``{key: (B, bits) bool}`` in input order, for every method and
+    ``method@tone``.  Pictures of one size (and whash working size) are
+    stacked and go through one shared Lanczos product
+    (:func:`imgdupes.resample.shrink_batch`: Pillow's pixels), one batched
+    DCT, one median and one rank per row; a folder of thumbnails shares a
+    handful of sizes, so a chunk costs a few array operations, not a few
+    dozen per picture.  whash is a projection (block sums of the resized
+    picture, see :func:`whash_projected`)."""
     for method in methods:
         if method not in HASH_METHODS:
             raise _unknown(method)
+    if "whash" in methods:
+        _check_whash_size(hash_size)
+    nbits = hash_size * hash_size
+    count = len(grays)
+    tones = [m for m in methods if m in TONE_METHODS]
+    keys = [*methods, *(tone_key(m) for m in tones)]
+    out = {key: np.zeros((count, nbits), dtype=bool) for key in keys}
     sizes: dict[str, tuple[int, int]] = {}
     if "ahash" in methods:
         sizes["ahash"] = (hash_size, hash_size)
     if "dhash" in methods:
         sizes["dhash"] = (hash_size + 1, hash_size)
-    if "phash" in methods or "phash_org" in methods:
+    if tones:
         sizes["phash"] = (hash_size * 4, hash_size * 4)
-    blocks = None
-    if "whash" in methods:
-        _check_whash_size(hash_size)
-        blocks = (whash_scale(original_size or gray.size, hash_size), hash_size)
-    resized, sums = resample.shrink(gray, list(sizes.values()), blocks)
-    pixels = dict(zip(sizes, resized, strict=True))
-    out: dict[str, np.ndarray] = {}
-    dct = None
-    for method in methods:
-        if method == "ahash":
+    groups: dict[tuple[tuple[int, int], int], list[int]] = {}
+    for k, (pixels, original) in enumerate(zip(grays, original_sizes, strict=True)):
+        scale = whash_scale(original, hash_size) if "whash" in methods else 0
+        groups.setdefault((pixels.shape, scale), []).append(k)
+    for (_, scale), members in groups.items():
+        stack = np.stack([grays[k] for k in members])
+        blocks = (scale, hash_size) if scale else None
+        resized, sums = resample.shrink_batch(stack, list(sizes.values()), blocks)
+        pixels = dict(zip(sizes, resized, strict=True))
+        rows = np.asarray(members)
+        b = len(members)
+        if "ahash" in pixels:
             p = pixels["ahash"]
-            out[method] = p > p.mean()
-        elif method == "dhash":
+            out["ahash"][rows] = (p > p.mean(axis=(1, 2), keepdims=True)).reshape(b, nbits)
+        if "dhash" in pixels:
             p = pixels["dhash"]
-            out[method] = p[:, 1:] > p[:, :-1]
-        elif method == "whash":
-            assert sums is not None
-            out[method] = sums > np.median(sums)
-        else:
-            if dct is None:
-                dct = _dct2_matmul(pixels["phash"])
-                _with_tones(out, methods, pixels["phash"], hash_size)
-            out[method] = _dct_bits(dct, hash_size, method)
+            out["dhash"][rows] = (p[:, :, 1:] > p[:, :, :-1]).reshape(b, nbits)
+        if sums is not None:
+            out["whash"][rows] = _above_median(sums.reshape(b, nbits))
+        if tones:
+            p = pixels["phash"]
+            dct = _dct2_matmul(p)
+            ranks = _dct2_matmul(_ranks_batch(p))
+            for method in tones:
+                out[method][rows] = _dct_bits_batch(dct, hash_size, method)
+                out[tone_key(method)][rows] = _dct_bits_batch(ranks, hash_size, method)
     return out
+
+
+def _ranks_batch(pixels: np.ndarray) -> np.ndarray:
+    """:func:`_ranks` of every picture of a (B, n, n) uint8 stack, from one
+    histogram per picture (256 levels) instead of a sort."""
+    b = pixels.shape[0]
+    flat = pixels.reshape(b, -1).astype(np.int64)
+    flat += (np.arange(b, dtype=np.int64) * 256)[:, None]
+    counts = np.bincount(flat.ravel(), minlength=b * 256).reshape(b, 256)
+    start = np.cumsum(counts, axis=1) - counts
+    mean_rank = (start + (counts - 1) / 2.0).ravel()
+    return mean_rank[flat].reshape(pixels.shape)
+
+
+def _above_median(values: np.ndarray) -> np.ndarray:
+    return values > np.median(values, axis=1, keepdims=True)
+
+
+def _dct_bits_batch(dct: np.ndarray, hash_size: int, method: str) -> np.ndarray:
+    low = (
+        dct[:, :hash_size, :hash_size]
+        if method == "phash"
+        else dct[:, 1 : hash_size + 1, 1 : hash_size + 1]
+    )
+    return _above_median(low.reshape(len(dct), -1))
+
+
+def pack_rows(bits: np.ndarray) -> np.ndarray:
+    """(B, bits) bool -> (B, nbytes) uint8, each row packed like :func:`pack`."""
+    return np.packbits(bits.reshape(len(bits), -1), axis=1)
 
 
 def preload(methods: tuple[str, ...] | list[str], exact: bool = True) -> None:

@@ -13,6 +13,7 @@ only for the rows that end up in a duplicate set.
 from __future__ import annotations
 
 import csv
+import glob
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -103,7 +104,18 @@ def matrix_to_hex(matrix: np.ndarray, nbits: int) -> list[str]:
 # --- reading ----------------------------------------------------------------------------
 
 
+# A CSV up to this size is read without pyarrow: for 30,000 rows importing
+# pyarrow (and the pandas it pulls in) costs ten times the reading.
+_PLAIN_CSV_BYTES = 64 << 20
+
+
 def _read_arrow(path: str):
+    if not is_parquet(path):
+        try:
+            if os.path.getsize(path) <= _PLAIN_CSV_BYTES:
+                return None
+        except OSError:
+            pass  # reported by the reader
     pa = _need_pyarrow(path) if is_parquet(path) else _pyarrow()
     if pa is None:
         return None
@@ -146,12 +158,26 @@ def _kind(path: str) -> str:
 
 def _read_csv_plain(path: str) -> dict[str, list]:
     try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise HashFileError(f"{path}: {exc.strerror or exc}") from None
+    if b'"' not in data:
+        header = data.split(b"\n", 1)[0].decode("utf-8", errors="surrogateescape")
+        _check_names(path, [h.strip() for h in header.rstrip("\r").split(",")])
+        cols = _split_unquoted(data)
+        if cols is not None:
+            if not cols:
+                raise HashFileError(f"{path}: empty file, expected a header with path,hash")
+            return cols
+    try:
         with open(path, newline="", encoding="utf-8", errors="surrogateescape") as fh:
             reader = csv.reader(fh)
             header = next(reader, None)
             if header is None:
                 raise HashFileError(f"{path}: empty file, expected a header with path,hash")
             names = [h.strip() for h in header]
+            _check_names(path, names)
             cols: dict[str, list] = {n: [] for n in names}
             for row in reader:
                 for name, value in zip(names, row + [""] * (len(names) - len(row)), strict=False):
@@ -159,6 +185,33 @@ def _read_csv_plain(path: str) -> dict[str, list]:
     except OSError as exc:
         raise HashFileError(f"{path}: {exc.strerror or exc}") from None
     return cols
+
+
+def _check_names(path: str, names: list[str]) -> None:
+    twice = sorted({c for c in names if names.count(c) > 1 and c})
+    if twice:
+        raise HashFileError(f"{path}: column {twice[0]!r} appears more than once")
+
+
+def _split_unquoted(data: bytes) -> dict[str, list] | None:
+    """A CSV without quotes, split with bytes operations (no per-field parsing);
+    None when its rows do not all have the header's number of fields."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    if not text:
+        return {}
+    # "\n" only (and a "\r" before it), as the csv module splits rows
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    names = [h.strip() for h in lines[0].split(",")]
+    blank = [""] * len(names)  # the csv module reads a blank line as a row of nothing
+    rows = [line.split(",") if line else blank for line in lines[1:]]
+    if any(len(r) != len(names) for r in rows):
+        return None
+    if not rows:
+        return {n: [] for n in names}
+    return {n: list(col) for n, col in zip(names, zip(*rows, strict=True), strict=True)}
 
 
 def _hex_digits(column, arrow: bool) -> tuple[np.ndarray, np.ndarray, int]:
@@ -305,6 +358,116 @@ def read_hashes(path: str, algorithm: str | None, warn: Warn) -> HashTable:
     )
 
 
+# --- datasets: a folder or glob of Parquet files ---------------------------------------
+
+
+def is_dataset(spec: str) -> bool:
+    """A folder, or a glob pattern that is not itself a file."""
+    return os.path.isdir(spec) or (not os.path.exists(spec) and glob.has_magic(spec))
+
+
+def dataset_files(spec: str) -> list[str]:
+    """The Parquet files of a dataset, in path order.
+
+    A folder is searched recursively (Hive-style ``key=value`` subfolders, as
+    Spark and Dask write them); names starting with ``_`` or ``.`` are the
+    writers' bookkeeping (``_SUCCESS``, ``_metadata``, ``.crc``) and skipped.
+    """
+    if os.path.isdir(spec):
+        found = []
+        for root, dirs, names in os.walk(spec):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(("_", ".")))
+            found += [
+                os.path.join(root, n)
+                for n in names
+                if is_parquet(n) and not n.startswith(("_", "."))
+            ]
+        what = "folder"
+    else:
+        found = [f for f in glob.glob(spec, recursive=True) if os.path.isfile(f) and is_parquet(f)]
+        what = "pattern"
+    if not found:
+        raise HashFileError(
+            f"--hashes-from {spec}: no Parquet files (*.parquet, *.pq) in this {what}"
+        )
+    return sorted(found)
+
+
+def read_dataset(spec: str, algorithm: str | None, warn: Warn) -> HashTable:
+    """Every file of a dataset as one table, in file order.
+
+    A file that cannot be used is named on a line of its own, all of them,
+    and then the read fails: a search over part of a dataset would present
+    missing sets as if there were none.
+    """
+    files = dataset_files(spec)
+    tables, bad, used = [], [], []
+    for f in files:
+        try:
+            tables.append(read_hashes(f, algorithm, warn))
+        except HashFileError as exc:
+            bad.append(str(exc))
+            continue
+        if len(tables[-1]):
+            used.append(f)
+    widths = [t.nbits for t in tables if len(t)]
+    check_dataset(spec, len(files), bad, widths, used, warn)
+    return concat_tables(tables)
+
+
+def check_dataset(
+    spec: str, nfiles: int, bad: list[str], nbits: list[int], files: list[str], warn: Warn
+) -> None:
+    """Raise (after one line per bad file) unless every file is usable and the widths agree."""
+    for line in bad:
+        warn(line)
+    if bad:
+        raise HashFileError(
+            f"--hashes-from {spec}: {len(bad)} of {nfiles} files cannot be used; "
+            "nothing was searched"
+        )
+    widths = sorted(set(nbits))
+    if len(widths) > 1:
+        first = {b: files[nbits.index(b)] for b in widths}
+        raise HashFileError(
+            f"--hashes-from {spec}: files hold hashes of different widths: "
+            + ", ".join(f"{b} bits ({first[b]})" for b in widths)
+        )
+
+
+def concat_tables(tables: list[HashTable]) -> HashTable:
+    nbits = tables[0].nbits if tables else 0
+    nonempty = [t for t in tables if len(t)] or tables[:1]
+    if not nonempty:
+        return HashTable(
+            [], np.zeros((0, 0), np.uint8), 0, np.zeros(0, np.int64), np.zeros(0, np.int64)
+        )
+    if len(nonempty) == 1:
+        return nonempty[0]
+    pa = _pyarrow()
+    assert pa is not None  # datasets are Parquet
+    paths = pa.concat_arrays(
+        [
+            t.paths if isinstance(t.paths, pa.Array) else pa.array(t.paths, pa.string())
+            for t in nonempty
+        ]
+    )
+    return HashTable(
+        paths=paths,
+        matrix=np.concatenate([t.matrix for t in nonempty]),
+        nbits=nbits,
+        size=np.concatenate([t.size for t in nonempty]),
+        mtime_ns=np.concatenate([t.mtime_ns for t in nonempty]),
+    )
+
+
+def read_source(spec: str, algorithm: str | None, warn: Warn) -> HashTable:
+    """``--hashes-from``: one CSV/Parquet file, or a dataset of Parquet files."""
+    if is_dataset(spec):
+        return read_dataset(spec, algorithm, warn)
+    return read_hashes(spec, algorithm, warn)
+
+
 # --- writing ----------------------------------------------------------------------------
 
 
@@ -358,6 +521,23 @@ def write_images(path: str, images: Sequence[HashedImage], algorithm: str, nbits
 def write_table(path: str, table: HashTable, algorithm: str) -> None:
     paths = [table.path(k) for k in range(len(table))]
     write_hashes(path, paths, table.matrix, table.nbits, algorithm, table.size, table.mtime_ns)
+
+
+def check_sets_dir(path: str) -> str | None:
+    """Why ``--export-sets`` cannot write to ``path``, or None: it must be a new or empty
+    folder, so no part file of an earlier run is ever read as part of this one."""
+    if _pyarrow() is None:
+        return f"--export-sets {path}: Parquet needs pyarrow: pip install pyarrow"
+    if os.path.isdir(path):
+        if os.listdir(path):
+            return f"--export-sets {path}: the folder is not empty; name a new or empty one"
+        return None
+    if os.path.exists(path):
+        return f"--export-sets {path}: exists and is not a folder"
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return f"--export-sets {path}: no such directory {parent}"
+    return None
 
 
 def check_writable(path: str) -> str | None:

@@ -358,8 +358,10 @@ def _find_in_hashes(config: Config, warn: Warn) -> Result:
             "--rotations hashes turned copies of each image; it needs the images, not --hashes-from"
         )
 
+    if config.dask_scheduler and not config.query:
+        return _find_on_cluster(config, warn)
     try:
-        table = hashio.read_hashes(config.hashes_from, config.hash_method, warn)
+        table = hashio.read_source(config.hashes_from, config.hash_method, warn)
     except hashio.HashFileError as exc:
         raise ConfigError(str(exc)) from None
     config.hash_bits = table.nbits  # the file decides; 4 bits per hex digit
@@ -372,7 +374,47 @@ def _find_in_hashes(config: Config, warn: Warn) -> Result:
         result.sets = [DupSet(entries)] if entries else []
     else:
         result.sets = group_table(config, table)
+    if config.export_sets:
+        _export_sets(config, result.sets)
     return result
+
+
+def _find_on_cluster(config: Config, warn: Warn) -> Result:
+    from . import cluster, cluster_search
+
+    client = cluster.connect(config.dask_scheduler)  # type: ignore[arg-type]
+    stats = cluster_search.ClusterStats()
+    try:
+        nbits, sets = cluster_search.search(
+            client, config.hashes_from, config, warn, export_dir=config.export_sets, stats=stats
+        )
+    finally:
+        client.close()
+    config.hash_bits = nbits
+    result = Result(config.hash_method, nbits, config.threshold)
+    result.hashed = stats.rows
+    if sets is None:
+        warn(
+            f"{stats.rows_in_sets} files in {stats.sets_exported} sets written to "
+            f"{config.export_sets}; too many to list here"
+        )
+    result.sets = sets or []
+    return result
+
+
+def _export_sets(config: Config, sets: list[DupSet]) -> None:
+    import pyarrow.parquet as pq
+
+    from .cluster_search import sets_table
+
+    try:
+        os.makedirs(config.export_sets, exist_ok=True)  # type: ignore[arg-type]
+        pq.write_table(
+            sets_table(list(enumerate(sets))),
+            os.path.join(config.export_sets, "part-00000.parquet"),  # type: ignore[arg-type]
+        )
+    except OSError as exc:
+        raise ConfigError(f"--export-sets {config.export_sets}: {exc.strerror or exc}") from None
 
 
 def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
@@ -420,4 +462,6 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
         result.sets = [DupSet(entries)] if entries else []
     else:
         result.sets = group(config, data.images)
+    if config.export_sets:
+        _export_sets(config, result.sets)
     return result, data

@@ -30,11 +30,6 @@ PRECISION_BITS = 22  # Pillow's Resample.c for 8-bit images: 32 - 8 - 2
 _ONE = float(1 << PRECISION_BITS)
 _HALF = float(1 << (PRECISION_BITS - 1))
 
-# The dense product does ~57 multiply-adds per input pixel against Pillow's
-# ~20, which BLAS more than makes up for on a reduced decode; a full-size
-# picture (--full-decode, or a format without early reduction) keeps Pillow.
-MAX_PIXELS = 4_000_000
-
 
 def _lanczos(x: np.ndarray) -> np.ndarray:
     return np.where(np.abs(x) < 3.0, np.sinc(x) * np.sinc(x / 3.0), 0.0)
@@ -102,26 +97,43 @@ def _across(width: int, widths: tuple[int, ...], block_sums: tuple[int, int] | N
     return out
 
 
+def shrink_batch(
+    pixels: np.ndarray,
+    sizes: Sequence[tuple[int, int]],
+    block_sums: tuple[int, int] | None = None,
+) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """A stack of same-size pictures, ``(B, rows, columns)`` uint8, Lanczos-resized
+    to each of ``sizes`` as Pillow would: (B, h, w) uint8 arrays, and optionally
+    whash's block sums: ``block_sums=(scale, blocks)`` gives the (B, blocks,
+    blocks) sums of each picture resized to ``scale x scale``, without rounding.
+
+    The horizontal passes of the whole stack are one matrix product, so a
+    chunk of small pictures costs a few array operations, not a few per picture.
+    """
+    count, height, width = pixels.shape
+    flat = pixels.reshape(count * height, width).astype(np.float32)
+    across = (flat @ _across(width, tuple(w for w, _ in sizes), block_sums)).reshape(
+        count, height, -1
+    )
+    out: list[np.ndarray] = []
+    start = 0
+    for w, h in sizes:
+        # Pillow's first-pass rounding, on float32 sums of fractional weights
+        part = np.clip(np.floor(across[:, :, start : start + w] + 0.5), 0.0, 255.0)
+        start += w
+        # float64 with Pillow's integer weights: every sum exact
+        out.append(_round8(np.matmul(pillow_weights(height, h), part)).astype(np.uint8))
+    sums = None
+    if block_sums is not None:
+        sums = np.matmul(block_weights(height, *block_sums), across[:, :, start:])
+    return out, sums
+
+
 def shrink(
     gray: Image.Image,
     sizes: Sequence[tuple[int, int]],
     block_sums: tuple[int, int] | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """``gray`` (mode L) Lanczos-resized to each of ``sizes`` as Pillow would
-    (uint8 arrays, rows x columns), and optionally whash's block sums:
-    ``block_sums=(scale, blocks)`` gives the (blocks, blocks) sums of the
-    picture resized to ``scale x scale``, without rounding."""
-    width, height = gray.size
-    pixels = np.asarray(gray, dtype=np.float32)
-    across = pixels @ _across(width, tuple(w for w, _ in sizes), block_sums)
-    out: list[np.ndarray] = []
-    start = 0
-    for w, h in sizes:
-        # Pillow's first-pass rounding, on float32 sums of fractional weights
-        part = np.clip(np.floor(across[:, start : start + w] + 0.5), 0.0, 255.0)
-        start += w
-        out.append(_round8(pillow_weights(height, h) @ part).astype(np.uint8))
-    sums = None
-    if block_sums is not None:
-        sums = block_weights(height, *block_sums) @ across[:, start:]
-    return out, sums
+    """:func:`shrink_batch` for one picture (mode L)."""
+    resized, sums = shrink_batch(np.asarray(gray)[None], sizes, block_sums)
+    return [r[0] for r in resized], None if sums is None else sums[0]

@@ -14,6 +14,10 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
+from . import resample
+
+# The matrix path (resample.py) matches Pillow's resize but for a rare +-1 in a byte
+# (3 of 89,600 on small JPEGs), far inside what verification tolerates: same version.
 SIGNATURE_VERSION = 1
 COLOR_SIDE = 8
 GRAY_SIDE = 16
@@ -21,10 +25,31 @@ SIGNATURE_BYTES = COLOR_SIDE * COLOR_SIDE * 3 + GRAY_SIDE * GRAY_SIDE
 
 
 def compute(color: Image.Image, gray: Image.Image) -> bytes:
-    lanczos = Image.Resampling.LANCZOS
-    c = color.resize((COLOR_SIDE, COLOR_SIDE), lanczos).tobytes()
-    g = gray.resize((GRAY_SIDE, GRAY_SIDE), lanczos).tobytes()
-    return c + g
+    return compute_batch([np.asarray(color)], [np.asarray(gray)])[0].tobytes()
+
+
+def compute_batch(colors: list[np.ndarray], grays: list[np.ndarray]) -> np.ndarray:
+    """(B, SIGNATURE_BYTES) uint8: the signatures of pictures given as (H, W, 3)
+    and (H, W) uint8 arrays, Lanczos-reduced as Pillow does (see
+    :mod:`imgdupes.resample`); pictures of one size share one product."""
+    out = np.empty((len(grays), SIGNATURE_BYTES), dtype=np.uint8)
+    nc = COLOR_SIDE * COLOR_SIDE * 3
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for k, g in enumerate(grays):
+        groups.setdefault(g.shape, []).append(k)
+    for (h, w), members in groups.items():
+        b = len(members)
+        gray = np.stack([grays[k] for k in members])
+        # every colour band is a picture of its own, as in Pillow
+        bands = np.stack([colors[k] for k in members]).transpose(0, 3, 1, 2).reshape(b * 3, h, w)
+        (small_gray,), _ = resample.shrink_batch(gray, [(GRAY_SIDE, GRAY_SIDE)])
+        (small_color,), _ = resample.shrink_batch(bands, [(COLOR_SIDE, COLOR_SIDE)])
+        rows = np.asarray(members)
+        out[rows, :nc] = (
+            small_color.reshape(b, 3, COLOR_SIDE, COLOR_SIDE).transpose(0, 2, 3, 1).reshape(b, nc)
+        )
+        out[rows, nc:] = small_gray.reshape(b, GRAY_SIDE * GRAY_SIDE)
+    return out
 
 
 def split(sig: bytes) -> tuple[np.ndarray, np.ndarray]:
