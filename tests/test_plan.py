@@ -249,11 +249,14 @@ def test_benign_copies_are_still_removed(imgdupes, dupe_tree):
 
 
 def _chain(folder: Path) -> list[Path]:
-    a, c = synthetic_photo(1, (320, 240)), synthetic_photo(2, (320, 240))
+    """One photo, brightened x1.12 and x1.25: plain phash a~b 2 bits, b~c 4, a~c 6,
+    so at 4 (with --no-verify: the plain hash only) a chain whose ends are apart.
+    Each is a real copy, so the act-time confirmation lets -N remove what it walks."""
+    img = synthetic_photo(1, (320, 240))
     paths = []
-    for i, name in enumerate("abc"):
+    for name, factor in zip("abc", (1.0, 1.12, 1.25), strict=True):
         p = folder / f"{name}.png"
-        Image.blend(a, c, i / 2).save(p)
+        brightened(img, factor).save(p)
         paths.append(p)
     return paths
 
@@ -269,7 +272,7 @@ def test_reports_on_a_chain_say_what_n_does(imgdupes, tmp_path):
     root.mkdir()
     a, b, c = _chain(root)
     html, csv_path = tmp_path / "r.html", tmp_path / "r.csv"
-    args = ["--no-verify", "--keep", "path", str(root), "phash", "16"]
+    args = ["--no-verify", "--keep", "path", str(root), "phash", "4"]
     res = imgdupes("--json", "--html", str(html), "--csv", str(csv_path), *args)
     doc = json.loads(res.out)
     keep = {f["path"]: f["keep"] for s in doc["sets"] for f in s["files"]}
