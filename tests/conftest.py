@@ -107,6 +107,15 @@ def run_without_file_override(*argv: str, cwd: str | None = None) -> CliResult:
     )
 
 
+def needs(module: str, install: str) -> pytest.MarkDecorator:
+    """Skip a test, saying what to install, where an optional library is missing:
+    the suite also runs on a core-only install."""
+    import importlib.util
+
+    missing = importlib.util.find_spec(module) is None
+    return pytest.mark.skipif(missing, reason=f"needs {module} ({install})")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     # The hash cache must never land in the user's real cache folder during tests.

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import needs
 from PIL import Image
 
 from imgdupes.act import move_destination, run_delete
@@ -746,6 +747,7 @@ def test_move_across_filesystems_copies_and_verifies(tmp_path):
 # --- --trash --------------------------------------------------------------------------------------
 
 
+@needs("send2trash", "pip install send2trash")
 def test_trash_moves_files_to_the_trash(imgdupes_proc, two_sets, tmp_path):
     root, fam_a, fam_b = two_sets
     # HOME and XDG_DATA_HOME under tmp_path: send2trash then uses tmp_path/share/Trash
