@@ -194,11 +194,7 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
                 else:
                     opened = Image.open(fh)
                 with opened as img:
-                    _check_budget(img, reduce_to)
-                    if img.size[0] * img.size[1] > BIG_PIXELS:
-                        with big_image_slot():
-                            return _decode_opened(img, reduce_to)
-                    return _decode_opened(img, reduce_to)
+                    return _decode_bounded(img, reduce_to)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
@@ -230,7 +226,7 @@ def decode_bytes(data: bytes, reduce_to: int | None = None) -> Decoded:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
-                return _decode_opened(img, reduce_to)
+                return _decode_bounded(img, reduce_to)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
@@ -241,6 +237,17 @@ def decode_bytes(data: bytes, reduce_to: int | None = None) -> Decoded:
         raise DecodeError(f"truncated or corrupt image ({exc or type(exc).__name__})") from None
     except (ValueError, SyntaxError, EOFError, IndexError, MemoryError) as exc:
         raise DecodeError(f"corrupt image ({type(exc).__name__}: {exc})") from None
+
+
+def _decode_bounded(img: Image.Image, reduce_to: int | None) -> Decoded:
+    """:func:`_decode_opened` within the memory budget: a picture too big to decode
+    is refused with the reason, and a huge one waits for the one big-image slot.
+    Files and shard items alike: a shard can hold a 13000x13000 PNG too."""
+    _check_budget(img, reduce_to)
+    if img.size[0] * img.size[1] > BIG_PIXELS:
+        with big_image_slot():
+            return _decode_opened(img, reduce_to)
+    return _decode_opened(img, reduce_to)
 
 
 def _decode_opened(img: Image.Image, reduce_to: int | None) -> Decoded:
