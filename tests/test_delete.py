@@ -19,14 +19,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import needs
+from conftest import brightening_chain, needs
 from PIL import Image
 
 from imgdupes.act import move_destination, run_delete
 from imgdupes.config import Config
 from imgdupes.pipeline import find
 from imgdupes.plan import Planner, plan_sets
-from imgdupes.samples import brightened, resized, synthetic_photo
+from imgdupes.samples import resized, synthetic_photo
 
 SIZE = (320, 240)
 SRC = str(Path(__file__).resolve().parent.parent / "src")
@@ -244,18 +244,7 @@ def test_noprompt_keeps_one_of_each_set_and_reports_what_it_freed(imgdupes, two_
 
 
 def _chain(folder: Path) -> list[Path]:
-    """One photo, brightened x1.12 and x1.25: plain phash a~b 2 bits, b~c 4, a~c 6.
-
-    The chain tests use --no-verify and phash 4, so the plain hash alone makes the
-    set a~b~c whose ends are 6 apart; each file is a real copy, so the act-time
-    confirmation lets -N remove what its walk over the hashes picks."""
-    img = synthetic_photo(1, SIZE)
-    paths = []
-    for name, factor in zip("abc", (1.0, 1.12, 1.25), strict=True):
-        p = folder / f"{name}.png"
-        brightened(img, factor).save(p)
-        paths.append(p)
-    return paths
+    return brightening_chain(folder, SIZE)
 
 
 def test_noprompt_never_removes_the_far_end_of_a_chain(imgdupes, tmp_path):

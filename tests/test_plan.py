@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import brightening_chain
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
 from imgdupes.plan import jpeg_quality, parse_keep
@@ -249,16 +250,7 @@ def test_benign_copies_are_still_removed(imgdupes, dupe_tree):
 
 
 def _chain(folder: Path) -> list[Path]:
-    """One photo, brightened x1.12 and x1.25: plain phash a~b 2 bits, b~c 4, a~c 6,
-    so at 4 (with --no-verify: the plain hash only) a chain whose ends are apart.
-    Each is a real copy, so the act-time confirmation lets -N remove what it walks."""
-    img = synthetic_photo(1, (320, 240))
-    paths = []
-    for name, factor in zip("abc", (1.0, 1.12, 1.25), strict=True):
-        p = folder / f"{name}.png"
-        brightened(img, factor).save(p)
-        paths.append(p)
-    return paths
+    return brightening_chain(folder, (320, 240))
 
 
 def _page_marks(page: str) -> dict[str, int]:
