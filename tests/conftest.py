@@ -107,6 +107,29 @@ def run_without_file_override(*argv: str, cwd: str | None = None) -> CliResult:
     )
 
 
+def brightening_chain(folder: Path, size: tuple[int, int] = (320, 240)) -> list[Path]:
+    """One photo, brightened x1.12 and x1.25, as a.png, b.png, c.png: plain phash
+    a~b 2 bits, b~c 4, a~c 6, so at 4 with --no-verify (the plain hash only) a
+    chain whose ends are apart.  Each is a real copy, so the act-time
+    confirmation lets -N remove what its walk over the hashes picks."""
+    img = synthetic_photo(1, size)
+    paths = []
+    for name, factor in zip("abc", (1.0, 1.12, 1.25), strict=True):
+        p = folder / f"{name}.png"
+        brightened(img, factor).save(p)
+        paths.append(p)
+    return paths
+
+
+def needs(module: str, install: str) -> pytest.MarkDecorator:
+    """Skip a test, saying what to install, where an optional library is missing:
+    the suite also runs on a core-only install."""
+    import importlib.util
+
+    missing = importlib.util.find_spec(module) is None
+    return pytest.mark.skipif(missing, reason=f"needs {module} ({install})")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     # The hash cache must never land in the user's real cache folder during tests.

@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import brightening_chain, needs
 from PIL import Image
 
 from imgdupes.act import move_destination, run_delete
@@ -243,31 +244,21 @@ def test_noprompt_keeps_one_of_each_set_and_reports_what_it_freed(imgdupes, two_
 
 
 def _chain(folder: Path) -> list[Path]:
-    """a~b and b~c within phash distance 16, a and c 30 apart.
-
-    Blends of two pictures are different pictures to the match verification, so
-    the chain tests use --no-verify: what they check is -N's walk over the hashes."""
-    a, c = synthetic_photo(1, SIZE), synthetic_photo(2, SIZE)
-    paths = []
-    for i, name in enumerate("abc"):
-        p = folder / f"{name}.png"
-        Image.blend(a, c, i / 2).save(p)
-        paths.append(p)
-    return paths
+    return brightening_chain(folder, SIZE)
 
 
 def test_noprompt_never_removes_the_far_end_of_a_chain(imgdupes, tmp_path):
     root = tmp_path / "chain"
     root.mkdir()
     a, b, c = _chain(root)
-    listing = imgdupes("--json", "--no-verify", "--sort", "filepath", str(root), "phash", "16")
+    listing = imgdupes("--json", "--no-verify", "--sort", "filepath", str(root), "phash", "4")
     doc = json.loads(listing.out)
     assert len(doc["sets"]) == 1 and len(doc["sets"][0]["files"]) == 3
-    assert doc["sets"][0]["files"][2]["distance"] > 16  # precondition: a and c far apart
+    assert doc["sets"][0]["files"][2]["distance"] > 4  # precondition: a and c far apart
     groups = [{digest(a)}, {digest(b)}, {digest(c)}]
-    res = imgdupes("-dN", "--no-verify", "--keep", "path", str(root), "phash", "16")
+    res = imgdupes("-dN", "--no-verify", "--keep", "path", str(root), "phash", "4")
     assert res.code == 0, res.err
-    # a kept; b within 16 of a goes; c is 30 from a, nothing kept near it: kept
+    # a kept; b within 4 of a goes; c is 6 from a, nothing kept near it: kept
     assert a.exists() and c.exists() and not b.exists()
     assert_pictures_survive(root, [groups[0], groups[2]])
 
@@ -277,9 +268,27 @@ def test_noprompt_chain_walked_from_the_middle_removes_both_ends(imgdupes, tmp_p
     root.mkdir()
     a, b, c = _chain(root)
     os.rename(b, root / "0_b.png")  # now first by path
-    res = imgdupes("-dN", "--no-verify", "--keep", "path", str(root), "phash", "16")
+    res = imgdupes("-dN", "--no-verify", "--keep", "path", str(root), "phash", "4")
     assert res.code == 0, res.err
     assert (root / "0_b.png").exists() and not a.exists() and not c.exists()
+
+
+def test_noprompt_with_no_verify_still_removes_only_sure_copies(imgdupes, tmp_path):
+    """--no-verify lets the hash alone decide what is listed; -N still confirms
+    each removal, so blends of two pictures (different pictures whose hashes
+    chain at 16) are listed as a set and all kept, each with a line saying why."""
+    root = tmp_path / "blends"
+    root.mkdir()
+    one, two = synthetic_photo(1, SIZE), synthetic_photo(2, SIZE)
+    for i, name in enumerate("abc"):
+        Image.blend(one, two, i / 2).save(root / f"{name}.png")
+    listing = imgdupes("--no-verify", str(root), "phash", "16")
+    assert len(listing.sets) == 1 and len(listing.sets[0]) == 3
+    before = snapshot(root)
+    res = imgdupes("-dN", "--no-verify", "--keep", "path", str(root), "phash", "16")
+    assert res.code == 0, res.err
+    assert snapshot(root) == before
+    assert res.out.count("[!]") == 2
 
 
 def test_noprompt_keeps_a_file_the_verification_tells_apart_from_the_kept_one():
@@ -727,6 +736,7 @@ def test_move_across_filesystems_copies_and_verifies(tmp_path):
 # --- --trash --------------------------------------------------------------------------------------
 
 
+@needs("send2trash", "pip install send2trash")
 def test_trash_moves_files_to_the_trash(imgdupes_proc, two_sets, tmp_path):
     root, fam_a, fam_b = two_sets
     # HOME and XDG_DATA_HOME under tmp_path: send2trash then uses tmp_path/share/Trash

@@ -18,11 +18,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import needs
 
 from imgdupes.search import EngineParams, collapse, find_matches, query_matches
 from imgdupes.search.bitops import as_words, distances
 
-ENGINES = ["ngt", "hnsw", "faiss-flat"]
+NEEDS_NGT = needs("ngtpy", "pip install ngt")
+NEEDS_HNSW = needs("hnswlib", "pip install hnswlib")
+NEEDS_FAISS = needs("faiss", "pip install faiss-cpu")
+ENGINES = [
+    pytest.param("ngt", marks=NEEDS_NGT),
+    pytest.param("hnsw", marks=NEEDS_HNSW),
+    pytest.param("faiss-flat", marks=NEEDS_FAISS),
+]
 # k options large enough that every neighbour within r is among the k nearest.
 BIG_K = {
     "ngt": ["--ngt-k", "50"],
@@ -137,7 +145,7 @@ def test_query_on_hashes_matches_exact(engine):
         assert got[1].tolist() == want[1].tolist()
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", ["ngt", "hnsw", "faiss-flat"])
 def test_missing_library_is_one_line_naming_the_extra(imgdupes, monkeypatch, tmp_path, engine):
     # None in sys.modules makes `import` fail exactly as if the package were absent.
     monkeypatch.setitem(sys.modules, MODULES[engine], None)
@@ -185,6 +193,7 @@ def test_bad_tuning_value_is_a_usage_error(imgdupes, dupe_tree, option):
     assert res.err.count("\n") == 1
 
 
+@NEEDS_FAISS
 def test_faiss_cuda_without_gpu_says_so_and_runs_on_cpu(imgdupes, dupe_tree):
     import faiss
 
@@ -197,6 +206,7 @@ def test_faiss_cuda_without_gpu_says_so_and_runs_on_cpu(imgdupes, dupe_tree):
     assert sorted(sorted(s) for s in res.sets) == sorted(families)
 
 
+@NEEDS_NGT
 def test_ngt_leaves_no_index_files_behind(imgdupes, dupe_tree, monkeypatch, tmp_path):
     root, families = dupe_tree
     scratch = tmp_path / "scratch"
@@ -210,6 +220,7 @@ def test_ngt_leaves_no_index_files_behind(imgdupes, dupe_tree, monkeypatch, tmp_
     assert sorted(os.listdir(os.getcwd())) == cwd_before
 
 
+@NEEDS_NGT
 def test_ngt_index_is_removed_on_ctrl_c(tmp_path):
     scratch = tmp_path / "scratch"
     scratch.mkdir()

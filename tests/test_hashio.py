@@ -6,6 +6,7 @@ import csv
 
 import numpy as np
 import pytest
+from conftest import needs
 
 from imgdupes import hashes
 from imgdupes.hashio import hex_to_matrix, matrix_to_hex
@@ -84,7 +85,9 @@ def test_algorithm_column_keeps_only_the_requested_method(imgdupes, tmp_path):
     assert "1 rows hold other algorithms" in res.err
 
 
-@pytest.mark.parametrize("ext", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    "ext", ["csv", pytest.param("parquet", marks=needs("pyarrow", "pip install pyarrow"))]
+)
 def test_export_then_import_gives_the_same_sets(imgdupes, dupe_tree, tmp_path, ext):
     root, families = dupe_tree
     out = tmp_path / f"hashes.{ext}"
@@ -146,6 +149,7 @@ def test_hex_round_trip_for_odd_digit_counts():
         assert ok.all() and (back == m).all()
 
 
+@needs("pyarrow", "pip install pyarrow")
 def test_query_against_a_hash_table(imgdupes, dupe_tree, tmp_path):
     root, families = dupe_tree
     out = tmp_path / "h.parquet"

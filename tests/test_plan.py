@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import brightening_chain
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
 from imgdupes.plan import jpeg_quality, parse_keep
@@ -251,13 +252,7 @@ def test_benign_copies_are_still_removed(imgdupes, dupe_tree):
 
 
 def _chain(folder: Path) -> list[Path]:
-    a, c = synthetic_photo(1, (320, 240)), synthetic_photo(2, (320, 240))
-    paths = []
-    for i, name in enumerate("abc"):
-        p = folder / f"{name}.png"
-        Image.blend(a, c, i / 2).save(p)
-        paths.append(p)
-    return paths
+    return brightening_chain(folder, (320, 240))
 
 
 def _page_marks(page: str) -> dict[str, int]:
@@ -271,7 +266,7 @@ def test_reports_on_a_chain_say_what_n_does(imgdupes, tmp_path):
     root.mkdir()
     a, b, c = _chain(root)
     html, csv_path = tmp_path / "r.html", tmp_path / "r.csv"
-    args = ["--no-verify", "--keep", "path", str(root), "phash", "16"]
+    args = ["--no-verify", "--keep", "path", str(root), "phash", "4"]
     res = imgdupes("--json", "--html", str(html), "--csv", str(csv_path), *args)
     doc = json.loads(res.out)
     keep = {f["path"]: f["keep"] for s in doc["sets"] for f in s["files"]}

@@ -616,25 +616,6 @@ def summary(config: Config, tally: Tally) -> str:
     return text + "."
 
 
-def _log_namer(config: Config, kind: str, now: datetime, ext: str) -> Callable[[str], str]:
-    source = config.files_from or (config.targets[0] if config.targets else "hashes")
-
-    def name_for(suffix: str) -> str:
-        return report.log_basename(
-            kind,
-            config.engine,
-            source,
-            config.hash_method,
-            config.hash_bits,
-            config.threshold,
-            now,
-            suffix=suffix,
-            ext=ext,
-        )
-
-    return name_for
-
-
 def folders_acted_on(result: Result) -> list[str]:
     """Every folder holding a name this run may remove or a file it may keep."""
     folders: dict[str, None] = {}
@@ -649,7 +630,7 @@ def folders_acted_on(result: Result) -> list[str]:
 def _write_removed_log(config: Config, journal: Journal, now: datetime, names: list[str]) -> None:
     from .journal import create_unique
 
-    name_for = _log_namer(config, "del", now, ".log")
+    name_for = report.log_namer(config, "del", now, ".log")
     if journal.path is not None:
         # the same stem as this run's journal, so the two are found together
         stem = os.path.basename(journal.path)[: -len(".jsonl")]
@@ -685,7 +666,9 @@ def run_delete(
     Returns False when the run stopped acting on an error (see the warning)."""
     now = datetime.now()
     logging = config.log and not config.dry_run
-    journal = Journal(os.getcwd() if logging else None, _log_namer(config, "del", now, ".jsonl"))
+    journal = Journal(
+        os.getcwd() if logging else None, report.log_namer(config, "del", now, ".jsonl")
+    )
     actor = Actor(config, journal)
     planner = None
     if plans is None:

@@ -126,8 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--dask-scheduler",
         metavar="ADDRESS",
         default=None,
-        help="run on the Dask cluster at ADDRESS (tcp://host:8786); with --hashes-from the "
-        "exact search runs on the workers",
+        help="run on the Dask cluster at ADDRESS (tcp://host:8786): the workers hash the "
+        "images (they must see them under the same paths); with --hashes-from the exact "
+        "search runs on the workers",
     )
     g.add_argument(
         "--query",
@@ -141,6 +142,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="also search DIR, but never delete or move files under it (repeatable; default: none)",
+    )
+
+    g.add_argument(
+        "--shards",
+        action="store_true",
+        help="also read dataset shards among the targets: WebDataset .tar files and Parquet "
+        "files with a column of image bytes; each image inside is named shard#member",
+    )
+    g.add_argument(
+        "--image-column",
+        metavar="NAME",
+        default=None,
+        help="with --shards: the Parquet column holding the image bytes "
+        "(default: the first binary column, or a struct column's 'bytes' field)",
+    )
+    g.add_argument(
+        "--key-column",
+        metavar="NAME",
+        default=None,
+        help="with --shards: the Parquet column naming each row "
+        "(default: __key__ or key when present, else the row number)",
     )
 
     g = p.add_argument_group("hashing")
@@ -423,6 +445,9 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         use_cache=ns.cache,
         cache_dir=ns.cache_dir,
         full_decode=ns.full_decode,
+        shards=ns.shards,
+        image_column=ns.image_column,
+        key_column=ns.key_column,
         verify=ns.verify,
         rotations=ns.rotations,
         sort=sort,

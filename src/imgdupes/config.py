@@ -41,6 +41,10 @@ class Config:
     use_cache: bool = True
     cache_dir: str | None = None
     full_decode: bool = False
+    # datasets: read WebDataset .tar shards and Parquet files as sets of images
+    shards: bool = False
+    image_column: str | None = None  # Parquet column of image bytes (default: detected)
+    key_column: str | None = None  # Parquet column naming each row (default: __key__/key)
     # grouping and precision
     verify: bool = True
     rotations: bool = False
@@ -113,6 +117,13 @@ class Config:
             )
         if self.num_proc is not None and self.num_proc < 1:
             raise ConfigError("--num-proc must be at least 1")
+        if self.delete and self.shards:
+            raise ConfigError(
+                "-d cannot delete images inside dataset shards; list the duplicates "
+                "(--json or --csv name each as shard#key) and drop those keys from the dataset"
+            )
+        if (self.image_column or self.key_column) and not self.shards:
+            raise ConfigError("--image-column and --key-column only work together with --shards")
         if self.delete and self.summarize:
             raise ConfigError("options --summarize and --delete are not compatible")
         if self.noprompt and not self.delete:

@@ -194,11 +194,7 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
                 else:
                     opened = Image.open(fh)
                 with opened as img:
-                    _check_budget(img, reduce_to)
-                    if img.size[0] * img.size[1] > BIG_PIXELS:
-                        with big_image_slot():
-                            return _decode_opened(img, reduce_to)
-                    return _decode_opened(img, reduce_to)
+                    return _decode_bounded(img, reduce_to)
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
@@ -218,6 +214,40 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
         raise DecodeError(reason) from None
     except (ValueError, SyntaxError, EOFError, IndexError, MemoryError) as exc:
         raise DecodeError(f"corrupt image ({type(exc).__name__}: {exc})") from None
+
+
+def decode_bytes(data: bytes, reduce_to: int | None = None) -> Decoded:
+    """:func:`decode` for an image held in memory (one inside a dataset shard)."""
+    if not data:
+        raise DecodeError("empty image")
+    try:
+        if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+            _register_heif(data[8:12])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                return _decode_bounded(img, reduce_to)
+    except DecodeError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise DecodeError(f"refused, too many pixels (decompression bomb?): {exc}") from None
+    except UnidentifiedImageError:
+        raise DecodeError("not an image or an unsupported format") from None
+    except OSError as exc:
+        raise DecodeError(f"truncated or corrupt image ({exc or type(exc).__name__})") from None
+    except (ValueError, SyntaxError, EOFError, IndexError, MemoryError) as exc:
+        raise DecodeError(f"corrupt image ({type(exc).__name__}: {exc})") from None
+
+
+def _decode_bounded(img: Image.Image, reduce_to: int | None) -> Decoded:
+    """:func:`_decode_opened` within the memory budget: a picture too big to decode
+    is refused with the reason, and a huge one waits for the one big-image slot.
+    Files and shard items alike: a shard can hold a 13000x13000 PNG too."""
+    _check_budget(img, reduce_to)
+    if img.size[0] * img.size[1] > BIG_PIXELS:
+        with big_image_slot():
+            return _decode_opened(img, reduce_to)
+    return _decode_opened(img, reduce_to)
 
 
 def _decode_opened(img: Image.Image, reduce_to: int | None) -> Decoded:

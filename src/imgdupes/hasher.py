@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,7 @@ from PIL import Image
 
 from . import hashes, signature
 from .cache import HashStore
-from .decode import Decoded, DecodeError, decode
+from .decode import Decoded, DecodeError, decode, decode_bytes
 from .model import HASH_METHODS, FileRecord, HashedImage, ScanError
 from .progress import Progress, quiet_worker, sigint_held
 
@@ -118,12 +118,17 @@ class ChunkHashes:
         return (True, out, int(self.width[k]), int(self.height[k]))
 
 
-def hash_path(path: str, spec: HashSpec) -> _Outcome:
-    """Decode once and compute every method of ``spec.computed``.  Runs in worker processes."""
-    return hash_chunk([path], spec).outcome(0)
+def hash_path(path: str, spec: HashSpec, data: bytes | None = None) -> _Outcome:
+    """Decode once and compute every method of ``spec.computed``.  Runs in worker processes.
+
+    ``data``: the image's bytes, for an image inside a dataset shard (``path``
+    is then only its name)."""
+    return hash_chunk([path], spec, None if data is None else [data]).outcome(0)
 
 
-def hash_chunk(paths: Sequence[str], spec: HashSpec) -> ChunkHashes:
+def hash_chunk(
+    paths: Sequence[str], spec: HashSpec, data: Sequence[bytes] | None = None
+) -> ChunkHashes:
     """Decode each of ``paths`` once, then compute every hash of ``spec.computed``
     (and the signature) for all of them together: on the fast path one
     batched resize, DCT, median and rank per picture size
@@ -161,7 +166,10 @@ def hash_chunk(paths: Sequence[str], spec: HashSpec) -> ChunkHashes:
 
     for k, path in enumerate(paths):
         try:
-            img = decode(path, spec.reduce_to)
+            if data is None:
+                img = decode(path, spec.reduce_to)
+            else:  # images inside a dataset shard: named by path, held in memory
+                img = decode_bytes(data[k], spec.reduce_to)
         except DecodeError as exc:
             reasons[k] = str(exc)
             continue
@@ -287,6 +295,12 @@ def _chunks(
     return out
 
 
+# Hashes (index, path) pairs elsewhere, yielding (indices, ChunkHashes | reason) as they finish.
+Runner = Callable[
+    [list[tuple[int, str]], HashSpec], Iterable[tuple[list[int], "ChunkHashes | str"]]
+]
+
+
 def hash_files(
     files: Sequence[FileRecord],
     spec: HashSpec,
@@ -294,6 +308,7 @@ def hash_files(
     num_proc: int | None = None,
     progress: bool = False,
     store: HashStore | None = None,
+    runner: Runner | None = None,
 ) -> tuple[list[tuple[FileRecord, dict[str, bytes], int, int]], list[ScanError]]:
     """Hash ``files``; returns (file, {method: packed}, width, height) in input order.
 
@@ -301,6 +316,8 @@ def hash_files(
     method present) are not read at all, and each new result is written to
     it as it arrives, so an interrupted run keeps what it computed.
     Workers hash chunks of files (:func:`hash_chunk`) and send back arrays.
+    ``runner`` hashes the (index, path) pairs elsewhere (a Dask cluster, see
+    cluster.py), yielding (indices, ChunkHashes or the reason they failed).
     """
     outcomes: list[_Outcome | None] = [None] * len(files)
     sig_version = signature.SIGNATURE_VERSION
@@ -337,7 +354,17 @@ def hash_files(
     try:
         with _one_blas_thread(), Progress(len(files), enabled=progress) as bar:
             bar.skip(len(files) - len(todo))
-            if workers <= 1 or len(todo) < 8:
+            if runner is not None:
+                # Biggest files first, as _chunks does for the pool below.
+                todo.sort(key=lambda i: -files[i].size)
+                for indices, chunk in runner([(i, files[i].path) for i in todo], spec):
+                    if isinstance(chunk, str):
+                        for i in indices:
+                            outcomes[i] = (False, chunk, 0, 0)
+                    else:
+                        record(indices, chunk)
+                    bar.advance(len(indices))
+            elif workers <= 1 or len(todo) < 8:
                 for task in tasks:
                     record(*_work(task))
                     bar.advance(len(task[0]))

@@ -31,6 +31,10 @@ class FileRecord:
     # only), and a file removed and re-created under the same inode gets a new
     # one: with it, a file edited in place is never taken for the one hashed.
     ctime_ns: int = 0
+    # An image inside a dataset shard (WebDataset .tar, Parquet): the shard's
+    # path; ``path`` is then ``shard#member`` (or ``shard#row``/``shard#key``)
+    # and dev, ino, mtime and ctime are the shard's.  "" for a file of its own.
+    shard: str = ""
 
     @property
     def identity(self) -> tuple[int, int]:

@@ -45,8 +45,8 @@ def _spec(config: Config, methods: tuple[str, ...] | None = None) -> HashSpec:
     )
 
 
-def scan(config: Config, warn: Warn) -> Scan:
-    """Discover and hash the target images."""
+def scan(config: Config, warn: Warn, client: object = None) -> Scan:
+    """Discover and hash the target images (on the Dask ``client``'s cluster when given)."""
     files_list = list(config.paths) if config.paths is not None else None
     if files_list is None and config.files_from:
         try:
@@ -66,7 +66,20 @@ def scan(config: Config, warn: Warn) -> Scan:
     if config.delete and config.move_to and os.path.isdir(config.move_to):
         # A later -r run must not find the moved copies and move them again.
         skip[config.move_to] = "the --move-to folder; its files are left out of the search"
-    found = discover(config.targets, recursive=config.recursive, files=files_list, skip_dirs=skip)
+    targets = list(config.targets)
+    shard_files: list[FileRecord] = []
+    shard_errors: list[ScanError] = []
+    if config.shards:
+        from .shards import find_shards
+
+        if files_list is not None:
+            shard_files, files_list, shard_errors = find_shards(files_list, False)
+        else:
+            shard_files, targets, shard_errors = find_shards(targets, config.recursive)
+    found = discover(targets, recursive=config.recursive, files=files_list, skip_dirs=skip)
+    found.errors[:0] = shard_errors
+    if not config.shards:
+        _hint_shards(found.errors)
     if config.references:
         from .references import add_references
 
@@ -76,22 +89,47 @@ def scan(config: Config, warn: Warn) -> Scan:
         warn(note)
     for err in found.errors:
         warn(f"{err.path}: {err.error}")
-    if not found.files:
+    if not found.files and not shard_files:
         folders = [] if files_list is not None else unsearched_folders(config)
         hint = f"; subfolders of {folders[0]} hold some: add -r to search them" if folders else ""
         warn(f"no images found{hint}")
+    runner = None
+    if client is not None:
+        from .cluster import file_runner
+
+        runner = file_runner(client)  # type: ignore[arg-type]
+    progress = config.progress and not config.quiet
     store = HashStore.open(config.cache_dir, warn) if config.use_cache else None
     try:
         rows, errors = hash_files(
             found.files,
             _spec(config),
             num_proc=config.num_proc,
-            progress=config.progress and not config.quiet,
+            progress=progress,
             store=store,
+            runner=runner,
         )
     finally:
         if store is not None:
             store.close()
+    if shard_files:
+        from .shards import ShardOptions, hash_shards
+
+        shard_runner = None
+        if client is not None:
+            from .cluster import shard_runner as make_shard_runner
+
+            shard_runner = make_shard_runner(client)  # type: ignore[arg-type]
+        items, item_errors = hash_shards(
+            shard_files,
+            _spec(config),
+            ShardOptions(config.image_column, config.key_column),
+            num_proc=config.num_proc,
+            progress=progress,
+            runner=shard_runner,
+        )
+        rows += items
+        errors += item_errors
     for err in errors:
         warn(f"{err.path}: {err.error}")
     return Scan(
@@ -106,6 +144,17 @@ def unsearched_folders(config: Config) -> list[str]:
     if config.recursive or config.files_from or config.paths is not None or config.hashes_from:
         return []
     return [t for t in config.targets if os.path.isdir(t) and images_below(t)]
+
+
+def _hint_shards(errors: list[ScanError]) -> None:
+    """A tar or Parquet target without --shards: say how to read it."""
+    if not any(err.error == "not an image" for err in errors):
+        return
+    from .shards import hint
+
+    for k, err in enumerate(errors):
+        if err.error == "not an image" and (why := hint(err.path)):
+            errors[k] = ScanError(err.path, why)
 
 
 def hash_query(config: Config) -> HashedImage:
@@ -382,7 +431,16 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
         refuse_inputs(config)
         return _find_in_hashes(config, warn), Scan()
     qimage = hash_query(config) if config.query else None
-    data = scan(config, warn)
+    if config.dask_scheduler:
+        from . import cluster
+
+        client = cluster.connect(config.dask_scheduler)
+        try:
+            data = scan(config, warn, client)
+        finally:
+            cluster.close(client)
+    else:
+        data = scan(config, warn)
     if config.export_hashes:
         _export(
             config,

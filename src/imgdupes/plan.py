@@ -511,15 +511,15 @@ def make_planner(config, data: object = None) -> Planner:  # config: Config
 
         return float(Features([sig]).saturation[0])
 
-    confirm: Confirm | None = None
-    done: Callable[[], None] = _nothing
-    if config.verify:
-        confirmer = Confirmer(rotations=config.rotations)
-        done = confirmer.forget
+    # Always on, --no-verify too: that option lets the hash alone decide what is
+    # *listed*; what -N removes unattended must still be surely a copy
+    # (pages of one letterhead share a hash and are not copies).
+    confirmer = Confirmer(rotations=config.rotations)
+    done: Callable[[], None] = confirmer.forget
 
-        def confirm(a: SetEntry, b: SetEntry) -> tuple[bool, str]:
-            outcome = confirmer.same_picture(a.path, b.path)
-            return outcome.ok, outcome.why
+    def confirm(a: SetEntry, b: SetEntry) -> tuple[bool, str]:
+        outcome = confirmer.same_picture(a.path, b.path)
+        return outcome.ok, outcome.why
 
     return Planner(
         radius=config.threshold,

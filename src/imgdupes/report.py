@@ -13,6 +13,9 @@ from .model import DupSet, Result, SetEntry
 from .units import fdupes_size
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .config import Config
     from .plan import SetPlan
 
 JSON_VERSION = 1
@@ -79,6 +82,10 @@ def entry_json(e: SetEntry, action=None) -> dict:  # action: plan.Action | None
         doc["reason"] = action.reason
         if action.reference:
             doc["reference"] = True
+    if e.file is not None and e.file.shard:
+        # an image inside a dataset shard: the key to drop from that shard
+        doc["shard"] = e.file.shard
+        doc["key"] = e.path[len(e.file.shard) + 1 :]
     return doc
 
 
@@ -135,6 +142,27 @@ def _clean_name(text: str) -> str:
 NAME_MAX = 255
 # Room left in a log's name for a "-N" suffix and a longer extension (.jsonl).
 _LOG_SPARE = 12
+
+
+def log_namer(config: Config, kind: str, now: datetime, ext: str = ".log") -> Callable[[str], str]:
+    """The seed's log file name for this run (``kind``: dup or del), with a
+    suffix to make it unique (see journal.create_unique)."""
+    source = config.files_from or (config.targets[0] if config.targets else "hashes")
+
+    def name_for(suffix: str) -> str:
+        return log_basename(
+            kind,
+            config.engine,
+            source,
+            config.hash_method,
+            config.hash_bits,
+            config.threshold,
+            now,
+            suffix=suffix,
+            ext=ext,
+        )
+
+    return name_for
 
 
 def log_basename(

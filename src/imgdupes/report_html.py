@@ -24,7 +24,7 @@ from PIL import Image, features
 
 from . import __version__
 from .decode import DecodeError, decode, image_size
-from .model import Result, SetEntry
+from .model import FileRecord, Result, SetEntry
 from .progress import Progress, quiet_worker, sigint_held
 from .report import printable
 from .units import human_size
@@ -56,6 +56,33 @@ def thumbnail(path: str, side: int = THUMB_SIDE) -> bytes | None:
         img = decode(path, reduce_to=side).color
     except DecodeError:
         return None
+    img.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    buf = io.BytesIO()
+    img.save(buf, **THUMB_SAVE)
+    return buf.getvalue()
+
+
+def _item_thumbnails(items: Sequence[FileRecord], config: Config | None) -> dict[str, bytes]:
+    """Thumbnails of images inside dataset shards: each shard read once, in order."""
+    from .decode import decode_bytes
+    from .shards import ShardOptions, item_bytes
+
+    options = ShardOptions(config.image_column, config.key_column) if config else ShardOptions()
+    by_shard: dict[str, list[str]] = {}
+    for f in items:
+        by_shard.setdefault(f.shard, []).append(f.path[len(f.shard) + 1 :])
+    found: dict[str, bytes] = {}
+    for shard, keys in by_shard.items():
+        for key, data in item_bytes(shard, keys, options).items():
+            try:
+                img = decode_bytes(data, reduce_to=THUMB_SIDE).color
+            except DecodeError:
+                continue
+            found[f"{shard}#{key}"] = _encode_thumbnail(img)
+    return found
+
+
+def _encode_thumbnail(img: Image.Image, side: int = THUMB_SIDE) -> bytes:
     img.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     buf = io.BytesIO()
     img.save(buf, **THUMB_SAVE)
@@ -430,7 +457,12 @@ def write_html(
             paths.append(p)
     progress = bool(config and config.progress and not config.quiet)
     num_proc = config.num_proc if config is not None else None
-    thumbs = dict(zip(paths, thumbnails(paths, num_proc, progress), strict=True))
+    entries = [e for s in result.sets for e in s.entries]
+    items = {e.path: e.file for e in entries if e.file is not None and e.file.shard}
+    loose = [p for p in paths if p not in items]
+    thumbs = dict(zip(loose, thumbnails(loose, num_proc, progress), strict=True))
+    if items:
+        thumbs.update(_item_thumbnails(list(items.values()), config))
     page = render_html(result, config, thumbs, plans=plans)
     try:
         with open(path, "w", encoding="utf-8") as fh:

@@ -152,23 +152,8 @@ def _write_dup_log(config: Config, result: Result, warn: Callable[[str], None]) 
 
     from .journal import create_unique
 
-    source = config.files_from or (config.targets[0] if config.targets else "hashes")
-    now = datetime.now()
-
-    def name_for(suffix: str) -> str:
-        return report.log_basename(
-            "dup",
-            config.engine,
-            source,
-            config.hash_method,
-            config.hash_bits,
-            config.threshold,
-            now,
-            suffix=suffix,
-        )
-
     try:
-        fd, _ = create_unique(os.getcwd(), name_for)
+        fd, _ = create_unique(os.getcwd(), report.log_namer(config, "dup", datetime.now()))
         report.write_dup_log(fd, result, config.sameline)
     except OSError as exc:
         warn(f"--log: cannot write the duplicate log: {exc.strerror or exc}")
