@@ -53,12 +53,21 @@ class Thresholds:
     min_local_correlation: float = 0.97  # local rule: ranks over the best-agreeing blocks
     gray_max: float = 4.0  # mean |chroma| up to which a thumbnail counts as gray
     tone_max_chroma_diff: float = 0.5  # colour pattern, each side scaled to mean |chroma| 1
+    # Gamma 0.6 moves the mean level by at most ~50, brightness x1.25 less:
+    # the light and the dark variant of one design differ by 130 and more.
+    tone_max_brightness_shift: float = 100.0
     fine_min_energy: float = 4.0  # fine detail (rms, levels) above which it must agree
     fine_min_correlation: float = 0.975  # ... this well (over the kept blocks for "local")
     # ... or this well when the tones differ (a re-toned copy, clipped colours
     # shift its luminance unevenly); pages of one layout share their tones.
     retoned_fine_min_correlation: float = 0.90
     retoned_min_shift: float = 8.0  # mean level difference that counts as re-toned
+    # Fine detail after aligning (a crop, a border, a slight turn): the best
+    # of the warps of :data:`_WARPS` must agree this well and beat the
+    # unaligned comparison by the margin.  Pages of one layout are already
+    # aligned: no warp beats the identity there (measured: by at most 0.01).
+    aligned_fine_min_correlation: float = 0.70
+    aligned_min_gain: float = 0.15
 
 
 DEFAULT = Thresholds()
@@ -102,6 +111,96 @@ def _masked_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
     yc = (y - (y * wf).sum(axis=1, keepdims=True) / cnt) * wf
     num = (xc * yc).sum(axis=1)
     return num / np.maximum(np.sqrt((xc * xc).sum(axis=1) * (yc * yc).sum(axis=1)), 1e-6)
+
+
+def _warp_grid() -> list[tuple[float, float]]:
+    """(scale, degrees) of the warps tried, the identity left out: a crop of
+    up to ~13% each way, a border of as much, a turn of up to 4 degrees.
+    Steps move the thumbnail's edge by about half a pixel."""
+    scales = (0.87, 0.9, 0.93, 0.96, 1.0, 1.04, 1.075, 1.11, 1.15)
+    angles = (-4.0, -2.0, 0.0, 2.0, 4.0)
+    return [(s, a) for s in scales for a in angles if (s, a) != (1.0, 0.0)]
+
+
+_WARPS = _warp_grid()
+_SHIFTS = [(dx, dy) for dy in (-1.0, 0.0, 1.0) for dx in (-1.0, 0.0, 1.0)]
+
+
+def _sample(raw: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear samples of (k, 1024) 32x32 thumbnails under (k, P, 4) warps
+    (scale, degrees, dx, dy) about the centre, as (k, P, 1024) values and
+    whether each sample's 3x3 neighbourhood lies inside the picture."""
+    n = FINE_SIDE
+    c = (n - 1) / 2
+    ys, xs = np.mgrid[0:n, 0:n].astype(np.float32)
+    u, v = (xs - c).ravel(), (ys - c).ravel()
+    s, t = params[..., 0:1], np.deg2rad(params[..., 1:2])
+    cos, sin = s * np.cos(t), s * np.sin(t)
+    sx = c + cos * u - sin * v + params[..., 2:3]
+    sy = c + sin * u + cos * v + params[..., 3:4]
+    # one pixel of margin: the fine detail takes a 3x3 mean
+    inside = (sx >= 1) & (sx <= n - 2) & (sy >= 1) & (sy <= n - 2)
+    x0 = np.clip(np.floor(sx), 0, n - 2).astype(np.int64)
+    y0 = np.clip(np.floor(sy), 0, n - 2).astype(np.int64)
+    fx, fy = np.clip(sx - x0, 0, 1), np.clip(sy - y0, 0, 1)
+    k, p = params.shape[:2]
+    flat = raw.reshape(k, 1, -1)
+    base = (y0 * n + x0).reshape(k, -1)
+
+    def at(offset: int) -> np.ndarray:
+        return np.take_along_axis(flat[:, 0], base + offset, axis=1).reshape(k, p, -1)
+
+    top = at(0) * (1 - fx) + at(1) * fx
+    bottom = at(n) * (1 - fx) + at(n + 1) * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32), inside
+
+
+def _aligned_corr(
+    raw_a: np.ndarray, raw_b: np.ndarray, params: np.ndarray, low: bool = False
+) -> np.ndarray:
+    """(k, P) correlation of a's fine detail with b's, b warped by each of
+    params (with ``low``: of what the fine detail leaves, the 3x3 means)."""
+    k, p = params.shape[:2]
+    warped, inside = _sample(raw_b.astype(np.float32), params)
+    warped = warped.reshape(k * p, -1)
+    fa = np.repeat(fine_detail(raw_a), p, axis=0)
+    fb = fine_detail(warped)
+    if low:
+        fa = np.repeat(raw_a.astype(np.float32), p, axis=0) - fa
+        fb = warped - fb
+    ok = inside.reshape(k * p, -1) & (warped < _CLIPPED)
+    ok &= np.repeat(raw_a < _CLIPPED, p, axis=0)
+    corr = _masked_corr(fa, fb, ok)
+    corr[ok.sum(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0  # too little overlap to tell
+    return corr.reshape(k, p)
+
+
+_MIN_ALIGNED_PIXELS = 400  # of 1024
+_ALIGN_PAIRS_PER_STEP = 64
+
+
+def aligned_fine(raw_a: np.ndarray, raw_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Best correlation of the fine detail over the warps (the identity left
+    out) and the correlation of the coarse picture under that warp: first
+    every (scale, turn) of :data:`_WARPS` about the centre, then shifts of a
+    pixel around the best (an off-centre crop)."""
+    best_fine = np.zeros(len(raw_a), dtype=np.float32)
+    best_low = np.zeros(len(raw_a), dtype=np.float32)
+    grid = np.array([(s, a, 0.0, 0.0) for s, a in _WARPS], dtype=np.float32)
+    shifts = np.array(_SHIFTS, dtype=np.float32)
+    for lo in range(0, len(raw_a), _ALIGN_PAIRS_PER_STEP):
+        a = raw_a[lo : lo + _ALIGN_PAIRS_PER_STEP]
+        b = raw_b[lo : lo + _ALIGN_PAIRS_PER_STEP]
+        k = len(a)
+        coarse = _aligned_corr(a, b, np.broadcast_to(grid, (k, *grid.shape)))
+        near = np.repeat(grid[np.argmax(coarse, axis=1)][:, None, :], len(shifts), axis=1)
+        near[:, :, 2:] = shifts
+        refined = _aligned_corr(a, b, near)
+        pick = np.argmax(refined, axis=1)
+        chosen = near[np.arange(k), pick][:, None, :]
+        best_fine[lo : lo + k] = refined[np.arange(k), pick]
+        best_low[lo : lo + k] = _aligned_corr(a, b, chosen, low=True)[:, 0]
+    return best_fine, best_low
 
 
 class Features:
@@ -161,8 +260,8 @@ _FILES_PER_STEP = 1 << 14
 
 
 # What confirmed (or not) a pair, as :func:`decide` numbers it.
-RULES = ("rejected", "structure", "tone", "local", "flat", "unchecked")
-REJECTED, STRUCTURE, TONE, LOCAL, FLAT, UNCHECKED = range(len(RULES))
+RULES = ("rejected", "structure", "tone", "local", "flat", "unchecked", "aligned")
+REJECTED, STRUCTURE, TONE, LOCAL, FLAT, UNCHECKED, ALIGNED = range(len(RULES))
 
 
 def _rows(f: Features, name: str, rows: np.ndarray) -> np.ndarray:
@@ -297,7 +396,8 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     )
     ra, rb = _ranks(_rows(f, "gray", a)), _ranks(_rows(f, "gray", b))
     rank_corr = _corr(ra, rb)
-    tone_ok = colour_ok & (
+    retone_ok = colour_ok & (brightness <= t.tone_max_brightness_shift)
+    tone_ok = retone_ok & (
         rank_corr >= np.where(mixed, t.mixed_min_rank_correlation, t.min_rank_correlation)
     )
     # Fine detail (the 32x32 thumbnail less its local mean) must agree too
@@ -319,13 +419,32 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
         np.abs(np.log(np.maximum(contrast, 1e-6))) >= 0.1
     )
     fine_min = np.where(retoned & colour_ok, t.retoned_fine_min_correlation, t.fine_min_correlation)
-    check = fine & detailed & (structure_ok | tone_ok)
+    # The pairs whose fine detail is compared: those the 16x16 rules confirm,
+    # and those they may miss only for being out of register.
+    alignable = retone_ok | structure_ok
+    check = fine & detailed & (structure_ok | tone_ok | alignable)
+    aligned_ok = np.zeros(len(a), dtype=bool)
     if check.any():
-        fa, fb, w = _fine_pair(f.fine_raw[a[check]], f.fine_raw[b[check]])
-        fine_ok = _masked_corr(fa, fb, w) >= fine_min[check]
-        structure_ok[check] &= fine_ok
-        tone_ok[check] &= fine_ok
-    todo = detailed & ~structure_ok & ~tone_ok & colour_ok
+        idx = np.nonzero(check)[0]
+        fa, fb, w = _fine_pair(f.fine_raw[a[idx]], f.fine_raw[b[idx]])
+        unaligned = _masked_corr(fa, fb, w)
+        fine_ok = unaligned >= fine_min[idx]
+        # A crop, a border or a slight turn moves the fine detail by a pixel
+        # or two (and the 16x16 thumbnails with it): compare both again after
+        # aligning.  Only a warp that explains the detail much better than
+        # none counts.
+        redo = ~fine_ok & alignable[idx]
+        if redo.any():
+            miss = idx[redo]
+            best, low = aligned_fine(f.fine_raw[a[miss]], f.fine_raw[b[miss]])
+            aligned_ok[miss] = (
+                (best >= t.aligned_fine_min_correlation)
+                & (best >= unaligned[redo] + t.aligned_min_gain)
+                & (low >= t.min_correlation)
+            )
+        structure_ok[idx] &= fine_ok
+        tone_ok[idx] &= fine_ok
+    todo = detailed & ~structure_ok & ~tone_ok & ~aligned_ok & retone_ok
     local_ok = np.zeros(len(a), dtype=bool)
     if todo.any():
         fa, fb, w = _fine_pair(f.fine_raw[a[todo]], f.fine_raw[b[todo]])
@@ -335,6 +454,7 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
         np.abs(_rows(f, "gray", a) - _rows(f, "gray", b)).mean(axis=1) <= t.flat_max_diff
     ) & (np.abs(_rows(f, "color", a) - _rows(f, "color", b)).mean(axis=(1, 2)) <= t.flat_max_diff)
     out[detailed & local_ok] = LOCAL
+    out[detailed & aligned_ok] = ALIGNED
     out[detailed & tone_ok] = TONE
     out[detailed & structure_ok] = STRUCTURE
     out[~detailed & flat_ok] = FLAT
