@@ -60,6 +60,7 @@ class HashSpec:
     def wanted(self) -> tuple[str, ...]:
         """Keys a cached entry must hold to spare a decode."""
         tones = [hashes.tone_key(m) for m in self.methods if m in hashes.TONE_METHODS]
+        tones += hashes.region_keys(self.methods)
         if not self.rotations:
             return (*self.methods, *tones)
         from .rotations import VARIANTS, variant_key
@@ -142,6 +143,7 @@ def hash_chunk(
     keys = list(spec.computed) + [
         hashes.tone_key(m) for m in spec.computed if m in hashes.TONE_METHODS
     ]
+    keys += hashes.region_keys(spec.computed)
     packed = {key: np.zeros((count, nbytes), dtype=np.uint8) for key in keys}
     sigs = np.zeros((count, signature.SIGNATURE_BYTES), dtype=np.uint8)
     rows: list[int] = []
@@ -233,6 +235,10 @@ def _fill(
             colors.append(_pixels(img.color))
             small.append(grays[k] if grays is not None else _pixels(img.gray))
     sigs[where] = signature.compute_batch(colors, small)
+    # The regions' hashes (extra candidates for crops, borders, caption
+    # bands) from the same reduced picture: a 32x32 of a region of it.
+    for key, b in hashes.region_hashes(spec.computed, small, spec.hash_size).items():
+        packed[key][where] = hashes.pack_rows(b)
 
 
 def _pixels(img: Image.Image) -> np.ndarray:

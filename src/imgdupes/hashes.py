@@ -65,10 +65,83 @@ def _dct2_matmul(pixels: np.ndarray) -> np.ndarray:
 
 TONE = "tone"  # variant name: the hash of the tone-normalised picture
 TONE_METHODS = ("phash", "phash_org")  # the methods that also get one
+# Variants of a region of the picture (the same DCT methods get them):
+INNER = "inner"  # less a uniform border (letterbox, frame), then less 5% of each side
+UPPER = "upper"  # the top 80%: what a caption band over the bottom leaves alone
+REGIONS = (INNER, UPPER)
+# Variant names that are other forms of the upright picture, not turns of it.
+FORMS = (TONE, *REGIONS)
+
+
+def form_key(method: str, form: str) -> str:
+    """The one place a variant's key is spelled: ``method@form``."""
+    return f"{method}@{form}"
 
 
 def tone_key(method: str) -> str:
-    return f"{method}@{TONE}"
+    return form_key(method, TONE)
+
+
+def region_keys(methods: tuple[str, ...] | list[str]) -> list[str]:
+    return [form_key(m, r) for m in methods if m in TONE_METHODS for r in REGIONS]
+
+
+_BORDER_TOLERANCE = 12  # levels from the frame's colour that still count as border
+_BORDER_MAX = 0.25  # of a side, trimmed at most from each edge
+
+
+def trimmed_box(gray: np.ndarray) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of ``gray`` less a uniform border: the rows
+    and columns at the edges (up to a quarter of the side each) that are
+    within a few levels of the frame's median colour almost everywhere.  A
+    picture that is uniform all over is left whole."""
+    h, w = gray.shape
+    g = gray.astype(np.int16)
+    frame = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
+    near = np.abs(g - int(np.median(frame))) <= _BORDER_TOLERANCE
+    rows, cols = near.mean(axis=1) >= 0.98, near.mean(axis=0) >= 0.98
+
+    def run(flags: np.ndarray) -> int:
+        limit = int(len(flags) * _BORDER_MAX)
+        stop = np.nonzero(~flags[:limit])[0]
+        return int(stop[0]) if len(stop) else limit
+
+    top, bottom = run(rows), run(rows[::-1])
+    left, right = run(cols), run(cols[::-1])
+    if rows.all() or cols.all():
+        return 0, 0, w, h
+    return left, top, w - right, h - bottom
+
+
+def region_hashes(
+    methods: tuple[str, ...] | list[str], grays: list[np.ndarray], hash_size: int
+) -> dict[str, np.ndarray]:
+    """``{method@inner, method@upper: (B, bits) bool}`` of pictures given as
+    (H, W) uint8 arrays: the DCT hash of each region (see :data:`REGIONS`),
+    Lanczos-reduced from the region's box as the plain hash is from the picture."""
+    wanted = [m for m in methods if m in TONE_METHODS]
+    side = hash_size * 4
+    out = {
+        form_key(m, r): np.zeros((len(grays), hash_size**2), dtype=bool)
+        for m in wanted
+        for r in REGIONS
+    }
+    if not wanted or not grays:
+        return out
+    regions = {r: np.zeros((len(grays), side, side), dtype=np.float64) for r in REGIONS}
+    for k, g in enumerate(grays):
+        img = Image.fromarray(g)
+        x0, y0, x1, y1 = trimmed_box(g)
+        dx, dy = 0.05 * (x1 - x0), 0.05 * (y1 - y0)
+        inner = (x0 + dx, y0 + dy, x1 - dx, y1 - dy)
+        upper = (0, 0, g.shape[1], 0.8 * g.shape[0])
+        for name, box in ((INNER, inner), (UPPER, upper)):
+            regions[name][k] = np.asarray(img.resize((side, side), LANCZOS, box=box))
+    for name, pixels in regions.items():
+        dct = _dct2_matmul(pixels)
+        for method in wanted:
+            out[form_key(method, name)] = _dct_bits_batch(dct, hash_size, method)
+    return out
 
 
 def _ranks(pixels: np.ndarray) -> np.ndarray:

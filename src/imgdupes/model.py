@@ -81,6 +81,9 @@ class SetEntry:
     file: FileRecord | None = None
     hash: bytes = b""
     tone: bytes = b""  # hash of the tone-normalised picture (phash methods), else b""
+    # verify.RULES name confirming this file against the set's first, "linked"
+    # when only a chain through other files does; "" unverified or first
+    rule: str = ""
 
 
 @dataclass(slots=True)

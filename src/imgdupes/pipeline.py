@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -22,7 +22,16 @@ from .hasher import HashSpec, hash_files, hash_path, to_hashed
 from .model import DupSet, FileRecord, HashedImage, Result, ScanError
 from .outputs import refuse_inputs
 from .search import find_matches, query_matches
-from .verify import accept_query, refine_components
+from .verify import (
+    DEFAULT,
+    REJECTED,
+    RULES,
+    Features,
+    Thresholds,
+    accept_query,
+    decide,
+    refine_components,
+)
 
 Warn = Callable[[str], None]
 
@@ -200,14 +209,39 @@ def group(config: Config, images: list[HashedImage]) -> list:
         # original in phash and within a bit or two in ranks.  Files are
         # joined when either form links them; each link was verified on its own.
         labels = _union(labels, _linked(config, tones, signatures, keys))  # type: ignore[arg-type]
+    use_regions = (
+        config.verify
+        and bool(images)
+        and all(all(r in im.variants for r in hashes.REGIONS) for im in images)
+    )
+    if use_regions:
+        labels = _union(labels, _region_labels(config, images, signatures, keys))
     sets = build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
-    if config.rotations or use_tones:
-        _distance_in_best_form(sets, images, config.rotations, use_tones)
+    if config.rotations or use_tones or use_regions:
+        _distance_in_best_form(sets, images, config.rotations, use_tones, use_regions)
+    if config.verify:
+        _name_rules(sets, images)
     return sets
 
 
+def _name_rules(sets: list, images: list[HashedImage]) -> None:
+    """Which verification rule confirms each file against its set's first
+    (``--json``'s ``verified``): one check per file listed."""
+    sig_of = {id(im.file): im.signature for im in images}
+    for s in sets:
+        sigs = [sig_of.get(id(e.file), b"") for e in s.entries]
+        n = len(sigs) - 1
+        codes = decide(Features(sigs), np.zeros(n, dtype=np.int64), np.arange(1, n + 1))
+        for e, code in zip(s.entries[1:], codes.tolist(), strict=True):
+            e.rule = "linked" if code == REJECTED else RULES[code]
+
+
 def _linked(
-    config: Config, packed: list[bytes], signatures: list[bytes], keys: list[bytes]
+    config: Config,
+    packed: list[bytes],
+    signatures: list[bytes],
+    keys: list[bytes],
+    thresholds: Thresholds = DEFAULT,
 ) -> np.ndarray:
     """Component label per row (-1: alone) of the hashes within the threshold,
     each link confirmed by the verification when it is on."""
@@ -216,7 +250,7 @@ def _linked(
     if not config.verify:
         return matches.labels
     return refine_components(
-        signatures, matches.unique_index, matches.pairs_i, matches.pairs_j, keys
+        signatures, matches.unique_index, matches.pairs_i, matches.pairs_j, keys, thresholds
     )
 
 
@@ -235,20 +269,72 @@ def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(sizes[comp] >= 2, comp, -1)
 
 
-def _distance_in_best_form(sets: list, images: list[HashedImage], turned: bool, tone: bool) -> None:
+def _distance_in_best_form(
+    sets: list, images: list[HashedImage], turned: bool, tone: bool, regions: bool = False
+) -> None:
     """A file's distance from the set's first file in the form nearest to it
-    (as shot, turned, tone-normalised): the form that can have linked them."""
+    (as shot, turned, tone-normalised, a region's): the form that can have linked them."""
     by_file = {id(im.file): im for im in images}
     for s in sets:
         first = s.entries[0]
+        head = by_file.get(id(first.file))
         for e in s.entries:
             d = best_form_distance(first, e) if tone else hashes.hamming(first.hash, e.hash)
             im = by_file.get(id(e.file))
+            if regions and im is not None and head is not None:
+                d = min(d, _region_distance(head, im))
             if turned and im is not None:
                 for name, v in im.variants.items():
-                    if name != hashes.TONE:
+                    if name not in hashes.FORMS:
                         d = min(d, hashes.hamming(first.hash, v))
             e.distance = d
+
+
+def _region_distance(a: HashedImage, b: HashedImage) -> int:
+    """The nearest of a region hash of one to the plain or region hash of the other."""
+    forms_a = [a.hash, *(a.variants[r] for r in hashes.REGIONS)]
+    forms_b = [b.hash, *(b.variants[r] for r in hashes.REGIONS)]
+    return min(
+        hashes.hamming(x, y) for i, x in enumerate(forms_a) for j, y in enumerate(forms_b) if i or j
+    )
+
+
+def _region_labels(
+    config: Config, images: list[HashedImage], signatures: list[bytes], keys: list[bytes]
+) -> np.ndarray:
+    """Labels where a file's region hashes (:data:`imgdupes.hashes.REGIONS`)
+    meet another file's plain or region hash within the threshold: a copy
+    cropped by 5% a side is its original's inner region, a bordered copy
+    shares its inner region, a captioned one its upper part.  Every row
+    carries its file's signature, so each link is verified as usual (the
+    fine detail after aligning, see :mod:`imgdupes.verify`)."""
+    row_hash = [im.hash for im in images]
+    row_owner = list(range(len(images)))
+    row_sig = list(signatures)
+    row_key = [k + b"\0" for k in keys]
+    for r, name in enumerate(hashes.REGIONS):
+        row_hash += [im.variants[name] for im in images]
+        row_owner += range(len(images))
+        row_sig += signatures
+        row_key += [k + b"\0" + bytes([r + 1]) for k in keys]
+    labels = _linked(config, row_hash, row_sig, row_key, REGION_THRESHOLDS)
+    return _owner_labels(len(images), row_owner, labels)
+
+
+# A low-detail picture's region says even less than the whole of it: region
+# links are confirmed only where both pictures have fine detail to compare.
+REGION_THRESHOLDS = replace(DEFAULT, require_fine=True)
+
+
+def _owner_labels(n: int, row_owner: list[int], labels: np.ndarray) -> np.ndarray:
+    """Labels of n files from the labels of their rows: files join the
+    components their rows fell into."""
+    owners = np.asarray(row_owner, dtype=np.int64)
+    in_set = labels >= 0
+    comp = components(n + len(row_owner), owners[in_set], n + labels[in_set])
+    file_comp = comp[:n]
+    sizes = np.bincount(file_comp)
+    return np.where(sizes[file_comp] >= 2, file_comp, -1)
 
 
 def _rotation_labels(config: Config, images: list[HashedImage]) -> np.ndarray:
@@ -279,14 +365,7 @@ def _rotation_labels(config: Config, images: list[HashedImage]) -> np.ndarray:
             row_owner.append(i)
             row_key.append(key + b"\0" + bytes([k + 1]))
     labels = _linked(config, row_hash, row_sig, row_key)
-    # Join each file with the components its rows fell into.
-    owners = np.asarray(row_owner, dtype=np.int64)
-    in_set = labels >= 0
-    n = len(images)
-    comp = components(n + len(row_hash), owners[in_set], n + labels[in_set])
-    file_comp = comp[:n]
-    sizes = np.bincount(file_comp)
-    return np.where(sizes[file_comp] >= 2, file_comp, -1)
+    return _owner_labels(len(images), row_owner, labels)
 
 
 def _query_one(

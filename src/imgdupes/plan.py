@@ -480,7 +480,7 @@ def verified_similarity(data: object, rotations: bool = False) -> Similar:
 def turned_distance(data: object, tone: bool) -> Callable[[SetEntry, SetEntry], int]:
     """--rotations: the Hamming distance in the orientation nearest to ``a``."""
     variants = {
-        im.file.identity: [v for k, v in im.variants.items() if k != hashes.TONE]
+        im.file.identity: [v for k, v in im.variants.items() if k not in hashes.FORMS]
         for im in getattr(data, "images", [])
     }
 

@@ -66,6 +66,8 @@ def entry_json(e: SetEntry, action=None) -> dict:  # action: plan.Action | None
         "hash": e.hash_hex,
         "distance": e.distance,
     }
+    if e.rule:
+        doc["verified"] = e.rule
     if e.file is not None:
         # The file's identity as hashed: `imgdupes apply` acts only on a file
         # that still has all of it.

@@ -68,6 +68,14 @@ class Thresholds:
     # aligned: no warp beats the identity there (measured: by at most 0.01).
     aligned_fine_min_correlation: float = 0.70
     aligned_min_gain: float = 0.15
+    # ... and the 16x16 thumbnails must agree this well under that warp:
+    # pages of different layouts whose lines a warp puts in register reach
+    # 0.86 there, cropped, bordered and turned copies are at 0.88 and more.
+    aligned_min_correlation: float = 0.90
+    # Only pictures with fine detail on both sides can be confirmed (the
+    # region hashes' extra candidates: a low-detail picture's region says
+    # even less than the whole of it).
+    require_fine: bool = False
 
 
 DEFAULT = Thresholds()
@@ -115,92 +123,122 @@ def _masked_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 def _warp_grid() -> list[tuple[float, float]]:
     """(scale, degrees) of the warps tried, the identity left out: a crop of
-    up to ~13% each way, a border of as much, a turn of up to 4 degrees.
-    Steps move the thumbnail's edge by about half a pixel."""
-    scales = (0.87, 0.9, 0.93, 0.96, 1.0, 1.04, 1.075, 1.11, 1.15)
+    up to ~10% of each side, a border of as much, or both between two copies
+    (a set's files are checked against one another, not only against the
+    original), and a turn of up to 4 degrees.  Steps move the thumbnail's
+    edge by about half a pixel."""
+    scales = (0.8, 0.84, 0.87, 0.9, 0.93, 0.96, 1.0, 1.04, 1.075, 1.11, 1.15, 1.19, 1.25)
     angles = (-4.0, -2.0, 0.0, 2.0, 4.0)
     return [(s, a) for s in scales for a in angles if (s, a) != (1.0, 0.0)]
 
 
 _WARPS = _warp_grid()
-_SHIFTS = [(dx, dy) for dy in (-1.0, 0.0, 1.0) for dx in (-1.0, 0.0, 1.0)]
+# Around the best warp: half a step in scale and turn (in units of _STEPS),
+# then a pixel's shift either way.
+_REFINE = np.array(
+    [(ds, da, 0.0, 0.0) for ds in (-0.5, 0.0, 0.5) for da in (-0.5, 0.0, 0.5)]
+    + [(0.0, 0.0, dx, dy) for dy in (-1.0, 0.0, 1.0) for dx in (-1.0, 0.0, 1.0) if dx or dy],
+    dtype=np.float32,
+)
+_STEPS = np.array([0.035, 2.0, 1.0, 1.0], dtype=np.float32)  # scale, degrees, pixels
 
 
-def _sample(raw: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bilinear samples of (k, 1024) 32x32 thumbnails under (k, P, 4) warps
-    (scale, degrees, dx, dy) about the centre, as (k, P, 1024) values and
-    whether each sample's 3x3 neighbourhood lies inside the picture."""
-    n = FINE_SIDE
-    c = (n - 1) / 2
-    ys, xs = np.mgrid[0:n, 0:n].astype(np.float32)
+def _coords(side: int, params: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Where each pixel of a side x side thumbnail samples under (..., 4) warps
+    (scale, degrees, dx, dy; shifts in 32x32 pixels) about the centre: the
+    four neighbours' flat indices and bilinear weights, each (..., side*side,
+    4), and whether the sample's 3x3 neighbourhood lies inside the picture."""
+    c = (side - 1) / 2
+    ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)
     u, v = (xs - c).ravel(), (ys - c).ravel()
     s, t = params[..., 0:1], np.deg2rad(params[..., 1:2])
     cos, sin = s * np.cos(t), s * np.sin(t)
-    sx = c + cos * u - sin * v + params[..., 2:3]
-    sy = c + sin * u + cos * v + params[..., 3:4]
+    step = side / FINE_SIDE
+    sx = c + cos * u - sin * v + params[..., 2:3] * step
+    sy = c + sin * u + cos * v + params[..., 3:4] * step
     # one pixel of margin: the fine detail takes a 3x3 mean
-    inside = (sx >= 1) & (sx <= n - 2) & (sy >= 1) & (sy <= n - 2)
-    x0 = np.clip(np.floor(sx), 0, n - 2).astype(np.int64)
-    y0 = np.clip(np.floor(sy), 0, n - 2).astype(np.int64)
+    inside = (sx >= 1) & (sx <= side - 2) & (sy >= 1) & (sy <= side - 2)
+    x0 = np.clip(np.floor(sx), 0, side - 2).astype(np.int64)
+    y0 = np.clip(np.floor(sy), 0, side - 2).astype(np.int64)
     fx, fy = np.clip(sx - x0, 0, 1), np.clip(sy - y0, 0, 1)
-    k, p = params.shape[:2]
-    flat = raw.reshape(k, 1, -1)
-    base = (y0 * n + x0).reshape(k, -1)
-
-    def at(offset: int) -> np.ndarray:
-        return np.take_along_axis(flat[:, 0], base + offset, axis=1).reshape(k, p, -1)
-
-    top = at(0) * (1 - fx) + at(1) * fx
-    bottom = at(n) * (1 - fx) + at(n + 1) * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32), inside
+    base = y0 * side + x0
+    index = np.stack([base, base + 1, base + side, base + side + 1], axis=-1)
+    weight = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], axis=-1)
+    return index, weight.astype(np.float32), inside
 
 
-def _aligned_corr(
-    raw_a: np.ndarray, raw_b: np.ndarray, params: np.ndarray, low: bool = False
-) -> np.ndarray:
-    """(k, P) correlation of a's fine detail with b's, b warped by each of
-    params (with ``low``: of what the fine detail leaves, the 3x3 means)."""
-    k, p = params.shape[:2]
-    warped, inside = _sample(raw_b.astype(np.float32), params)
-    warped = warped.reshape(k * p, -1)
-    fa = np.repeat(fine_detail(raw_a), p, axis=0)
-    fb = fine_detail(warped)
-    if low:
-        fa = np.repeat(raw_a.astype(np.float32), p, axis=0) - fa
-        fb = warped - fb
-    ok = inside.reshape(k * p, -1) & (warped < _CLIPPED)
-    ok &= np.repeat(raw_a < _CLIPPED, p, axis=0)
-    corr = _masked_corr(fa, fb, ok)
-    corr[ok.sum(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0  # too little overlap to tell
-    return corr.reshape(k, p)
+def _warp(raw: np.ndarray, index: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """(k, P, side*side) samples of (k, side*side) thumbnails: ``index`` and
+    ``weight`` either (P, side*side, 4), one table for all, or (k, P, ...)."""
+    k = len(raw)
+    if index.ndim == 3:
+        return (raw[:, index] * weight).sum(axis=-1)
+    flat = np.take_along_axis(raw, index.reshape(k, -1), axis=1).reshape(index.shape)
+    return (flat * weight).sum(axis=-1)
 
 
-_MIN_ALIGNED_PIXELS = 400  # of 1024
+_COARSE_TABLES: tuple[np.ndarray, ...] | None = None
+
+
+def _coarse_tables() -> tuple[np.ndarray, ...]:
+    """The 16x16 sampling tables of every warp of :data:`_WARPS` (made once)."""
+    global _COARSE_TABLES
+    if _COARSE_TABLES is None:
+        grid = np.array([(s, a, 0.0, 0.0) for s, a in _WARPS], dtype=np.float32)
+        _COARSE_TABLES = (grid, *_coords(GRAY_SIDE, grid))
+    return _COARSE_TABLES
+
+
+_MIN_ALIGNED_PIXELS = 0.4  # of the picture: less overlap tells too little
 _ALIGN_PAIRS_PER_STEP = 64
 
 
-def aligned_fine(raw_a: np.ndarray, raw_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Best correlation of the fine detail over the warps (the identity left
-    out) and the correlation of the coarse picture under that warp: first
-    every (scale, turn) of :data:`_WARPS` about the centre, then shifts of a
-    pixel around the best (an off-centre crop)."""
-    best_fine = np.zeros(len(raw_a), dtype=np.float32)
-    best_low = np.zeros(len(raw_a), dtype=np.float32)
-    grid = np.array([(s, a, 0.0, 0.0) for s, a in _WARPS], dtype=np.float32)
-    shifts = np.array(_SHIFTS, dtype=np.float32)
-    for lo in range(0, len(raw_a), _ALIGN_PAIRS_PER_STEP):
-        a = raw_a[lo : lo + _ALIGN_PAIRS_PER_STEP]
-        b = raw_b[lo : lo + _ALIGN_PAIRS_PER_STEP]
-        k = len(a)
-        coarse = _aligned_corr(a, b, np.broadcast_to(grid, (k, *grid.shape)))
-        near = np.repeat(grid[np.argmax(coarse, axis=1)][:, None, :], len(shifts), axis=1)
-        near[:, :, 2:] = shifts
-        refined = _aligned_corr(a, b, near)
-        pick = np.argmax(refined, axis=1)
-        chosen = near[np.arange(k), pick][:, None, :]
-        best_fine[lo : lo + k] = refined[np.arange(k), pick]
-        best_low[lo : lo + k] = _aligned_corr(a, b, chosen, low=True)[:, 0]
-    return best_fine, best_low
+def aligned_fine(
+    raw_a: np.ndarray,
+    raw_b: np.ndarray,
+    gray_a: np.ndarray,
+    gray_b: np.ndarray,
+    min_coarse: float = DEFAULT.min_correlation,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(fine, coarse): the best correlation of the fine detail (32x32) over
+    the warps, the identity left out, and the correlation of the 16x16
+    thumbnails under the warp that aligns those best.  The warp is found on
+    the 16x16 thumbnails (every (scale, turn) of :data:`_WARPS`, cheap), then
+    the fine detail is compared under it and shifts of a pixel around it (an
+    off-centre crop); pairs whose 16x16 thumbnails align nowhere (below
+    ``min_coarse``) stop there."""
+    n = len(raw_a)
+    best_fine = np.full(n, -1.0, dtype=np.float32)
+    best_coarse = np.full(n, -1.0, dtype=np.float32)
+    grid, index, weight, inside = _coarse_tables()
+    for lo in range(0, n, _ALIGN_PAIRS_PER_STEP):
+        ga = gray_a[lo : lo + _ALIGN_PAIRS_PER_STEP].astype(np.float32)
+        gb = gray_b[lo : lo + _ALIGN_PAIRS_PER_STEP].astype(np.float32)
+        k, p = len(ga), len(grid)
+        warped = _warp(gb, index, weight).reshape(k * p, -1)
+        mask = np.broadcast_to(inside, (k, *inside.shape)).reshape(k * p, -1)
+        coarse = _masked_corr(np.repeat(ga, p, axis=0), warped, mask).reshape(k, p)
+        coarse[:, inside.mean(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0
+        pick = np.argmax(coarse, axis=1)
+        best_coarse[lo : lo + k] = coarse[np.arange(k), pick]
+        go = np.nonzero(best_coarse[lo : lo + k] >= min_coarse)[0]  # aligned somewhere
+        if not len(go):
+            continue
+        # the 16x16 thumbnails place the warp within a step: the fine detail
+        # is compared under its neighbours in scale and turn, and shifted
+        near = np.repeat(grid[pick[go]][:, None, :], len(_REFINE), axis=1)
+        near += _REFINE[None, :, :] * _STEPS
+        fine_index, fine_weight, fine_inside = _coords(FINE_SIDE, near)
+        a = raw_a[lo + go].astype(np.float32)
+        b = _warp(raw_b[lo + go].astype(np.float32), fine_index, fine_weight)
+        q = len(_REFINE)
+        b = b.reshape(len(go) * q, -1)
+        ok = fine_inside.reshape(len(go) * q, -1) & (b < _CLIPPED)
+        ok &= np.repeat(a < _CLIPPED, q, axis=0)
+        corr = _masked_corr(np.repeat(fine_detail(a), q, axis=0), fine_detail(b), ok)
+        corr[ok.mean(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0
+        best_fine[lo + go] = corr.reshape(len(go), q).max(axis=1)
+    return best_fine, best_coarse
 
 
 class Features:
@@ -276,8 +314,8 @@ def _ranks(gray: np.ndarray) -> np.ndarray:
     centred, as (k, 256) float32."""
     levels = np.clip(gray, 0, 255).astype(np.int64)
     k = len(levels)
-    counts = np.zeros((k, 256), dtype=np.float32)
-    np.add.at(counts, (np.repeat(np.arange(k), levels.shape[1]), levels.ravel()), 1.0)
+    flat = (levels + 256 * np.arange(k)[:, None]).ravel()
+    counts = np.bincount(flat, minlength=256 * k).reshape(k, 256).astype(np.float32)
     mid = np.cumsum(counts, axis=1) - (counts + 1) / 2
     r = np.take_along_axis(mid, levels, axis=1)
     return r - r.mean(axis=1, keepdims=True)
@@ -421,7 +459,9 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     fine_min = np.where(retoned & colour_ok, t.retoned_fine_min_correlation, t.fine_min_correlation)
     # The pairs whose fine detail is compared: those the 16x16 rules confirm,
     # and those they may miss only for being out of register.
-    alignable = retone_ok | structure_ok
+    alignable = (brightness <= t.tone_max_brightness_shift) & (
+        ~some_colour | ((strength >= 0.5) & (strength <= 2.0))
+    )
     check = fine & detailed & (structure_ok | tone_ok | alignable)
     aligned_ok = np.zeros(len(a), dtype=bool)
     if check.any():
@@ -433,14 +473,22 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
         # or two (and the 16x16 thumbnails with it): compare both again after
         # aligning.  Only a warp that explains the detail much better than
         # none counts.
-        redo = ~fine_ok & alignable[idx]
+        # (a warp can beat the unaligned detail by the margin only where
+        # that is below 1 - margin: pages of one layout are above)
+        redo = ~fine_ok & alignable[idx] & (unaligned < 1.0 - t.aligned_min_gain)
         if redo.any():
             miss = idx[redo]
-            best, low = aligned_fine(f.fine_raw[a[miss]], f.fine_raw[b[miss]])
+            best, low = aligned_fine(
+                f.fine_raw[a[miss]],
+                f.fine_raw[b[miss]],
+                f.gray(a[miss]),
+                f.gray(b[miss]),
+                t.aligned_min_correlation,
+            )
             aligned_ok[miss] = (
                 (best >= t.aligned_fine_min_correlation)
                 & (best >= unaligned[redo] + t.aligned_min_gain)
-                & (low >= t.min_correlation)
+                & (low >= t.aligned_min_correlation)
             )
         structure_ok[idx] &= fine_ok
         tone_ok[idx] &= fine_ok
@@ -458,6 +506,8 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     out[detailed & tone_ok] = TONE
     out[detailed & structure_ok] = STRUCTURE
     out[~detailed & flat_ok] = FLAT
+    if t.require_fine:
+        out[~fine] = REJECTED
     # A file without a signature (hashes imported from a file) cannot be checked.
     out[~(f.present[a] & f.present[b])] = UNCHECKED
     return out
