@@ -212,6 +212,7 @@ def fill_store(root: str, cache: str, clusters: int = 0) -> int:
     within 4 bits, and no two share a hash), its signature the cluster's
     thumbnails plus a little noise, so every pair of a cluster is a
     candidate that verification accepts.  Returns the number of files."""
+    from imgdupes import hashes
     from imgdupes.cache import HashStore
     from imgdupes.discover import discover
     from imgdupes.hasher import HashSpec
@@ -220,7 +221,7 @@ def fill_store(root: str, cache: str, clusters: int = 0) -> int:
     spec = HashSpec(("phash",), 64, full_decode=False)
     files = discover([root], recursive=True).files
     rng = np.random.default_rng(3)
-    keys = [*spec.computed, "phash@tone", "phash_org@tone"]
+    keys = [*spec.computed, "phash@tone", "phash_org@tone", *hashes.region_keys(spec.computed)]
     base_hash = rng.integers(0, 256, (max(1, clusters), 8), dtype=np.uint8)
     base_sig = rng.integers(0, 256, (max(1, clusters), SIGNATURE_BYTES)).astype(np.int16)
     flips = np.array([(a, b) for a in range(64) for b in range(a + 1, 64)])
@@ -244,8 +245,9 @@ def fill_store(root: str, cache: str, clusters: int = 0) -> int:
                 sig = rng.integers(0, 256, (n, SIGNATURE_BYTES), dtype=np.uint8)
             size = np.full(n, 96, dtype=np.int64)
             ok = np.ones(n, dtype=bool)
-            store.put_chunk(part, spec.decode_mode, 64, packed, size, size, sig, ok, 1)
-    assert SIGNATURE_VERSION == 1
+            store.put_chunk(
+                part, spec.decode_mode, 64, packed, size, size, sig, ok, SIGNATURE_VERSION
+            )
     return len(files)
 
 

@@ -215,7 +215,7 @@ def group(config: Config, images: list[HashedImage]) -> list:
         and all(all(r in im.variants for r in hashes.REGIONS) for im in images)
     )
     if use_regions:
-        labels = _union(labels, _region_labels(config, images, signatures, keys))
+        labels = _union(labels, _region_labels(config, images, signatures, keys, labels))
     sets = build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
     if config.rotations or use_tones or use_regions:
         _distance_in_best_form(sets, images, config.rotations, use_tones, use_regions)
@@ -228,12 +228,16 @@ def _name_rules(sets: list, images: list[HashedImage]) -> None:
     """Which verification rule confirms each file against its set's first
     (``--json``'s ``verified``): one check per file listed."""
     sig_of = {id(im.file): im.signature for im in images}
-    for s in sets:
-        sigs = [sig_of.get(id(e.file), b"") for e in s.entries]
-        n = len(sigs) - 1
-        codes = decide(Features(sigs), np.zeros(n, dtype=np.int64), np.arange(1, n + 1))
-        for e, code in zip(s.entries[1:], codes.tolist(), strict=True):
-            e.rule = "linked" if code == REJECTED else RULES[code]
+    entries = [e for s in sets for e in s.entries]
+    if not entries:
+        return
+    feats = Features([sig_of.get(id(e.file), b"") for e in entries])
+    sizes = np.array([len(s.entries) for s in sets])
+    first = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    others = np.nonzero(first != np.arange(len(entries)))[0]
+    codes = decide(feats, first[others], others)
+    for k, code in zip(others.tolist(), codes.tolist(), strict=True):
+        entries[k].rule = "linked" if code == REJECTED else RULES[code]
 
 
 def _linked(
@@ -242,15 +246,23 @@ def _linked(
     signatures: list[bytes],
     keys: list[bytes],
     thresholds: Thresholds = DEFAULT,
+    prior: np.ndarray | None = None,
 ) -> np.ndarray:
     """Component label per row (-1: alone) of the hashes within the threshold,
-    each link confirmed by the verification when it is on."""
+    each link confirmed by the verification when it is on (``prior``: labels
+    per row of links already confirmed, see :func:`refine_components`)."""
     matrix = hashes.as_matrix(packed, config.hash_bits)
     matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
     if not config.verify:
         return matches.labels
     return refine_components(
-        signatures, matches.unique_index, matches.pairs_i, matches.pairs_j, keys, thresholds
+        signatures,
+        matches.unique_index,
+        matches.pairs_i,
+        matches.pairs_j,
+        keys,
+        thresholds,
+        prior,
     )
 
 
@@ -300,24 +312,36 @@ def _region_distance(a: HashedImage, b: HashedImage) -> int:
 
 
 def _region_labels(
-    config: Config, images: list[HashedImage], signatures: list[bytes], keys: list[bytes]
+    config: Config,
+    images: list[HashedImage],
+    signatures: list[bytes],
+    keys: list[bytes],
+    known: np.ndarray,
 ) -> np.ndarray:
     """Labels where a file's region hashes (:data:`imgdupes.hashes.REGIONS`)
     meet another file's plain or region hash within the threshold: a copy
     cropped by 5% a side is its original's inner region, a bordered copy
     shares its inner region, a captioned one its upper part.  Every row
     carries its file's signature, so each link is verified as usual (the
-    fine detail after aligning, see :mod:`imgdupes.verify`)."""
+    fine detail after aligning, see :mod:`imgdupes.verify`).  Files that
+    ``known`` (the plain and tone searches' labels) already joins are not
+    checked again; a region hash equal to another form of its file is left
+    out (a flat picture's are all one)."""
     row_hash = [im.hash for im in images]
     row_owner = list(range(len(images)))
     row_sig = list(signatures)
     row_key = [k + b"\0" for k in keys]
     for r, name in enumerate(hashes.REGIONS):
-        row_hash += [im.variants[name] for im in images]
-        row_owner += range(len(images))
-        row_sig += signatures
-        row_key += [k + b"\0" + bytes([r + 1]) for k in keys]
-    labels = _linked(config, row_hash, row_sig, row_key, REGION_THRESHOLDS)
+        for i, im in enumerate(images):
+            h = im.variants[name]
+            if h == im.hash or any(h == im.variants[q] for q in hashes.REGIONS[:r]):
+                continue
+            row_hash.append(h)
+            row_owner.append(i)
+            row_sig.append(signatures[i])
+            row_key.append(keys[i] + b"\0" + bytes([r + 1]))
+    prior = known[np.asarray(row_owner, dtype=np.int64)]
+    labels = _linked(config, row_hash, row_sig, row_key, REGION_THRESHOLDS, prior)
     return _owner_labels(len(images), row_owner, labels)
 
 

@@ -97,7 +97,8 @@ def fine_detail(fine: np.ndarray) -> np.ndarray:
     words differs here while its thumbnails at 16x16 are the same gray bars."""
     g = fine.astype(np.float32).reshape(-1, FINE_SIDE, FINE_SIDE)
     p = np.pad(g, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    box = sum(p[:, y : y + FINE_SIDE, x : x + FINE_SIDE] for y in range(3) for x in range(3)) / 9
+    rows = p[:, :, :-2] + p[:, :, 1:-1] + p[:, :, 2:]  # the 3x3 sum, one axis at a time
+    box = (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9
     return (g - box).reshape(len(g), -1)
 
 
@@ -525,8 +526,13 @@ def refine_components(
     pairs_j: np.ndarray,
     order_key: Sequence[bytes],
     thresholds: Thresholds = DEFAULT,
+    prior: np.ndarray | None = None,
 ) -> np.ndarray:
     """Component label per file (-1 for files in no set), using only verified links.
+
+    ``prior``: a label per file (-1: none) of links already verified (an
+    earlier search's components): files that share one start joined, so
+    the pairs between them are not checked again.
 
     ``unique_index[f]`` is the unique-hash row of file f; ``pairs_i/j`` are the
     unique rows the hash search matched.  Files of one row are first split into
@@ -593,6 +599,14 @@ def refine_components(
     pairs_j = np.asarray(pairs_j)
     m = len(leaders)
     root = np.arange(m, dtype=np.int64)  # a forest: one tree per component so far
+    if prior is not None:
+        lab, nodes_of_files = prior[files], node_of[files]
+        known = lab >= 0
+        order = np.argsort(lab[known], kind="stable")
+        lab, nd = lab[known][order], nodes_of_files[known][order]
+        same = lab[1:] == lab[:-1]
+        join_into(root, nd[:-1][same], nd[1:][same])
+        flatten(root)
     steps = 0
     for lo in range(0, len(pairs_i), _PAIRS_PER_BLOCK):
         ea, eb = _node_pairs(

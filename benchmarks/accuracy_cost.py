@@ -1,0 +1,110 @@
+"""What verification and the extra candidates cost, against a cold run's time.
+
+    PYTHONPATH=src python benchmarks/accuracy_cost.py [--split real|tune] [--threshold 10]
+        [--repeat 3] [--num-proc 2]
+
+Builds one split (``real``: benchmarks/real_data.py; ``tune``: accuracy_data's)
+in a temporary folder and runs ``imgdupes.find_duplicates`` cold (no hash
+store) on the same files, the settings interleaved ``--repeat`` times:
+
+- ``default``: verification, the tone-normalised search and the region
+  hashes' extra candidates (what ``imgdupes DIR phash N`` does);
+- ``no regions``: the same without the region hashes' search and their
+  computation (as before they were added);
+- ``no-verify``: the hash alone (``--no-verify``; region hashes still computed).
+
+Prints each setting's median seconds and the default's cost over the other
+two.  The issue's target: default within 15% of a cold run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import accuracy_data as data  # noqa: E402
+import real_data as real  # noqa: E402
+
+import imgdupes  # noqa: E402
+from imgdupes import hashes, pipeline  # noqa: E402
+
+
+def _no_regions():
+    """Patches that skip the region hashes and their search (forked workers inherit them)."""
+    saved = (hashes.region_hashes, pipeline._region_labels)
+
+    def empty(methods, grays, hash_size):
+        return {}  # the region keys keep their zeros
+
+    def alone(config, images, signatures, keys):
+        return np.full(len(images), -1, dtype=np.int64)
+
+    hashes.region_hashes = empty
+    pipeline._region_labels = alone
+    return saved
+
+
+def _restore(saved) -> None:
+    hashes.region_hashes, pipeline._region_labels = saved
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--split", choices=("real", "tune"), default="real")
+    p.add_argument("--threshold", type=int, default=10)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--num-proc", type=int, default=2)
+    args = p.parse_args(argv)
+    root = tempfile.mkdtemp(prefix="imgdupes-accuracy-cost-")
+    try:
+        if args.split == "real":
+            items = real.build(root, 0, log=lambda *a, **k: None)
+            folder = os.path.join(root, real.SPLIT)
+        else:
+            items = data.build(root, "tune")
+            folder = os.path.join(root, "tune")
+        print(f"# cost of verification: {len(items)} files ({args.split}), phash {args.threshold}")
+        times: dict[str, list[float]] = {"default": [], "no regions": [], "no-verify": []}
+        for _ in range(args.repeat):
+            for name in times:
+                saved = _no_regions() if name == "no regions" else None
+                try:
+                    start = time.perf_counter()
+                    imgdupes.find_duplicates(
+                        folder,
+                        "phash",
+                        args.threshold,
+                        num_proc=args.num_proc,
+                        use_cache=False,
+                        verify=name != "no-verify",
+                    )
+                    times[name].append(time.perf_counter() - start)
+                finally:
+                    if saved is not None:
+                        _restore(saved)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        print("\n| setting | median s | runs |")
+        print("|---|---|---|")
+        for k, v in times.items():
+            print(f"| {k} | {med[k]:.2f} | {', '.join(f'{x:.2f}' for x in v)} |")
+        print(
+            f"\ndefault vs no-verify: {100 * (med['default'] / med['no-verify'] - 1):+.0f}%; "
+            f"default vs no regions: {100 * (med['default'] / med['no regions'] - 1):+.0f}%"
+        )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
