@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
@@ -55,3 +56,14 @@ def test_region_links_are_verified(imgdupes, tmp_path):
         img = Image.new("RGB", (300, 200), colour)
         ImageOps.expand(img, border=20, fill=(0, 0, 0)).save(tmp_path / f"framed{n}.png")
     assert imgdupes(str(tmp_path), "phash", "10").sets == []
+
+
+def test_minus_n_leaves_copies_found_only_through_a_region(imgdupes, tmp_path, photo):
+    """-dN acts unattended only where the plain or tone-normalised hash is
+    within the threshold (and act-time confirmation agrees): a crop, a border
+    or a caption is listed for a person to look at, not removed."""
+    family = _family(tmp_path, photo(21, (480, 360)))
+    listed = imgdupes(str(tmp_path), "phash", "4")
+    assert [sorted(s) for s in listed.sets] == [family]
+    imgdupes("-d", "-N", str(tmp_path), "phash", "4")
+    assert all(os.path.exists(p) for p in family)

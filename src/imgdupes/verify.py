@@ -72,9 +72,9 @@ class Thresholds:
     # pages of different layouts whose lines a warp puts in register reach
     # 0.86 there, cropped, bordered and turned copies are at 0.88 and more.
     aligned_min_correlation: float = 0.90
-    # Only pictures with fine detail on both sides can be confirmed (the
-    # region hashes' extra candidates: a low-detail picture's region says
-    # even less than the whole of it).
+    # Only pictures with fine detail on both sides, and detail outside any
+    # one band, can be confirmed (the region hashes' extra candidates: a
+    # low-detail picture's region says even less than the whole of it).
     require_fine: bool = False
 
 
@@ -264,6 +264,9 @@ class Features:
         self.fine_energy = np.zeros(n, dtype=np.float32)
         self.mean = np.zeros(n, dtype=np.float32)
         self.std = np.zeros(n, dtype=np.float32)
+        # detail left outside the band or corner that holds most of it
+        # (:func:`_masks`): an edit on a plain picture has none there
+        self.std_outside = np.zeros(n, dtype=np.float32)
         self.norm = np.zeros(n, dtype=np.float32)
         self.saturation = np.zeros(n, dtype=np.float32)
         for lo in range(0, n, _FILES_PER_STEP):
@@ -275,6 +278,9 @@ class Features:
             # linear gradient has a large spread but says no more than a flat colour.
             residual = gray @ _PLANE_RESIDUAL
             self.std[rows] = np.sqrt((residual**2).mean(axis=1))
+            block = _blocks(residual**2).sum(axis=2)  # (k, 16) energy per block
+            kept = block[:, _KEPT_BLOCKS].sum(axis=2)  # (k, regions)
+            self.std_outside[rows] = np.sqrt(kept.min(axis=1) / (12 * 16))
             self.norm[rows] = np.linalg.norm(gray - mean[:, None], axis=1)
             self.saturation[rows] = np.abs(self.chroma(rows)).mean(axis=(1, 2))
             fine = fine_detail(self.fine_raw[rows])
@@ -508,7 +514,10 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     out[detailed & structure_ok] = STRUCTURE
     out[~detailed & flat_ok] = FLAT
     if t.require_fine:
-        out[~fine] = REJECTED
+        # (and detail outside one band on both: the same caption or logo on
+        # two plain pictures is not one picture)
+        spread = (f.std_outside[a] >= t.min_detail) & (f.std_outside[b] >= t.min_detail)
+        out[~(fine & spread)] = REJECTED
     # A file without a signature (hashes imported from a file) cannot be checked.
     out[~(f.present[a] & f.present[b])] = UNCHECKED
     return out
