@@ -46,7 +46,7 @@ def _no_regions():
     def empty(methods, grays, hash_size):
         return {}  # the region keys keep their zeros
 
-    def alone(config, images, signatures, keys):
+    def alone(config, images, signatures, keys, known):
         return np.full(len(images), -1, dtype=np.int64)
 
     hashes.region_hashes = empty

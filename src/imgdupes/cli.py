@@ -205,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="verify",
         action="store_false",
         help="trust the hash alone: do not confirm matches with a second signal, and"
-        " search the plain hash only (not also the tone-normalised one)",
+        " search the plain hash only (not also the tone-normalised and region ones)",
     )
     g.add_argument(
         "--across",

@@ -584,8 +584,14 @@ def refine_components(
         nodes = []
         while len(pending):
             leader = pending[0]
-            same = accept(feats, np.full(len(pending), leader), pending, thresholds)
+            # files ``prior`` already joins with the leader need no check
+            same = np.zeros(len(pending), dtype=bool)
+            if prior is not None and prior[ids[0]] >= 0:
+                same = prior[ids] == prior[ids[0]]
             same[0] = True
+            if not same.all():
+                todo = np.nonzero(~same)[0]
+                same[todo] = accept(feats, np.full(len(todo), leader), pending[todo], thresholds)
             node = len(leaders)
             leaders.append(int(ids[0]))
             node_of[ids[same]] = node
