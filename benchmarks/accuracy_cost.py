@@ -1,11 +1,14 @@
 """What verification and the extra candidates cost, against a cold run's time.
 
-    PYTHONPATH=src python benchmarks/accuracy_cost.py [--split real|tune] [--threshold 10]
-        [--repeat 3] [--num-proc 2]
+    PYTHONPATH=src python benchmarks/accuracy_cost.py [--split real|tune|distinct]
+        [--threshold 10] [--repeat 3] [--num-proc 2] [--count 400]
 
-Builds one split (``real``: benchmarks/real_data.py; ``tune``: accuracy_data's)
-in a temporary folder and runs ``imgdupes.find_duplicates`` cold (no hash
-store) on the same files, the settings interleaved ``--repeat`` times:
+Builds one split (``real``: benchmarks/real_data.py; ``tune``: accuracy_data's,
+both with 11-16 copies of every original, the worst case for verification;
+``distinct``: ``--count`` generated 640x480 photos, one in ten with a JPEG
+copy, as in most photo folders) in a temporary folder and runs
+``imgdupes.find_duplicates`` cold (no hash store) on the same files, the
+settings interleaved ``--repeat`` times:
 
 - ``default``: verification, the tone-normalised search and the region
   hashes' extra candidates (what ``imgdupes DIR phash N`` does);
@@ -58,22 +61,42 @@ def _restore(saved) -> None:
     hashes.region_hashes, pipeline._region_labels = saved
 
 
+def _distinct(folder: str, count: int) -> list[str]:
+    from imgdupes.samples import synthetic_photo
+
+    os.makedirs(folder)
+    names = []
+    for k in range(count):
+        img = synthetic_photo(1000 + k, (640, 480))
+        names.append(os.path.join(folder, f"p{k:04d}.jpg"))
+        img.save(names[-1], quality=90)
+        if k % 10 == 0:
+            names.append(os.path.join(folder, f"p{k:04d}_q50.jpg"))
+            img.save(names[-1], quality=50)
+    return names
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--split", choices=("real", "tune"), default="real")
+    p.add_argument("--split", choices=("real", "tune", "distinct"), default="real")
     p.add_argument("--threshold", type=int, default=10)
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--num-proc", type=int, default=2)
+    p.add_argument("--count", type=int, default=400, help="photos of the distinct split")
     args = p.parse_args(argv)
     root = tempfile.mkdtemp(prefix="imgdupes-accuracy-cost-")
     try:
         if args.split == "real":
             items = real.build(root, 0, log=lambda *a, **k: None)
             folder = os.path.join(root, real.SPLIT)
-        else:
+        elif args.split == "tune":
             items = data.build(root, "tune")
             folder = os.path.join(root, "tune")
+        else:
+            folder = os.path.join(root, "distinct")
+            items = _distinct(folder, args.count)
         print(f"# cost of verification: {len(items)} files ({args.split}), phash {args.threshold}")
+        print(f"(machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start)")
         times: dict[str, list[float]] = {"default": [], "no regions": [], "no-verify": []}
         for _ in range(args.repeat):
             for name in times:

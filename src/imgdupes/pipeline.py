@@ -235,8 +235,8 @@ def _name_rules(sets: list, images: list[HashedImage]) -> None:
     sizes = np.array([len(s.entries) for s in sets])
     first = np.repeat(np.cumsum(sizes) - sizes, sizes)
     others = np.nonzero(first != np.arange(len(entries)))[0]
-    for lo in range(0, len(others), 4096):  # a block at a time: decide's arrays are per pair
-        part = others[lo : lo + 4096]
+    for lo in range(0, len(others), 1024):  # a block at a time: decide's arrays are per pair
+        part = others[lo : lo + 1024]
         codes = decide(feats, first[part], part)
         for k, code in zip(part.tolist(), codes.tolist(), strict=True):
             entries[k].rule = "linked" if code == REJECTED else RULES[code]

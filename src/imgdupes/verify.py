@@ -283,8 +283,10 @@ class Features:
             self.std_outside[rows] = np.sqrt(kept.min(axis=1) / (12 * 16))
             self.norm[rows] = np.linalg.norm(gray - mean[:, None], axis=1)
             self.saturation[rows] = np.abs(self.chroma(rows)).mean(axis=(1, 2))
-            fine = fine_detail(self.fine_raw[rows])
-            self.fine_energy[rows] = np.sqrt((fine**2).mean(axis=1))
+            for at in range(0, len(rows), _FINE_FILES_PER_STEP):  # 4 KB of floats a file
+                part = rows[at : at + _FINE_FILES_PER_STEP]
+                fine = fine_detail(self.fine_raw[part])
+                self.fine_energy[part] = np.sqrt((fine**2).mean(axis=1))
 
     def gray(self, rows: np.ndarray) -> np.ndarray:
         return self.raw[rows, _NC:FINE_OFFSET].astype(np.float32)
@@ -302,6 +304,7 @@ class Features:
 
 
 _FILES_PER_STEP = 1 << 14
+_FINE_FILES_PER_STEP = 1 << 11
 
 
 # What confirmed (or not) a pair, as :func:`decide` numbers it.
