@@ -139,7 +139,7 @@ def test_a_dense_cluster_verified_a_block_at_a_time_is_one_set(monkeypatch, phot
 
 
 def test_joining_blocks_of_links_gives_the_graphs_components():
-    from imgdupes.graph import components, flatten, join_into
+    from imgdupes.group import components, flatten, join_into
 
     rng = np.random.default_rng(4)
     n = 300
