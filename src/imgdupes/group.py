@@ -230,7 +230,7 @@ def make_entry(h: HashedImage, nbits: int) -> SetEntry:
         distance=0,
         file=h.file,
         hash=h.hash,
-        tone=h.variants.get(hashes.TONE, b""),
+        tone=h.tone or b"",
     )
 
 
@@ -269,7 +269,7 @@ def form_distance(a: SetEntry, b: SetEntry, tone: bool, turned: Sequence[bytes] 
 
 def turned_forms(im: HashedImage) -> list[bytes]:
     """The hashes of ``im`` turned or mirrored (``--rotations``), [] without."""
-    return [v for name, v in im.variants.items() if name != hashes.TONE]
+    return list(im.turned.values())
 
 
 def finish_set(entries: list[SetEntry], sort_keys: Sequence[str], reverse: bool) -> DupSet:
@@ -356,7 +356,7 @@ def group_images(
         labels = turned_labels(images, link)
     else:
         labels = link([im.hash for im in images], signatures, keys)
-    tones = [im.variants.get(hashes.TONE) for im in images]
+    tones = [im.tone for im in images]
     use_tones = verify and bool(images) and all(t is not None for t in tones)
     if use_tones:
         # The same search and verification on the tone-normalised hashes: a
@@ -402,7 +402,7 @@ def turned_labels(images: list[HashedImage], link: Link) -> np.ndarray:
         row_owner.append(i)
         row_key.append(key + b"\0")
         for k, (name, op) in enumerate(VARIANTS):
-            turned = im.variants.get(name)
+            turned = im.turned.get(name)
             if turned is None:
                 continue
             row_hash.append(turned)
@@ -473,8 +473,8 @@ def query_images(
     (dev, inode): the query itself) is not its own duplicate."""
     matrix = hashes.as_matrix([im.hash for im in images], nbits)
     found = probe(matrix, q.hash, q.signature)
-    tones = [im.variants.get(hashes.TONE) for im in images]
-    qtone = q.variants.get(hashes.TONE)
+    tones = [im.tone for im in images]
+    qtone = q.tone
     if verify and qtone is not None and images and all(t is not None for t in tones):
         # as in group_images(): a brightened copy is found through the ranks' hash
         tone_matrix = hashes.as_matrix(tones, nbits)  # type: ignore[arg-type]
@@ -484,7 +484,7 @@ def query_images(
 
         # A target that is a turned copy of the query matches one of its turns.
         for name, op in VARIANTS:
-            turned = q.variants.get(name)
+            turned = q.turned.get(name)
             if turned is None:
                 continue
             nearest(found, probe(matrix, turned, turned_signature(q.signature, op)))

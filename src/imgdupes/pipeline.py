@@ -18,7 +18,7 @@ from .config import Config, ConfigError
 from .discover import discover, images_below, read_path_list
 from .group import group_images, query_images
 from .hasher import HashSpec, hash_files, hash_path, to_hashed
-from .model import DupSet, FileRecord, HashedImage, Result, ScanError
+from .model import DupSet, FileRecord, HashedImage, HashRecord, Result, ScanError
 from .outputs import refuse_inputs
 from .search import find_matches, query_matches
 from .verify import accept_query, refine_components
@@ -178,7 +178,7 @@ def hash_query(config: Config) -> HashedImage:
         ok, outcome, w, h = hash_path(config.query, _spec(config))
         if not ok:
             raise ConfigError(f"--query {config.query}: {outcome}")
-        assert isinstance(outcome, dict)
+        assert isinstance(outcome, HashRecord)
         payload = outcome
     record = FileRecord(config.query, 0, 0, -1, -1)
     return to_hashed([(record, payload, w, h)], config.hash_method)[0]

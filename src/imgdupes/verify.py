@@ -25,9 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .group import find_roots, flatten, forest_components, join_into, set_labels, spanning
-from .signature import COLOR_SIDE, GRAY_SIDE, SIGNATURE_BYTES
-
-_NC = COLOR_SIDE * COLOR_SIDE * 3
+from .signature import GRAY_SIDE, SIGNATURE_BYTES, color_of, gray_of
 
 
 @dataclass(frozen=True)
@@ -90,10 +88,10 @@ class Features:
             self.saturation[rows] = np.abs(self.chroma(rows)).mean(axis=(1, 2))
 
     def gray(self, rows: np.ndarray) -> np.ndarray:
-        return self.raw[rows, _NC:].astype(np.float32)
+        return gray_of(self.raw, rows).astype(np.float32)
 
     def color(self, rows: np.ndarray) -> np.ndarray:
-        return self.raw[rows, :_NC].astype(np.float32).reshape(len(rows), -1, 3)
+        return color_of(self.raw, rows).astype(np.float32)
 
     def chroma(self, rows: np.ndarray) -> np.ndarray:
         color = self.color(rows)
