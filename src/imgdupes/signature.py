@@ -33,6 +33,38 @@ PARTS: tuple[tuple[str, tuple[int, ...]], ...] = (
 )
 
 
+def color_of(raw: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), pixels, 3) uint8: the colour thumbnails of signatures ``raw[rows]``
+    (``raw``: (N, SIGNATURE_BYTES))."""
+    return raw[rows, :COLOR_BYTES].reshape(len(rows), -1, 3)
+
+
+def gray_of(raw: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), pixels) uint8: the grayscale thumbnails of signatures ``raw[rows]``."""
+    return raw[rows, COLOR_BYTES:SIGNATURE_BYTES]
+
+
+def parts(sig: bytes) -> list[np.ndarray]:
+    """The thumbnails of one signature, as arrays shaped as in :data:`PARTS`."""
+    arr = np.frombuffer(sig, dtype=np.uint8)
+    out, at = [], 0
+    for _, shape in PARTS:
+        size = int(np.prod(shape))
+        if at + size > len(arr):
+            break  # a signature of an earlier, shorter layout holds the first parts only
+        out.append(arr[at : at + size].reshape(shape))
+        at += size
+    return out
+
+
+def turned(sig: bytes, turn: Callable[[np.ndarray], np.ndarray]) -> bytes:
+    """The signature of the picture turned by ``turn`` (an (H, W, ...) array
+    operation), each thumbnail turned alike; b"" stays b""."""
+    if not sig:
+        return sig
+    return b"".join(np.ascontiguousarray(turn(part)).tobytes() for part in parts(sig))
+
+
 def compute(color: Image.Image, gray: Image.Image) -> bytes:
     return compute_batch([np.asarray(color)], [np.asarray(gray)])[0].tobytes()
 
@@ -66,33 +98,3 @@ def split(sig: bytes) -> tuple[np.ndarray, np.ndarray]:
     arr = np.frombuffer(sig, dtype=np.uint8)
     n = COLOR_SIDE * COLOR_SIDE * 3
     return (arr[:n].reshape(COLOR_SIDE, COLOR_SIDE, 3), arr[n:].reshape(GRAY_SIDE, GRAY_SIDE))
-
-
-def color_of(raw: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(len(rows), pixels, 3) uint8: the colour thumbnails of signatures ``raw[rows]``
-    (``raw``: (N, SIGNATURE_BYTES))."""
-    return raw[rows, :COLOR_BYTES].reshape(len(rows), -1, 3)
-
-
-def gray_of(raw: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """(len(rows), pixels) uint8: the grayscale thumbnails of signatures ``raw[rows]``."""
-    return raw[rows, COLOR_BYTES:SIGNATURE_BYTES]
-
-
-def parts(sig: bytes) -> list[np.ndarray]:
-    """The thumbnails of one signature, as arrays shaped as in :data:`PARTS`."""
-    arr = np.frombuffer(sig, dtype=np.uint8)
-    out, at = [], 0
-    for _, shape in PARTS:
-        size = int(np.prod(shape))
-        out.append(arr[at : at + size].reshape(shape))
-        at += size
-    return out
-
-
-def turned(sig: bytes, turn: Callable[[np.ndarray], np.ndarray]) -> bytes:
-    """The signature of the picture turned by ``turn`` (an (H, W, ...) array
-    operation), each thumbnail turned alike; b"" stays b""."""
-    if not sig:
-        return sig
-    return b"".join(np.ascontiguousarray(turn(part)).tobytes() for part in parts(sig))
