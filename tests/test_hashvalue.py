@@ -64,3 +64,16 @@ def test_a_files_record_gives_the_method_its_forms(tmp_path, photo):
     ) - im.value(64, "phash", "tone")
     dhash = HashedImage.from_record(im.file, "dhash", record, w, h)
     assert dhash.tone is None and not dhash.turned  # dhash has no tone form; turns only for phash
+
+
+def test_set_entries_carry_their_hash_as_a_value(tmp_path):
+    from imgdupes.api import find_duplicates
+    from imgdupes.samples import make_samples
+
+    make_samples(str(tmp_path / "s"), originals=2)
+    # without verification the distance listed is the plain hashes' (not the tone form's)
+    sets = find_duplicates(tmp_path / "s", "phash", 10, True, use_cache=False, verify=False)
+    assert sets
+    first, *others = sets[0].entries
+    for e in others:
+        assert str(e.value) == e.hash_hex and first.value - e.value == e.distance

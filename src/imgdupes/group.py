@@ -231,6 +231,7 @@ def make_entry(h: HashedImage, nbits: int) -> SetEntry:
         file=h.file,
         hash=h.hash,
         tone=h.tone or b"",
+        nbits=nbits,
     )
 
 
@@ -245,6 +246,7 @@ def row_entry(path: str, size: int, mtime_ns: int, packed: bytes, nbits: int) ->
         hash_hex=hashes.to_hex(packed, nbits),
         distance=0,
         hash=packed,
+        nbits=nbits,
     )
 
 

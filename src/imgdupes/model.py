@@ -145,6 +145,13 @@ class SetEntry:
     file: FileRecord | None = None
     hash: bytes = b""
     tone: bytes = b""  # hash of the tone-normalised picture (phash methods), else b""
+    nbits: int = 0  # bits in ``hash`` (0: unknown, an entry read back from a report)
+
+    @property
+    def value(self) -> HashValue:
+        """The hash as a value: ``a.value - b.value`` is their Hamming distance,
+        ``str(a.value) == a.hash_hex``."""
+        return HashValue(self.hash, self.nbits)
 
 
 @dataclass(slots=True)
