@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from . import hashes
+from .hashvalue import PLAIN, TONE
 from .model import DupSet, HashedImage, SetEntry
 
 SORT_KEYS = ("filesize", "filepath", "imagesize", "width", "height", "mtime", "none")
@@ -336,9 +337,21 @@ def build_sets(
 
 # --- grouping hashed images -------------------------------------------------------------------
 
-# (hashes, signatures, order keys) -> set label per row (-1: alone): the search
-# and, when it is on, the verification of every link it found.
-Link = Callable[[list[bytes], list[bytes], list[bytes]], np.ndarray]
+# (hashes as an (N, nbytes) matrix, signatures, order keys) -> set label per
+# row (-1: alone): the search and, when it is on, the verification of every
+# link it found.
+Link = Callable[[np.ndarray, Sequence[bytes], Sequence[bytes]], np.ndarray]
+
+
+def form_matrix(images: Sequence[HashedImage], form: str, nbits: int) -> np.ndarray | None:
+    """(N, nbytes) of every image's hash as shot (``PLAIN``) or tone-normalised
+    (``TONE``): the search's input; None when some image has no such form."""
+    if form == PLAIN:
+        return hashes.as_matrix([im.hash for im in images], nbits)
+    found = [im.tone for im in images] if form == TONE else [im.turned.get(form) for im in images]
+    if any(v is None for v in found):
+        return None
+    return hashes.as_matrix(found, nbits)  # type: ignore[arg-type]
 
 
 def group_images(
@@ -355,17 +368,17 @@ def group_images(
     signatures = [im.signature for im in images] if verify else []
     keys = [path_key(im.file.path) for im in images] if verify else []
     if rotations:
-        labels = turned_labels(images, link)
+        labels = turned_labels(images, link, nbits)
     else:
-        labels = link([im.hash for im in images], signatures, keys)
-    tones = [im.tone for im in images]
-    use_tones = verify and bool(images) and all(t is not None for t in tones)
+        labels = link(form_matrix(images, PLAIN, nbits), signatures, keys)  # type: ignore[arg-type]
+    tones = form_matrix(images, TONE, nbits) if verify and images else None
+    use_tones = tones is not None
     if use_tones:
         # The same search and verification on the tone-normalised hashes: a
         # brightened or contrast-stretched copy can be 5-8 bits from its
         # original in phash and within a bit or two in ranks.  Files are
         # joined when either form links them; each link was verified on its own.
-        labels = union_labels(labels, link(tones, signatures, keys))  # type: ignore[arg-type]
+        labels = union_labels(labels, link(tones, signatures, keys))
     sets = build_sets(images, labels, nbits, sort_keys, reverse)
     if rotations or use_tones:
         _distance_in_best_form(sets, images, rotations, use_tones)
@@ -384,7 +397,7 @@ def _distance_in_best_form(sets: list, images: list[HashedImage], turned: bool, 
             e.distance = form_distance(first, e, tone, forms)
 
 
-def turned_labels(images: list[HashedImage], link: Link) -> np.ndarray:
+def turned_labels(images: list[HashedImage], link: Link, nbits: int) -> np.ndarray:
     """Labels where a file may match another in any of the eight orientations.
 
     Every orientation of every file is a row of its own (with its turned
@@ -411,7 +424,7 @@ def turned_labels(images: list[HashedImage], link: Link) -> np.ndarray:
             row_sig.append(turned_signature(im.signature, op))
             row_owner.append(i)
             row_key.append(key + b"\0" + bytes([k + 1]))
-    labels = link(row_hash, row_sig, row_key)
+    labels = link(hashes.as_matrix(row_hash, nbits), row_sig, row_key)
     return join_rows(len(images), np.asarray(row_owner, dtype=np.int64), labels)
 
 
@@ -473,14 +486,13 @@ def query_images(
     """Files ``probe`` finds near the query in any form it is searched in,
     nearest first (ties in ``--sort`` order); the file ``exclude`` (its
     (dev, inode): the query itself) is not its own duplicate."""
-    matrix = hashes.as_matrix([im.hash for im in images], nbits)
+    matrix = form_matrix(images, PLAIN, nbits)
+    assert matrix is not None
     found = probe(matrix, q.hash, q.signature)
-    tones = [im.tone for im in images]
-    qtone = q.tone
-    if verify and qtone is not None and images and all(t is not None for t in tones):
+    tone_matrix = form_matrix(images, TONE, nbits) if images else None
+    if verify and q.tone is not None and tone_matrix is not None:
         # as in group_images(): a brightened copy is found through the ranks' hash
-        tone_matrix = hashes.as_matrix(tones, nbits)  # type: ignore[arg-type]
-        nearest(found, probe(tone_matrix, qtone, q.signature))
+        nearest(found, probe(tone_matrix, q.tone, q.signature))
     if rotations:
         from .rotations import VARIANTS, turned_signature
 

@@ -7,12 +7,12 @@ stages read only the :class:`~imgdupes.model.Result` it returns.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import hashes, hashio
+from . import hashio
 from .cache import HashStore
 from .config import Config, ConfigError
 from .discover import discover, images_below, read_path_list
@@ -187,7 +187,7 @@ def hash_query(config: Config) -> HashedImage:
 def group(config: Config, images: list[HashedImage]) -> list:
     return group_images(
         images,
-        lambda packed, signatures, keys: _linked(config, packed, signatures, keys),
+        lambda matrix, signatures, keys: _linked(config, matrix, signatures, keys),
         config.hash_bits,
         config.sort,
         config.reverse,
@@ -197,11 +197,10 @@ def group(config: Config, images: list[HashedImage]) -> list:
 
 
 def _linked(
-    config: Config, packed: list[bytes], signatures: list[bytes], keys: list[bytes]
+    config: Config, matrix: np.ndarray, signatures: Sequence[bytes], keys: Sequence[bytes]
 ) -> np.ndarray:
     """Component label per row (-1: alone) of the hashes within the threshold,
     each link confirmed by the verification when it is on."""
-    matrix = hashes.as_matrix(packed, config.hash_bits)
     matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
     if not config.verify:
         return matches.labels
