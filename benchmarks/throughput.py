@@ -212,16 +212,16 @@ def fill_store(root: str, cache: str, clusters: int = 0) -> int:
     within 4 bits, and no two share a hash), its signature the cluster's
     thumbnails plus a little noise, so every pair of a cluster is a
     candidate that verification accepts.  Returns the number of files."""
-    from imgdupes import hashes
     from imgdupes.cache import HashStore
     from imgdupes.discover import discover
     from imgdupes.hasher import HashSpec
+    from imgdupes.hashvalue import region_names
     from imgdupes.signature import SIGNATURE_BYTES, SIGNATURE_VERSION
 
     spec = HashSpec(("phash",), 64, full_decode=False)
     files = discover([root], recursive=True).files
     rng = np.random.default_rng(3)
-    keys = [*spec.computed, "phash@tone", "phash_org@tone", *hashes.region_keys(spec.computed)]
+    keys = [*spec.computed, "phash@tone", "phash_org@tone", *region_names(spec.computed)]
     base_hash = rng.integers(0, 256, (max(1, clusters), 8), dtype=np.uint8)
     base_sig = rng.integers(0, 256, (max(1, clusters), SIGNATURE_BYTES)).astype(np.int16)
     flips = np.array([(a, b) for a in range(64) for b in range(a + 1, 64)])

@@ -76,7 +76,7 @@ def test_query_is_verified_too(imgdupes, tmp_path):
 def _signature(path):
     ok, out, _, _ = hash_path(str(path), HashSpec(("phash",), 64, all_methods=False))
     assert ok, out
-    return out["signature"]
+    return out.signature
 
 
 def _caption(img):

@@ -15,6 +15,18 @@ import numpy as np
 from PIL import Image
 
 from . import resample
+
+# The bits' text and distance live with the hash value; named here too, as before.
+from .hashvalue import INNER as INNER
+from .hashvalue import REGIONS as REGIONS
+from .hashvalue import TONE as TONE
+from .hashvalue import TONE_METHODS as TONE_METHODS
+from .hashvalue import UPPER as UPPER
+from .hashvalue import from_hex as from_hex
+from .hashvalue import hamming as hamming
+from .hashvalue import key_name
+from .hashvalue import nbytes_for_bits as nbytes_for_bits
+from .hashvalue import to_hex as to_hex
 from .model import HASH_METHODS
 
 LANCZOS = Image.Resampling.LANCZOS
@@ -63,27 +75,9 @@ def _dct2_matmul(pixels: np.ndarray) -> np.ndarray:
     return out
 
 
-TONE = "tone"  # variant name: the hash of the tone-normalised picture
-TONE_METHODS = ("phash", "phash_org")  # the methods that also get one
-# Variants of a region of the picture (the same DCT methods get them):
-INNER = "inner"  # less a uniform border (letterbox, frame), then less 5% of each side
-UPPER = "upper"  # the top 80%: what a caption band over the bottom leaves alone
-REGIONS = (INNER, UPPER)
-# Variant names that are other forms of the upright picture, not turns of it.
-FORMS = (TONE, *REGIONS)
-
-
-def form_key(method: str, form: str) -> str:
-    """The one place a variant's key is spelled: ``method@form``."""
-    return f"{method}@{form}"
-
-
 def tone_key(method: str) -> str:
-    return form_key(method, TONE)
-
-
-def region_keys(methods: tuple[str, ...] | list[str]) -> list[str]:
-    return [form_key(m, r) for m in methods if m in TONE_METHODS for r in REGIONS]
+    """The name of ``method``'s tone-normalised hash (see imgdupes.hashvalue)."""
+    return key_name(method, TONE)
 
 
 _BORDER_TOLERANCE = 12  # levels from the frame's colour that still count as border
@@ -122,7 +116,7 @@ def region_hashes(
     wanted = [m for m in methods if m in TONE_METHODS]
     side = hash_size * 4
     out = {
-        form_key(m, r): np.zeros((len(grays), hash_size**2), dtype=bool)
+        key_name(m, r): np.zeros((len(grays), hash_size**2), dtype=bool)
         for m in wanted
         for r in REGIONS
     }
@@ -140,7 +134,7 @@ def region_hashes(
     for name, pixels in regions.items():
         dct = _dct2_matmul(pixels)
         for method in wanted:
-            out[form_key(method, name)] = _dct_bits_batch(dct, hash_size, method)
+            out[key_name(method, name)] = _dct_bits_batch(dct, hash_size, method)
     return out
 
 
@@ -444,34 +438,6 @@ def preload(methods: tuple[str, ...] | list[str], exact: bool = True) -> None:
 def pack(bits: np.ndarray) -> bytes:
     """Bits (any shape, ImageHash order) to bytes, first bit as the high bit of byte 0."""
     return np.packbits(np.asarray(bits, dtype=bool).ravel()).tobytes()
-
-
-def nbytes_for_bits(nbits: int) -> int:
-    return (nbits + 7) // 8
-
-
-def to_hex(packed: bytes, nbits: int) -> str:
-    """The hex string ImageHash prints for the same bits (``str(ImageHash)``)."""
-    value = int.from_bytes(packed, "big") >> (len(packed) * 8 - nbits)
-    return format(value, f"0{(nbits + 3) // 4}x")
-
-
-def from_hex(text: str, nbits: int | None = None) -> bytes:
-    """Inverse of :func:`to_hex`; ``nbits`` defaults to four bits per hex digit."""
-    text = text.strip().lower()
-    if not text:
-        raise ValueError("empty hash")
-    value = int(text, 16)
-    if nbits is None:
-        nbits = 4 * len(text)
-    if value >> nbits:
-        raise ValueError(f"hash {text!r} has more than {nbits} bits")
-    nbytes = nbytes_for_bits(nbits)
-    return (value << (nbytes * 8 - nbits)).to_bytes(nbytes, "big")
-
-
-def hamming(a: bytes, b: bytes) -> int:
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
 
 
 def as_matrix(packed: list[bytes] | tuple[bytes, ...], nbits: int) -> np.ndarray:

@@ -7,19 +7,18 @@ stages read only the :class:`~imgdupes.model.Result` it returns.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from . import hashes, hashio
+from . import hashio
 from .cache import HashStore
 from .config import Config, ConfigError
 from .discover import discover, images_below, read_path_list
-from .graph import components
-from .group import best_form_distance, build_sets, make_entry, nearest_first, path_key
+from .group import group_images, query_images
 from .hasher import HashSpec, hash_files, hash_path, to_hashed
-from .model import DupSet, FileRecord, HashedImage, Result, ScanError
+from .model import DupSet, FileRecord, HashedImage, HashRecord, Result, ScanError
 from .outputs import refuse_inputs
 from .search import find_matches, query_matches
 from .verify import (
@@ -188,40 +187,34 @@ def hash_query(config: Config) -> HashedImage:
         ok, outcome, w, h = hash_path(config.query, _spec(config))
         if not ok:
             raise ConfigError(f"--query {config.query}: {outcome}")
-        assert isinstance(outcome, dict)
+        assert isinstance(outcome, HashRecord)
         payload = outcome
     record = FileRecord(config.query, 0, 0, -1, -1)
     return to_hashed([(record, payload, w, h)], config.hash_method)[0]
 
 
 def group(config: Config, images: list[HashedImage]) -> list:
-    signatures = [im.signature for im in images] if config.verify else []
-    keys = [path_key(im.file.path) for im in images] if config.verify else []
-    if config.rotations:
-        labels = _rotation_labels(config, images)
-    else:
-        labels = _linked(config, [im.hash for im in images], signatures, keys)
-    tones = [im.variants.get(hashes.TONE) for im in images]
-    use_tones = config.verify and bool(images) and all(t is not None for t in tones)
-    if use_tones:
-        # The same search and verification on the tone-normalised hashes: a
-        # brightened or contrast-stretched copy can be 5-8 bits from its
-        # original in phash and within a bit or two in ranks.  Files are
-        # joined when either form links them; each link was verified on its own.
-        labels = _union(labels, _linked(config, tones, signatures, keys))  # type: ignore[arg-type]
-    use_regions = (
-        config.verify
-        and bool(images)
-        and all(all(r in im.variants for r in hashes.REGIONS) for im in images)
+    def region_link(matrix, signatures, keys, prior):
+        return _linked(config, matrix, signatures, keys, REGION_THRESHOLDS, prior)
+
+    sets = group_images(
+        images,
+        lambda matrix, signatures, keys: _linked(config, matrix, signatures, keys),
+        config.hash_bits,
+        config.sort,
+        config.reverse,
+        verify=config.verify,
+        rotations=config.rotations,
+        region_link=region_link if config.verify else None,
     )
-    if use_regions:
-        labels = _union(labels, _region_labels(config, images, signatures, keys, labels))
-    sets = build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
-    if config.rotations or use_tones or use_regions:
-        _distance_in_best_form(sets, images, config.rotations, use_tones, use_regions)
     if config.verify:
         _name_rules(sets, images)
     return sets
+
+
+# A low-detail picture's region says even less than the whole of it: region
+# links are confirmed only where both pictures have fine detail to compare.
+REGION_THRESHOLDS = replace(DEFAULT, require_fine=True)
 
 
 def _name_rules(sets: list, images: list[HashedImage]) -> None:
@@ -244,16 +237,15 @@ def _name_rules(sets: list, images: list[HashedImage]) -> None:
 
 def _linked(
     config: Config,
-    packed: list[bytes],
-    signatures: list[bytes],
-    keys: list[bytes],
+    matrix: np.ndarray,
+    signatures: Sequence[bytes],
+    keys: Sequence[bytes],
     thresholds: Thresholds = DEFAULT,
     prior: np.ndarray | None = None,
 ) -> np.ndarray:
     """Component label per row (-1: alone) of the hashes within the threshold,
     each link confirmed by the verification when it is on (``prior``: labels
     per row of links already confirmed, see :func:`refine_components`)."""
-    matrix = hashes.as_matrix(packed, config.hash_bits)
     matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
     if not config.verify:
         return matches.labels
@@ -268,134 +260,8 @@ def _linked(
     )
 
 
-def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Labels of the components either labelling puts together (-1: alone)."""
-    n = len(a)
-    na = int(a.max()) + 1 if n else 0
-    nodes = np.arange(n, dtype=np.int64)
-    ia, ib = a >= 0, b >= 0
-    comp = components(
-        n + na + (int(b.max()) + 1 if n else 0),
-        np.concatenate([nodes[ia], nodes[ib]]),
-        np.concatenate([n + a[ia], n + na + b[ib]]),
-    )[:n]
-    sizes = np.bincount(comp)
-    return np.where(sizes[comp] >= 2, comp, -1)
-
-
-def _distance_in_best_form(
-    sets: list, images: list[HashedImage], turned: bool, tone: bool, regions: bool = False
-) -> None:
-    """A file's distance from the set's first file in the form nearest to it
-    (as shot, turned, tone-normalised, a region's): the form that can have linked them."""
-    by_file = {id(im.file): im for im in images}
-    for s in sets:
-        first = s.entries[0]
-        head = by_file.get(id(first.file))
-        for e in s.entries:
-            d = best_form_distance(first, e) if tone else hashes.hamming(first.hash, e.hash)
-            im = by_file.get(id(e.file))
-            if regions and im is not None and head is not None:
-                d = min(d, _region_distance(head, im))
-            if turned and im is not None:
-                for name, v in im.variants.items():
-                    if name not in hashes.FORMS:
-                        d = min(d, hashes.hamming(first.hash, v))
-            e.distance = d
-
-
-def _region_distance(a: HashedImage, b: HashedImage) -> int:
-    """The nearest of a region hash of one to the plain or region hash of the other."""
-    forms_a = [a.hash, *(a.variants[r] for r in hashes.REGIONS)]
-    forms_b = [b.hash, *(b.variants[r] for r in hashes.REGIONS)]
-    return min(
-        hashes.hamming(x, y) for i, x in enumerate(forms_a) for j, y in enumerate(forms_b) if i or j
-    )
-
-
-def _region_labels(
-    config: Config,
-    images: list[HashedImage],
-    signatures: list[bytes],
-    keys: list[bytes],
-    known: np.ndarray,
-) -> np.ndarray:
-    """Labels where a file's region hashes (:data:`imgdupes.hashes.REGIONS`)
-    meet another file's plain or region hash within the threshold: a copy
-    cropped by 5% a side is its original's inner region, a bordered copy
-    shares its inner region, a captioned one its upper part.  Every row
-    carries its file's signature, so each link is verified as usual (the
-    fine detail after aligning, see :mod:`imgdupes.verify`).  Files that
-    ``known`` (the plain and tone searches' labels) already joins are not
-    checked again; a region hash equal to another form of its file is left
-    out (a flat picture's are all one)."""
-    row_hash = [im.hash for im in images]
-    row_owner = list(range(len(images)))
-    row_sig = list(signatures)
-    row_key = [k + b"\0" for k in keys]
-    for r, name in enumerate(hashes.REGIONS):
-        for i, im in enumerate(images):
-            h = im.variants[name]
-            if h == im.hash or any(h == im.variants[q] for q in hashes.REGIONS[:r]):
-                continue
-            row_hash.append(h)
-            row_owner.append(i)
-            row_sig.append(signatures[i])
-            row_key.append(keys[i] + b"\0" + bytes([r + 1]))
-    prior = known[np.asarray(row_owner, dtype=np.int64)]
-    labels = _linked(config, row_hash, row_sig, row_key, REGION_THRESHOLDS, prior)
-    return _owner_labels(len(images), row_owner, labels)
-
-
-# A low-detail picture's region says even less than the whole of it: region
-# links are confirmed only where both pictures have fine detail to compare.
-REGION_THRESHOLDS = replace(DEFAULT, require_fine=True)
-
-
-def _owner_labels(n: int, row_owner: list[int], labels: np.ndarray) -> np.ndarray:
-    """Labels of n files from the labels of their rows: files join the
-    components their rows fell into."""
-    owners = np.asarray(row_owner, dtype=np.int64)
-    in_set = labels >= 0
-    comp = components(n + len(row_owner), owners[in_set], n + labels[in_set])
-    file_comp = comp[:n]
-    sizes = np.bincount(file_comp)
-    return np.where(sizes[file_comp] >= 2, file_comp, -1)
-
-
-def _rotation_labels(config: Config, images: list[HashedImage]) -> np.ndarray:
-    """Labels where a file may match another in any of the eight orientations.
-
-    Every orientation of every file is a row of its own (with its turned
-    signature); rows are matched and verified as usual, then the files whose
-    rows met are joined.
-    """
-    from .rotations import VARIANTS, turned_signature
-
-    row_hash: list[bytes] = []
-    row_sig: list[bytes] = []
-    row_owner: list[int] = []
-    row_key: list[bytes] = []
-    for i, im in enumerate(images):
-        key = path_key(im.file.path)
-        row_hash.append(im.hash)
-        row_sig.append(im.signature)
-        row_owner.append(i)
-        row_key.append(key + b"\0")
-        for k, (name, op) in enumerate(VARIANTS):
-            turned = im.variants.get(name)
-            if turned is None:
-                continue
-            row_hash.append(turned)
-            row_sig.append(turned_signature(im.signature, op))
-            row_owner.append(i)
-            row_key.append(key + b"\0" + bytes([k + 1]))
-    labels = _linked(config, row_hash, row_sig, row_key)
-    return _owner_labels(len(images), row_owner, labels)
-
-
 def _query_one(
-    config: Config, matrix: np.ndarray, images: list[HashedImage], qhash: bytes, qsig: bytes
+    config: Config, images: list[HashedImage], matrix: np.ndarray, qhash: bytes, qsig: bytes
 ) -> dict[int, int]:
     idx, dist = query_matches(
         matrix, config.hash_bits, qhash, config.threshold, config.engine, config.params
@@ -408,41 +274,23 @@ def _query_one(
 
 def query(config: Config, images: list[HashedImage], q: HashedImage) -> list:
     """Files within r of the query image, nearest first (ties in --sort order)."""
-    matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
-    found = _query_one(config, matrix, images, q.hash, q.signature)
-    tones = [im.variants.get(hashes.TONE) for im in images]
-    qtone = q.variants.get(hashes.TONE)
-    if config.verify and qtone is not None and images and all(t is not None for t in tones):
-        # as in group(): a brightened copy is found through the ranks' hash
-        tone_matrix = hashes.as_matrix(tones, config.hash_bits)  # type: ignore[arg-type]
-        for i, d in _query_one(config, tone_matrix, images, qtone, q.signature).items():
-            found[i] = min(d, found.get(i, d))
-    if config.rotations:
-        from .rotations import VARIANTS, turned_signature
-
-        # A target that is a turned copy of the query matches one of its turns.
-        for name, op in VARIANTS:
-            turned = q.variants.get(name)
-            if turned is None:
-                continue
-            sig = turned_signature(q.signature, op)
-            for i, d in _query_one(config, matrix, images, turned, sig).items():
-                found[i] = min(d, found.get(i, d))
     qident = None
     try:
         st = os.stat(config.query)  # type: ignore[arg-type]
         qident = (st.st_dev, st.st_ino)
     except OSError:
         pass
-    entries = []
-    for i, d in found.items():
-        im = images[i]
-        if im.file.identity == qident:
-            continue  # the query file itself is not its own duplicate
-        e = make_entry(im, config.hash_bits)
-        e.distance = int(d)
-        entries.append(e)
-    return nearest_first(entries, config.sort, config.reverse)
+    return query_images(
+        images,
+        q,
+        lambda matrix, qhash, qsig: _query_one(config, images, matrix, qhash, qsig),
+        config.hash_bits,
+        config.sort,
+        config.reverse,
+        verify=config.verify,
+        rotations=config.rotations,
+        exclude=qident,
+    )
 
 
 def _export(config: Config, write: Callable[[], None]) -> None:

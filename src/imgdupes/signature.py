@@ -14,6 +14,8 @@ signature (the first 448 bytes) is still read, without that check.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image
 
@@ -25,8 +27,54 @@ SIGNATURE_VERSION = 2
 COLOR_SIDE = 8
 GRAY_SIDE = 16
 FINE_SIDE = 32
-FINE_OFFSET = COLOR_SIDE * COLOR_SIDE * 3 + GRAY_SIDE * GRAY_SIDE  # = version 1's size
+COLOR_BYTES = COLOR_SIDE * COLOR_SIDE * 3
+FINE_OFFSET = COLOR_BYTES + GRAY_SIDE * GRAY_SIDE  # = version 1's size
 SIGNATURE_BYTES = FINE_OFFSET + FINE_SIDE * FINE_SIDE
+# The layout: each part a row-major uint8 thumbnail of this shape, in this order.
+# Other modules read a signature through the accessors below only.
+PARTS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("color", (COLOR_SIDE, COLOR_SIDE, 3)),
+    ("gray", (GRAY_SIDE, GRAY_SIDE)),
+    ("fine", (FINE_SIDE, FINE_SIDE)),
+)
+
+
+def color_of(raw: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), pixels, 3) uint8: the colour thumbnails of signatures ``raw[rows]``
+    (``raw``: (N, SIGNATURE_BYTES))."""
+    return raw[rows, :COLOR_BYTES].reshape(len(rows), -1, 3)
+
+
+def gray_of(raw: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), pixels) uint8: the 16x16 grayscale thumbnails of signatures ``raw[rows]``."""
+    return raw[rows, COLOR_BYTES:FINE_OFFSET]
+
+
+def fine_of(raw: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """(len(rows), pixels) uint8: the 32x32 grayscale thumbnails of signatures
+    ``raw[rows]`` (version 2; empty columns for a version-1 ``raw``)."""
+    return raw[rows, FINE_OFFSET:SIGNATURE_BYTES]
+
+
+def parts(sig: bytes) -> list[np.ndarray]:
+    """The thumbnails of one signature, as arrays shaped as in :data:`PARTS`."""
+    arr = np.frombuffer(sig, dtype=np.uint8)
+    out, at = [], 0
+    for _, shape in PARTS:
+        size = int(np.prod(shape))
+        if at + size > len(arr):
+            break  # a signature of an earlier, shorter layout holds the first parts only
+        out.append(arr[at : at + size].reshape(shape))
+        at += size
+    return out
+
+
+def turned(sig: bytes, turn: Callable[[np.ndarray], np.ndarray]) -> bytes:
+    """The signature of the picture turned by ``turn`` (an (H, W, ...) array
+    operation), each thumbnail turned alike; b"" stays b""."""
+    if not sig:
+        return sig
+    return b"".join(np.ascontiguousarray(turn(part)).tobytes() for part in parts(sig))
 
 
 def compute(color: Image.Image, gray: Image.Image) -> bytes:
@@ -38,7 +86,7 @@ def compute_batch(colors: list[np.ndarray], grays: list[np.ndarray]) -> np.ndarr
     and (H, W) uint8 arrays, Lanczos-reduced as Pillow does (see
     :mod:`imgdupes.resample`); pictures of one size share one product."""
     out = np.empty((len(grays), SIGNATURE_BYTES), dtype=np.uint8)
-    nc = COLOR_SIDE * COLOR_SIDE * 3
+    nc = COLOR_BYTES
     groups: dict[tuple[int, ...], list[int]] = {}
     for k, g in enumerate(grays):
         groups.setdefault(g.shape, []).append(k)
