@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
+from .columns import FileTable
 from .model import FileRecord
 
 SCHEMA_VERSION = 2
@@ -85,46 +88,45 @@ class CachedImage:
 
 @dataclass(slots=True)
 class CachedColumns:
-    """Valid entries as columns: row k belongs to ``files[index[k]]``."""
+    """Valid entries as columns: row k belongs to ``files[index[k]]``; its
+    signature is read when asked for (:meth:`HashStore.signatures` of ``ids``)."""
 
     index: np.ndarray  # (K,) int64
     hashes: dict[str, np.ndarray]  # method -> (K, nbytes) uint8
     width: np.ndarray  # (K,) int64
     height: np.ndarray
-    signature: np.ndarray  # (K, SIGNATURE_BYTES) uint8
+    ids: np.ndarray  # (K,) int64: the entries' ids in the store
 
     @classmethod
     def empty(cls, methods: Iterable[str]) -> CachedColumns:
         none = np.zeros(0, dtype=np.int64)
         blank = np.zeros((0, 0), dtype=np.uint8)
-        return cls(none, {m: blank for m in methods}, none, none, blank)
+        return cls(none, {m: blank for m in methods}, none, none, none)
+
+    def __len__(self) -> int:
+        return len(self.index)
 
 
 _ROWS_PER_STEP = 1 << 15  # rows turned into columns at once: bounds the tuples alive
 
 
 def _columns(
-    rows: list[tuple],
-    keys: dict[bytes, list[int]],
-    files: Sequence[FileRecord],
-    wanted: tuple[str, ...],
-    sig_version: int,
+    rows: list[tuple], keys: dict[bytes, int], stamps: np.ndarray, wanted: tuple[str, ...]
 ) -> CachedColumns:
-    """Rows (path, dev, inode, size, mtime_ns, ctime_ns, width, height, sig_version,
-    signature, hash per method) -> the valid ones as columns."""
+    """Rows (path, id, dev, inode, size, mtime_ns, ctime_ns, width, height,
+    signature usable, hash per method) -> the valid ones of ``keys``' files as columns."""
     if not rows:
         return CachedColumns.empty(wanted)
-    from .signature import SIGNATURE_BYTES
-
     cols = list(zip(*rows, strict=True))
-    # a path reached by two records (never, after discovery) keeps one
-    index = np.fromiter((keys[p][0] for p in cols[0]), dtype=np.int64, count=len(rows))
-    stored = np.array(cols[1:6], dtype=np.int64).T
-    current = np.array([files[i].stamp for i in index.tolist()], dtype=np.int64)
-    numbers = np.array(cols[6:9], dtype=np.int64)
-    valid = (stored == current).all(axis=1) & (numbers[2] == sig_version)
-    valid &= np.fromiter(map(len, cols[9]), dtype=np.int64, count=len(rows)) == SIGNATURE_BYTES
+    index = np.fromiter(map(keys.get, cols[0], repeat(-1)), dtype=np.int64, count=len(rows))
+    numbers = np.array(cols[1:10], dtype=np.int64)
+    asked = index >= 0
+    valid = np.zeros(len(rows), dtype=bool)
+    valid[asked] = (numbers[1:6, asked].T == stamps[index[asked]]).all(axis=1)
+    valid &= numbers[8] == 1
     take = np.flatnonzero(valid).tolist()
+    if not take:
+        return CachedColumns.empty(wanted)
 
     def matrix(column: tuple) -> np.ndarray:
         blob = b"".join([column[k] for k in take])
@@ -133,9 +135,9 @@ def _columns(
     return CachedColumns(
         index=index[take],
         hashes={method: matrix(cols[10 + m]) for m, method in enumerate(wanted)},
-        width=numbers[0, take],
-        height=numbers[1, take],
-        signature=matrix(cols[9]),
+        width=numbers[6, take],
+        height=numbers[7, take],
+        ids=numbers[0, take],
     )
 
 
@@ -162,6 +164,7 @@ class HashStore:
         self._last_flush = time.monotonic()
         self._realdirs: dict[str, tuple[str, frozenset[str] | None]] = {}
         self.disabled = False
+        self._closed = False
         self.conn = self._connect_or_rebuild()
 
     # --- opening ---------------------------------------------------------------------------
@@ -261,6 +264,7 @@ class HashStore:
 
     def close(self) -> None:
         self.flush()
+        self._closed = True
         try:
             self.conn.close()
         except sqlite3.Error:
@@ -298,6 +302,33 @@ class HashStore:
 
     # --- reading ---------------------------------------------------------------------------
 
+    def keys(self, files: FileTable) -> dict[bytes, int]:
+        """Each file's key (:meth:`real_path`) -> its row; files whose key
+        cannot be made are left out.  A walked file's key is its folder's
+        real path and its name: one string operation per file."""
+        real_folders: list[bytes | None] = [None] * len(files.folders)
+        encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+        keys: dict[bytes, int] = {}
+        paths = files.paths
+        folder_of = files.folder_of.tolist()
+        name_at = files.name_at.tolist()
+        for i, (path, f, n) in enumerate(zip(paths, folder_of, name_at, strict=True)):
+            if f < 0:
+                try:
+                    key = self.real_path(path)
+                except OSError:
+                    continue
+            else:
+                folder = real_folders[f]
+                if folder is None:
+                    real = os.path.realpath(os.path.abspath(files.folders[f] or os.curdir))
+                    folder = real_folders[f] = os.fsencode(os.path.join(real, ""))
+                key = folder + path[n:].encode(encoding, errors)
+            keys.setdefault(
+                key, i
+            )  # a path reached by two records (never, after discovery) keeps one
+        return keys
+
     def lookup(
         self,
         files: Sequence[FileRecord],
@@ -308,13 +339,14 @@ class HashStore:
     ) -> dict[int, CachedImage]:
         """Entries valid for ``files`` (by index) holding every one of ``methods``."""
         hits = self.lookup_arrays(files, decode, bits, methods, sig_version)
+        sigs, read = self.signatures(hits.ids)
         out: dict[int, CachedImage] = {}
         for k, i in enumerate(hits.index.tolist()):
             out[i] = CachedImage(
                 {m: packed[k].tobytes() for m, packed in hits.hashes.items()},
                 int(hits.width[k]),
                 int(hits.height[k]),
-                hits.signature[k].tobytes(),
+                sigs[k].tobytes() if read[k] else b"",
             )
         return out
 
@@ -328,19 +360,18 @@ class HashStore:
     ) -> CachedColumns:
         """The valid entries of ``files`` holding every one of ``methods``, as columns.
 
-        One row per file (each method joined in as a column of its own), and
-        the identity check is one comparison of arrays, so a warm run over a
-        million files makes no Python object per file beyond the row read."""
+        One row per file (each method joined in as a column of its own, the
+        signature left in the store), and the identity check is one
+        comparison of arrays, so a warm run over a million files makes no
+        Python object per file beyond the row read."""
+        from .signature import SIGNATURE_BYTES
+
         wanted = tuple(dict.fromkeys(methods))
         empty = CachedColumns.empty(wanted)
         if self.disabled or not files:
             return empty
-        keys: dict[bytes, list[int]] = {}
-        for i, f in enumerate(files):
-            try:
-                keys.setdefault(self.real_path(f.path), []).append(i)
-            except OSError:
-                continue
+        table = FileTable.from_records(files)
+        keys = self.keys(table)
         joins = "".join(
             f" JOIN hashes h{k} ON h{k}.image_id = i.id AND h{k}.method = ? AND h{k}.bits = ?"
             for k in range(len(wanted))
@@ -348,29 +379,29 @@ class HashStore:
         columns = "".join(f", h{k}.hash" for k in range(len(wanted)))
         join_args = [x for m in wanted for x in (m, bits)]
         select = (
-            "SELECT i.path, i.dev, i.inode, i.size, i.mtime_ns, i.ctime_ns,"
-            f" i.width, i.height, i.sig_version, i.signature{columns} FROM images i{joins}"
-            " WHERE i.decode = ?"
+            "SELECT i.path, i.id, i.dev, i.inode, i.size, i.mtime_ns, i.ctime_ns, i.width,"
+            f" i.height, i.sig_version = ? AND length(i.signature) = ?{columns}"
+            f" FROM images i{joins} WHERE i.decode = ?"
         )
+        head = (sig_version, SIGNATURE_BYTES, *join_args, decode)
         parts: list[CachedColumns] = []
         try:
             stored_count = self.conn.execute("SELECT count(*) FROM images").fetchone()[0]
             if 2 * len(keys) >= stored_count:
                 # Most of the store is asked for: one scan in SQLite's order beats
                 # an index look-up per file three to one.
-                cursor = self.conn.execute(select, (*join_args, decode))
+                cursor = self.conn.execute(select, head)
                 while batch := cursor.fetchmany(_ROWS_PER_STEP):
-                    batch = [r for r in batch if r[0] in keys]
-                    parts.append(_columns(batch, keys, files, wanted, sig_version))
+                    parts.append(_columns(batch, keys, table.stamps, wanted))
             else:
                 key_list = list(keys)
                 for start in range(0, len(key_list), _LOOKUP_CHUNK):
                     chunk = key_list[start : start + _LOOKUP_CHUNK]
                     marks = ",".join("?" * len(chunk))
                     batch = self.conn.execute(
-                        f"{select} AND i.path IN ({marks})", (*join_args, decode, *chunk)
+                        f"{select} AND i.path IN ({marks})", (*head, *chunk)
                     ).fetchall()
-                    parts.append(_columns(batch, keys, files, wanted, sig_version))
+                    parts.append(_columns(batch, keys, table.stamps, wanted))
         except sqlite3.OperationalError as exc:
             self._warn(f"{self.path}: hash cache not read ({_reason(exc)}); hashing everything")
             return empty
@@ -387,8 +418,45 @@ class HashStore:
             hashes={m: np.concatenate([p.hashes[m] for p in parts]) for m in wanted},
             width=np.concatenate([p.width for p in parts]),
             height=np.concatenate([p.height for p in parts]),
-            signature=np.concatenate([p.signature for p in parts]),
+            ids=np.concatenate([p.ids for p in parts]),
         )
+
+    def signatures(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The stored signatures of entries ``ids``: (len(ids), SIGNATURE_BYTES)
+        uint8 and whether each was read (not where the store broke meanwhile;
+        verification never accepts a file without one).
+
+        Read while the store is open or after it was closed (the output asks
+        for the signatures of the files in sets once the scan is over)."""
+        from .signature import SIGNATURE_BYTES
+
+        out = np.zeros((len(ids), SIGNATURE_BYTES), dtype=np.uint8)
+        found = np.zeros(len(ids), dtype=bool)
+        if self.disabled or not len(ids):
+            return out, found
+        where: dict[int, list[int]] = {}
+        for k, i in enumerate(ids.tolist()):
+            where.setdefault(i, []).append(k)
+        wanted = list(where)
+        conn = self.conn
+        try:
+            if self._closed:
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            for start in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[start : start + _LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for i, sig in conn.execute(
+                    f"SELECT id, signature FROM images WHERE id IN ({marks})", chunk
+                ):
+                    if len(sig) == SIGNATURE_BYTES:
+                        out[where[i]] = np.frombuffer(sig, dtype=np.uint8)
+                        found[where[i]] = True
+        except sqlite3.Error as exc:
+            self._warn(f"{self.path}: hash cache not read ({_reason(exc)})")
+        finally:
+            if conn is not self.conn:
+                conn.close()
+        return out, found
 
     # --- writing ---------------------------------------------------------------------------
 

@@ -7,18 +7,19 @@ stages read only the :class:`~imgdupes.model.Result` it returns.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import hashes, hashio
 from .cache import HashStore
+from .columns import ImageTable, Signatures
 from .config import Config, ConfigError
 from .discover import discover, images_below, read_path_list
 from .graph import components
 from .group import best_form_distance, build_sets, make_entry, nearest_first, path_key
-from .hasher import HashSpec, hash_files, hash_path, to_hashed
+from .hasher import HashSpec, hash_files, hash_path, hash_table, to_hashed
 from .model import DupSet, FileRecord, HashedImage, Result, ScanError
 from .outputs import refuse_inputs
 from .search import find_matches, query_matches
@@ -29,11 +30,22 @@ Warn = Callable[[str], None]
 
 @dataclass
 class Scan:
-    """Hashed images of a run, kept for actions that need more than the sets."""
+    """Hashed images of a run, kept for actions that need more than the sets.
 
-    images: list[HashedImage] = field(default_factory=list)
+    ``images`` is every hashed image; from a folder scan it is an
+    :class:`~imgdupes.columns.ImageTable`, whose items are made when asked
+    for, so :meth:`shown` (the ones the output was built from) is what the
+    later stages look files up in."""
+
+    images: Sequence[HashedImage] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     aliases: list[list[str]] = field(default_factory=list)
+
+    def shown(self) -> Sequence[HashedImage]:
+        """The images behind the reported sets (all of them where not a table)."""
+        if isinstance(self.images, ImageTable):
+            return self.images.made()
+        return self.images
 
 
 def _spec(config: Config, methods: tuple[str, ...] | None = None) -> HashSpec:
@@ -101,14 +113,20 @@ def scan(config: Config, warn: Warn, client: object = None) -> Scan:
     progress = config.progress and not config.quiet
     store = HashStore.open(config.cache_dir, warn) if config.use_cache else None
     try:
-        rows, errors = hash_files(
+        table, errors = hash_table(
             found.files,
             _spec(config),
+            config.hash_method,
             num_proc=config.num_proc,
             progress=progress,
             store=store,
             runner=runner,
         )
+        images: Sequence[HashedImage] = table
+        if shard_files or config.rotations:
+            # rare paths that look at every image: plain objects
+            table.prepare(np.arange(len(table)))
+            images = list(table)
     finally:
         if store is not None:
             store.close()
@@ -128,15 +146,11 @@ def scan(config: Config, warn: Warn, client: object = None) -> Scan:
             progress=progress,
             runner=shard_runner,
         )
-        rows += items
+        images = [*images, *to_hashed(items, config.hash_method)]
         errors += item_errors
     for err in errors:
         warn(f"{err.path}: {err.error}")
-    return Scan(
-        images=to_hashed(rows, config.hash_method),
-        errors=found.errors + errors,
-        aliases=found.aliases,
-    )
+    return Scan(images=images, errors=found.errors + errors, aliases=found.aliases)
 
 
 def unsearched_folders(config: Config) -> list[str]:
@@ -185,36 +199,65 @@ def hash_query(config: Config) -> HashedImage:
     return to_hashed([(record, payload, w, h)], config.hash_method)[0]
 
 
-def group(config: Config, images: list[HashedImage]) -> list:
-    signatures = [im.signature for im in images] if config.verify else []
-    keys = [path_key(im.file.path) for im in images] if config.verify else []
+def group(config: Config, images: Sequence[HashedImage]) -> list:
+    table = images if isinstance(images, ImageTable) else None
+    signatures: Sequence[bytes] = []
+    keys: Sequence[bytes] = []
+    if config.verify:
+        signatures = table.signatures if table else [im.signature for im in images]
+        keys = table.path_keys() if table else [path_key(im.file.path) for im in images]
     if config.rotations:
         labels = _rotation_labels(config, images)
     else:
-        labels = _linked(config, [im.hash for im in images], signatures, keys)
-    tones = [im.variants.get(hashes.TONE) for im in images]
-    use_tones = config.verify and bool(images) and all(t is not None for t in tones)
+        labels = _linked(config, _hash_matrix(config, images), signatures, keys)
+    tones = _hash_matrix(config, images, hashes.TONE) if config.verify and len(images) else None
+    use_tones = tones is not None
     if use_tones:
         # The same search and verification on the tone-normalised hashes: a
         # brightened or contrast-stretched copy can be 5-8 bits from its
         # original in phash and within a bit or two in ranks.  Files are
         # joined when either form links them; each link was verified on its own.
         labels = _union(labels, _linked(config, tones, signatures, keys))  # type: ignore[arg-type]
+    if table is not None:
+        table.prepare(np.flatnonzero(labels >= 0))  # the files of the sets, in one read
     sets = build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
     if config.rotations or use_tones:
         _distance_in_best_form(sets, images, config.rotations, use_tones)
     return sets
 
 
+def _hash_matrix(
+    config: Config, images: Sequence[HashedImage], variant: str | None = None
+) -> np.ndarray | None:
+    """(N, nbytes) of every image's hash (or its ``variant``'s); None when
+    some image has no such variant."""
+    if isinstance(images, ImageTable):
+        key = config.hash_method if variant is None else f"{config.hash_method}@{variant}"
+        return images.matrix(key)
+    if variant is None:
+        return hashes.as_matrix([im.hash for im in images], config.hash_bits)
+    found = [im.variants.get(variant) for im in images]
+    if any(v is None for v in found):
+        return None
+    return hashes.as_matrix(found, config.hash_bits)  # type: ignore[arg-type]
+
+
 def _linked(
-    config: Config, packed: list[bytes], signatures: list[bytes], keys: list[bytes]
+    config: Config, matrix: np.ndarray, signatures: Sequence[bytes], keys: Sequence[bytes]
 ) -> np.ndarray:
     """Component label per row (-1: alone) of the hashes within the threshold,
     each link confirmed by the verification when it is on."""
-    matrix = hashes.as_matrix(packed, config.hash_bits)
     matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
     if not config.verify:
         return matches.labels
+    if isinstance(signatures, Signatures) and len(matches.unique_index):
+        # the files verification will look at, read from the store in one go
+        rows = matches.unique_index
+        u = int(rows.max()) + 1
+        involved = np.bincount(rows, minlength=u) >= 2
+        involved[matches.pairs_i] = True
+        involved[matches.pairs_j] = True
+        signatures.need(np.flatnonzero(involved[rows]))
     return refine_components(
         signatures, matches.unique_index, matches.pairs_i, matches.pairs_j, keys
     )
@@ -235,10 +278,12 @@ def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(sizes[comp] >= 2, comp, -1)
 
 
-def _distance_in_best_form(sets: list, images: list[HashedImage], turned: bool, tone: bool) -> None:
+def _distance_in_best_form(
+    sets: list, images: Sequence[HashedImage], turned: bool, tone: bool
+) -> None:
     """A file's distance from the set's first file in the form nearest to it
     (as shot, turned, tone-normalised): the form that can have linked them."""
-    by_file = {id(im.file): im for im in images}
+    by_file = {id(im.file): im for im in images} if turned else {}
     for s in sets:
         first = s.entries[0]
         for e in s.entries:
@@ -251,7 +296,7 @@ def _distance_in_best_form(sets: list, images: list[HashedImage], turned: bool, 
             e.distance = d
 
 
-def _rotation_labels(config: Config, images: list[HashedImage]) -> np.ndarray:
+def _rotation_labels(config: Config, images: Sequence[HashedImage]) -> np.ndarray:
     """Labels where a file may match another in any of the eight orientations.
 
     Every orientation of every file is a row of its own (with its turned
@@ -278,7 +323,7 @@ def _rotation_labels(config: Config, images: list[HashedImage]) -> np.ndarray:
             row_sig.append(turned_signature(im.signature, op))
             row_owner.append(i)
             row_key.append(key + b"\0" + bytes([k + 1]))
-    labels = _linked(config, row_hash, row_sig, row_key)
+    labels = _linked(config, hashes.as_matrix(row_hash, config.hash_bits), row_sig, row_key)
     # Join each file with the components its rows fell into.
     owners = np.asarray(row_owner, dtype=np.int64)
     in_set = labels >= 0
@@ -290,26 +335,28 @@ def _rotation_labels(config: Config, images: list[HashedImage]) -> np.ndarray:
 
 
 def _query_one(
-    config: Config, matrix: np.ndarray, images: list[HashedImage], qhash: bytes, qsig: bytes
+    config: Config, matrix: np.ndarray, images: Sequence[HashedImage], qhash: bytes, qsig: bytes
 ) -> dict[int, int]:
     idx, dist = query_matches(
         matrix, config.hash_bits, qhash, config.threshold, config.engine, config.params
     )
+    if isinstance(images, ImageTable):
+        images.prepare(idx)
     if config.verify and qsig and len(idx):
         ok = accept_query(qsig, [images[i].signature for i in idx.tolist()])
         idx, dist = idx[ok], dist[ok]
     return dict(zip(idx.tolist(), dist.tolist(), strict=True))
 
 
-def query(config: Config, images: list[HashedImage], q: HashedImage) -> list:
+def query(config: Config, images: Sequence[HashedImage], q: HashedImage) -> list:
     """Files within r of the query image, nearest first (ties in --sort order)."""
-    matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
+    matrix = _hash_matrix(config, images)
+    assert matrix is not None
     found = _query_one(config, matrix, images, q.hash, q.signature)
-    tones = [im.variants.get(hashes.TONE) for im in images]
     qtone = q.variants.get(hashes.TONE)
-    if config.verify and qtone is not None and images and all(t is not None for t in tones):
+    tone_matrix = _hash_matrix(config, images, hashes.TONE) if len(images) else None
+    if config.verify and qtone is not None and tone_matrix is not None:
         # as in group(): a brightened copy is found through the ranks' hash
-        tone_matrix = hashes.as_matrix(tones, config.hash_bits)  # type: ignore[arg-type]
         for i, d in _query_one(config, tone_matrix, images, qtone, q.signature).items():
             found[i] = min(d, found.get(i, d))
     if config.rotations:
