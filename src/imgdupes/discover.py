@@ -12,6 +12,7 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 import numpy as np
 
@@ -105,6 +106,7 @@ class Discovery:
 
 
 DirKey = tuple[int, int]
+_NAME = attrgetter("name")
 
 
 def _dir_key(path: str) -> DirKey | None:
@@ -165,7 +167,7 @@ def _walk_folders(
         seen[key] = directory
     try:
         with os.scandir(directory) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = sorted(it, key=_NAME)
     except OSError as exc:
         on_error(directory, f"cannot read directory: {exc.strerror or exc}")
         return

@@ -72,6 +72,9 @@ def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         ra, rb = find(a), find(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
-    roots = np.fromiter((find(x) for x in range(n)), dtype=np.int64, count=n)
+    # only nodes an edge touches can have another root
+    roots = np.arange(n, dtype=np.int64)
+    touched = np.unique(np.concatenate([i, j])).tolist() if len(i) else []
+    roots[touched] = [find(x) for x in touched]
     _, labels = np.unique(roots, return_inverse=True)
     return labels.reshape(-1).astype(np.int64)
