@@ -33,7 +33,7 @@ SIGNATURE_KEY = "signature"
 # together cost a few ms next to the decode's tens of ms (benchmarks/).
 ALWAYS_COMPUTED = HASH_METHODS
 # Bumped whenever the fast path changes what it produces (cache key).
-FAST_DECODE_VERSION = 3
+FAST_DECODE_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,21 +280,26 @@ CHUNK_PIXELS = 1 << 23  # decoded pixels held at once by a worker (8 M: ~32 MB)
 def _chunks(
     files: Sequence[FileRecord], todo: list[int], workers: int
 ) -> list[tuple[list[int], list[str]]]:
+    from .columns import SIZE, FileTable
+
+    table = FileTable.from_records(files)
+    sizes = table.stamps[:, SIZE].tolist()
+    paths = table.paths
     # Biggest files first: the last chunks handed out are then the
     # quickest, and no worker waits long for the others at the end.
-    todo = sorted(todo, key=lambda i: -files[i].size)
+    todo = sorted(todo, key=lambda i: -sizes[i])
     limit = max(1, min(CHUNK_FILES, len(todo) // (workers * 8)))
     out: list[tuple[list[int], list[str]]] = []
     indices: list[int] = []
     total = 0
     for i in todo:
         indices.append(i)
-        total += files[i].size
+        total += sizes[i]
         if len(indices) >= limit or total >= CHUNK_BYTES:
-            out.append((indices, [files[k].path for k in indices]))
+            out.append((indices, [paths[k] for k in indices]))
             indices, total = [], 0
     if indices:
-        out.append((indices, [files[k].path for k in indices]))
+        out.append((indices, [paths[k] for k in indices]))
     return out
 
 
