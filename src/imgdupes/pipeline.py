@@ -9,18 +9,19 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import hashes, hashio
-from .cache import HashStore
 from .columns import ImageTable, Signatures
 from .config import Config, ConfigError
-from .discover import discover, images_below, read_path_list
 from .graph import components
 from .group import best_form_distance, build_sets, make_entry, nearest_first, path_key
-from .hasher import HashSpec, hash_files, hash_path, hash_table, to_hashed
 from .model import DupSet, FileRecord, HashedImage, Result, ScanError
+
+if TYPE_CHECKING:
+    from .hasher import HashSpec
 from .outputs import refuse_inputs
 from .search import find_matches, query_matches
 from .verify import accept_query, refine_components
@@ -49,6 +50,8 @@ class Scan:
 
 
 def _spec(config: Config, methods: tuple[str, ...] | None = None) -> HashSpec:
+    from .hasher import HashSpec
+
     return HashSpec(
         methods=methods or (config.hash_method,),
         bits=config.hash_bits,
@@ -59,6 +62,11 @@ def _spec(config: Config, methods: tuple[str, ...] | None = None) -> HashSpec:
 
 def scan(config: Config, warn: Warn, client: object = None) -> Scan:
     """Discover and hash the target images (on the Dask ``client``'s cluster when given)."""
+    # imported here: a search of stored hashes (--hashes-from) needs none of them
+    from .cache import HashStore
+    from .discover import discover, read_path_list
+    from .hasher import hash_table, to_hashed
+
     files_list = list(config.paths) if config.paths is not None else None
     if files_list is None and config.files_from:
         try:
@@ -157,6 +165,8 @@ def unsearched_folders(config: Config) -> list[str]:
     """Targets with images in subfolders a run without ``-r`` did not look at."""
     if config.recursive or config.files_from or config.paths is not None or config.hashes_from:
         return []
+    from .discover import images_below
+
     return [t for t in config.targets if os.path.isdir(t) and images_below(t)]
 
 
@@ -173,6 +183,10 @@ def _hint_shards(errors: list[ScanError]) -> None:
 
 def hash_query(config: Config) -> HashedImage:
     """The query picture, hashed like the targets (its record's fields are unused)."""
+    from .cache import HashStore
+    from .discover import discover
+    from .hasher import hash_files, hash_path, to_hashed
+
     assert config.query is not None
     if not os.path.exists(config.query):
         raise ConfigError(f"--query {config.query}: no such file")

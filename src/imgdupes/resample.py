@@ -25,9 +25,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 PRECISION_BITS = 22  # Pillow's Resample.c for 8-bit images: 32 - 8 - 2
 _ONE = float(1 << PRECISION_BITS)
