@@ -83,3 +83,18 @@ def test_hash_table_rows_match_hash_files(tmp_path, photo):
             assert im.file == f and (im.width, im.height) == (w, h)
             assert im.hash == payload["phash"] and im.signature == payload["signature"]
             assert im.variants == {"tone": payload["phash@tone"]}
+
+
+def test_stored_signatures_are_read_after_the_store_is_closed(tmp_path, photo):
+    """The output asks for the signatures of the files in sets once the scan closed the store."""
+    root = tmp_path / "t"
+    _messy(root, photo)
+    spec = HashSpec(("phash",), 64, full_decode=False)
+    files = discover([str(root)], recursive=True).files
+    rows, _ = hash_files(files, spec, num_proc=1)
+    with HashStore.open(str(tmp_path / "cache")) as store:
+        hash_table(files, spec, "phash", store=store, num_proc=1)
+    store = HashStore.open(str(tmp_path / "cache"))
+    warm, _ = hash_table(files, spec, "phash", store=store, num_proc=1)
+    store.close()
+    assert [warm[k].signature for k in range(len(warm))] == [p["signature"] for _, p, *_ in rows]
