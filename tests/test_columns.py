@@ -10,6 +10,7 @@ from imgdupes.cache import HashStore
 from imgdupes.columns import FileTable
 from imgdupes.discover import discover
 from imgdupes.hasher import HashSpec, hash_files, hash_table
+from imgdupes.model import HashedImage
 
 
 def _messy(root, photo):
@@ -81,8 +82,9 @@ def test_hash_table_rows_match_hash_files(tmp_path, photo):
         for k, (f, payload, w, h) in enumerate(rows):
             im = table[k]
             assert im.file == f and (im.width, im.height) == (w, h)
-            assert im.hash == payload["phash"] and im.signature == payload["signature"]
-            assert im.variants == {"tone": payload["phash@tone"]}
+            assert im.hash == payload["phash"] and im.signature == payload.signature
+            assert im.tone == payload["phash@tone"] and not im.turned
+            assert im == HashedImage.from_record(f, "phash", payload, w, h)
 
 
 def test_stored_signatures_are_read_after_the_store_is_closed(tmp_path, photo):
@@ -97,4 +99,4 @@ def test_stored_signatures_are_read_after_the_store_is_closed(tmp_path, photo):
     store = HashStore.open(str(tmp_path / "cache"))
     warm, _ = hash_table(files, spec, "phash", store=store, num_proc=1)
     store.close()
-    assert [warm[k].signature for k in range(len(warm))] == [p["signature"] for _, p, *_ in rows]
+    assert [warm[k].signature for k in range(len(warm))] == [p.signature for _, p, *_ in rows]

@@ -16,7 +16,8 @@ from typing import overload
 
 import numpy as np
 
-from .model import FileRecord, HashedImage
+from .hashvalue import forms_among, key_name
+from .model import NO_TURNS, FileRecord, HashedImage
 
 # FileTable.stamps columns, in FileRecord.stamp order
 DEV, INO, SIZE, MTIME, CTIME = range(5)
@@ -153,7 +154,7 @@ class ImageTable(Sequence[HashedImage]):
     """The hashing stage's results as columns, in file order.
 
     Row k is file ``files[file_row[k]]``; ``hashes[key][k]`` its packed hash
-    for each key (``method``, ``method@variant``).  ``table[k]`` makes (and
+    for each hash name (see :class:`~imgdupes.hashvalue.HashKey`).  ``table[k]`` makes (and
     keeps) the :class:`HashedImage` of row k for ``method``; :meth:`made`
     lists the ones made so far: the files the output was built from.
     """
@@ -175,8 +176,7 @@ class ImageTable(Sequence[HashedImage]):
         self.width = width
         self.height = height
         self.signatures = signatures
-        prefix = method + "@"
-        self._variants = [(k[len(prefix) :], k) for k in hashes if k.startswith(prefix)]
+        self._tone, self._turns = forms_among(tuple(hashes), method)
         self._made: dict[int, HashedImage] = {}
 
     def __len__(self) -> int:
@@ -193,13 +193,20 @@ class ImageTable(Sequence[HashedImage]):
             k += len(self.file_row)
         im = self._made.get(k)
         if im is None:
+            tone = self.hashes[self._tone][k].tobytes() if self._tone else None
+            turned = (
+                {form: self.hashes[key][k].tobytes() for form, key in self._turns}
+                if self._turns
+                else NO_TURNS
+            )
             im = self._made[k] = HashedImage(
                 file=self.files[int(self.file_row[k])],
-                hash=self.hashes[self.method][k].tobytes(),
+                hash=self.hashes[key_name(self.method)][k].tobytes(),
                 width=int(self.width[k]),
                 height=int(self.height[k]),
                 signature=self.signatures[k],
-                variants={name: self.hashes[key][k].tobytes() for name, key in self._variants},
+                tone=tone,
+                turned=turned,
             )
         return im
 
@@ -215,6 +222,11 @@ class ImageTable(Sequence[HashedImage]):
 
     def matrix(self, key: str) -> np.ndarray | None:
         return self.hashes.get(key)
+
+    def form_matrix(self, form: str) -> np.ndarray | None:
+        """(N, nbytes) of ``method``'s hashes in ``form`` (see hashvalue); None
+        when they were not computed."""
+        return self.hashes.get(key_name(self.method, form))
 
     def path_keys(self) -> _PathKeys:
         return _PathKeys(self)

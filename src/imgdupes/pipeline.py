@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import hashes, hashio
+from . import hashio
 from .columns import ImageTable, Signatures
 from .config import Config, ConfigError
-from .graph import components
-from .group import best_form_distance, build_sets, make_entry, nearest_first, path_key
-from .model import DupSet, FileRecord, HashedImage, Result, ScanError
+from .group import group_images, query_images
+from .model import DupSet, FileRecord, HashedImage, HashRecord, Result, ScanError
 
 if TYPE_CHECKING:
     from .hasher import HashSpec
@@ -207,53 +206,22 @@ def hash_query(config: Config) -> HashedImage:
         ok, outcome, w, h = hash_path(config.query, _spec(config))
         if not ok:
             raise ConfigError(f"--query {config.query}: {outcome}")
-        assert isinstance(outcome, dict)
+        assert isinstance(outcome, HashRecord)
         payload = outcome
     record = FileRecord(config.query, 0, 0, -1, -1)
     return to_hashed([(record, payload, w, h)], config.hash_method)[0]
 
 
 def group(config: Config, images: Sequence[HashedImage]) -> list:
-    table = images if isinstance(images, ImageTable) else None
-    signatures: Sequence[bytes] = []
-    keys: Sequence[bytes] = []
-    if config.verify:
-        signatures = table.signatures if table else [im.signature for im in images]
-        keys = table.path_keys() if table else [path_key(im.file.path) for im in images]
-    if config.rotations:
-        labels = _rotation_labels(config, images)
-    else:
-        labels = _linked(config, _hash_matrix(config, images), signatures, keys)
-    tones = _hash_matrix(config, images, hashes.TONE) if config.verify and len(images) else None
-    use_tones = tones is not None
-    if use_tones:
-        # The same search and verification on the tone-normalised hashes: a
-        # brightened or contrast-stretched copy can be 5-8 bits from its
-        # original in phash and within a bit or two in ranks.  Files are
-        # joined when either form links them; each link was verified on its own.
-        labels = _union(labels, _linked(config, tones, signatures, keys))  # type: ignore[arg-type]
-    if table is not None:
-        table.prepare(np.flatnonzero(labels >= 0))  # the files of the sets, in one read
-    sets = build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
-    if config.rotations or use_tones:
-        _distance_in_best_form(sets, images, config.rotations, use_tones)
-    return sets
-
-
-def _hash_matrix(
-    config: Config, images: Sequence[HashedImage], variant: str | None = None
-) -> np.ndarray | None:
-    """(N, nbytes) of every image's hash (or its ``variant``'s); None when
-    some image has no such variant."""
-    if isinstance(images, ImageTable):
-        key = config.hash_method if variant is None else f"{config.hash_method}@{variant}"
-        return images.matrix(key)
-    if variant is None:
-        return hashes.as_matrix([im.hash for im in images], config.hash_bits)
-    found = [im.variants.get(variant) for im in images]
-    if any(v is None for v in found):
-        return None
-    return hashes.as_matrix(found, config.hash_bits)  # type: ignore[arg-type]
+    return group_images(
+        images,
+        lambda matrix, signatures, keys: _linked(config, matrix, signatures, keys),
+        config.hash_bits,
+        config.sort,
+        config.reverse,
+        verify=config.verify,
+        rotations=config.rotations,
+    )
 
 
 def _linked(
@@ -277,79 +245,8 @@ def _linked(
     )
 
 
-def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Labels of the components either labelling puts together (-1: alone)."""
-    n = len(a)
-    na = int(a.max()) + 1 if n else 0
-    nodes = np.arange(n, dtype=np.int64)
-    ia, ib = a >= 0, b >= 0
-    comp = components(
-        n + na + (int(b.max()) + 1 if n else 0),
-        np.concatenate([nodes[ia], nodes[ib]]),
-        np.concatenate([n + a[ia], n + na + b[ib]]),
-    )[:n]
-    sizes = np.bincount(comp)
-    return np.where(sizes[comp] >= 2, comp, -1)
-
-
-def _distance_in_best_form(
-    sets: list, images: Sequence[HashedImage], turned: bool, tone: bool
-) -> None:
-    """A file's distance from the set's first file in the form nearest to it
-    (as shot, turned, tone-normalised): the form that can have linked them."""
-    by_file = {id(im.file): im for im in images} if turned else {}
-    for s in sets:
-        first = s.entries[0]
-        for e in s.entries:
-            d = best_form_distance(first, e) if tone else hashes.hamming(first.hash, e.hash)
-            im = by_file.get(id(e.file))
-            if turned and im is not None:
-                for name, v in im.variants.items():
-                    if name != hashes.TONE:
-                        d = min(d, hashes.hamming(first.hash, v))
-            e.distance = d
-
-
-def _rotation_labels(config: Config, images: Sequence[HashedImage]) -> np.ndarray:
-    """Labels where a file may match another in any of the eight orientations.
-
-    Every orientation of every file is a row of its own (with its turned
-    signature); rows are matched and verified as usual, then the files whose
-    rows met are joined.
-    """
-    from .rotations import VARIANTS, turned_signature
-
-    row_hash: list[bytes] = []
-    row_sig: list[bytes] = []
-    row_owner: list[int] = []
-    row_key: list[bytes] = []
-    for i, im in enumerate(images):
-        key = path_key(im.file.path)
-        row_hash.append(im.hash)
-        row_sig.append(im.signature)
-        row_owner.append(i)
-        row_key.append(key + b"\0")
-        for k, (name, op) in enumerate(VARIANTS):
-            turned = im.variants.get(name)
-            if turned is None:
-                continue
-            row_hash.append(turned)
-            row_sig.append(turned_signature(im.signature, op))
-            row_owner.append(i)
-            row_key.append(key + b"\0" + bytes([k + 1]))
-    labels = _linked(config, hashes.as_matrix(row_hash, config.hash_bits), row_sig, row_key)
-    # Join each file with the components its rows fell into.
-    owners = np.asarray(row_owner, dtype=np.int64)
-    in_set = labels >= 0
-    n = len(images)
-    comp = components(n + len(row_hash), owners[in_set], n + labels[in_set])
-    file_comp = comp[:n]
-    sizes = np.bincount(file_comp)
-    return np.where(sizes[file_comp] >= 2, file_comp, -1)
-
-
 def _query_one(
-    config: Config, matrix: np.ndarray, images: Sequence[HashedImage], qhash: bytes, qsig: bytes
+    config: Config, images: Sequence[HashedImage], matrix: np.ndarray, qhash: bytes, qsig: bytes
 ) -> dict[int, int]:
     idx, dist = query_matches(
         matrix, config.hash_bits, qhash, config.threshold, config.engine, config.params
@@ -364,41 +261,23 @@ def _query_one(
 
 def query(config: Config, images: Sequence[HashedImage], q: HashedImage) -> list:
     """Files within r of the query image, nearest first (ties in --sort order)."""
-    matrix = _hash_matrix(config, images)
-    assert matrix is not None
-    found = _query_one(config, matrix, images, q.hash, q.signature)
-    qtone = q.variants.get(hashes.TONE)
-    tone_matrix = _hash_matrix(config, images, hashes.TONE) if len(images) else None
-    if config.verify and qtone is not None and tone_matrix is not None:
-        # as in group(): a brightened copy is found through the ranks' hash
-        for i, d in _query_one(config, tone_matrix, images, qtone, q.signature).items():
-            found[i] = min(d, found.get(i, d))
-    if config.rotations:
-        from .rotations import VARIANTS, turned_signature
-
-        # A target that is a turned copy of the query matches one of its turns.
-        for name, op in VARIANTS:
-            turned = q.variants.get(name)
-            if turned is None:
-                continue
-            sig = turned_signature(q.signature, op)
-            for i, d in _query_one(config, matrix, images, turned, sig).items():
-                found[i] = min(d, found.get(i, d))
     qident = None
     try:
         st = os.stat(config.query)  # type: ignore[arg-type]
         qident = (st.st_dev, st.st_ino)
     except OSError:
         pass
-    entries = []
-    for i, d in found.items():
-        im = images[i]
-        if im.file.identity == qident:
-            continue  # the query file itself is not its own duplicate
-        e = make_entry(im, config.hash_bits)
-        e.distance = int(d)
-        entries.append(e)
-    return nearest_first(entries, config.sort, config.reverse)
+    return query_images(
+        images,
+        q,
+        lambda matrix, qhash, qsig: _query_one(config, images, matrix, qhash, qsig),
+        config.hash_bits,
+        config.sort,
+        config.reverse,
+        verify=config.verify,
+        rotations=config.rotations,
+        exclude=qident,
+    )
 
 
 def _export(config: Config, write: Callable[[], None]) -> None:
