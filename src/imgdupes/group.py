@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from . import hashes
+from .columns import ImageTable, Signatures
 from .hashvalue import PLAIN, REGIONS, TONE
 from .model import DupSet, HashedImage, SetEntry
 
@@ -106,8 +107,17 @@ def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
             join_into(root, i[lo : lo + _EDGES_PER_STEP], j[lo : lo + _EDGES_PER_STEP])
             flatten(root)
         return forest_components(root)
-    root, _ = _link_in_order(n, np.asarray(i).tolist(), np.asarray(j).tolist())
-    flatten(root)
+    root = np.arange(n, dtype=np.int64)
+    if len(i):
+        # only the nodes a link touches can have another root: the union-find
+        # runs on those alone (a million-file scan with a few sets walks a few)
+        nodes, inverse = np.unique(np.concatenate([i, j]), return_inverse=True)
+        inverse = inverse.reshape(-1)
+        local, _ = _link_in_order(
+            len(nodes), inverse[: len(i)].tolist(), inverse[len(i) :].tolist()
+        )
+        flatten(local)
+        root[nodes] = nodes[local]
     return forest_components(root)
 
 
@@ -348,17 +358,26 @@ RegionLink = Callable[[np.ndarray, Sequence[bytes], Sequence[bytes], np.ndarray]
 
 def form_matrix(images: Sequence[HashedImage], form: str, nbits: int) -> np.ndarray | None:
     """(N, nbytes) of every image's hash as shot (``PLAIN``) or tone-normalised
-    (``TONE``): the search's input; None when some image has no such form."""
+    (``TONE``): the search's input; None when some image has no such form.
+    A scan's :class:`~imgdupes.columns.ImageTable` hands its matrix over as it is."""
+    if isinstance(images, ImageTable):
+        return images.form_matrix(form)
     if form == PLAIN:
         return hashes.as_matrix([im.hash for im in images], nbits)
-    found = [im.tone for im in images] if form == TONE else [im.turned.get(form) for im in images]
+    if form == TONE:
+        found = [im.tone for im in images]
+    elif form in REGIONS:
+        at = REGIONS.index(form)
+        found = [im.regions[at] if im.regions else None for im in images]
+    else:
+        found = [im.turned.get(form) for im in images]
     if any(v is None for v in found):
         return None
     return hashes.as_matrix(found, nbits)  # type: ignore[arg-type]
 
 
 def group_images(
-    images: list[HashedImage],
+    images: Sequence[HashedImage],
     link: Link,
     nbits: int,
     sort_keys: Sequence[str] = ("filesize",),
@@ -371,8 +390,13 @@ def group_images(
     searches (as shot; tone-normalised when verifying; turned with
     ``rotations``), and by ``region_link`` through their regions' hashes
     when it is given and every image has them (see :func:`region_labels`)."""
-    signatures = [im.signature for im in images] if verify else []
-    keys = [path_key(im.file.path) for im in images] if verify else []
+    table = images if isinstance(images, ImageTable) else None
+    signatures: Sequence[bytes] = []
+    keys: Sequence[bytes] = []
+    if verify:
+        # a table's signatures are read from the store for the rows ``link`` asks for
+        signatures = table.signatures if table else [im.signature for im in images]
+        keys = table.path_keys() if table else [path_key(im.file.path) for im in images]
     if rotations:
         labels = turned_labels(images, link, nbits)
     else:
@@ -385,10 +409,14 @@ def group_images(
         # original in phash and within a bit or two in ranks.  Files are
         # joined when either form links them; each link was verified on its own.
         labels = union_labels(labels, link(tones, signatures, keys))
-    use_regions = region_link is not None and bool(images) and all(im.regions for im in images)
+    regions = [form_matrix(images, r, nbits) for r in REGIONS] if region_link and images else []
+    use_regions = bool(regions) and all(m is not None for m in regions)
     if use_regions:
-        found = region_labels(images, region_link, nbits, signatures, keys, labels)  # type: ignore[arg-type]
+        plain = form_matrix(images, PLAIN, nbits)
+        found = region_labels(plain, regions, region_link, signatures, keys, labels)  # type: ignore
         labels = union_labels(labels, found)
+    if table is not None:
+        table.prepare(np.flatnonzero(labels >= 0))  # the files of the sets, in one read
     sets = build_sets(images, labels, nbits, sort_keys, reverse)
     if rotations or use_tones or use_regions:
         _distance_in_best_form(sets, images, rotations, use_tones, use_regions)
@@ -396,11 +424,19 @@ def group_images(
 
 
 def _distance_in_best_form(
-    sets: list, images: list[HashedImage], turned: bool, tone: bool, regions: bool = False
+    sets: list,
+    images: Sequence[HashedImage],
+    turned: bool,
+    tone: bool,
+    regions: bool = False,
 ) -> None:
     """A file's distance from the set's first file in the form nearest to it
     (as shot, turned, tone-normalised, a region's): the form that can have linked them."""
-    by_file = {id(im.file): im for im in images}
+    by_file: dict[int, HashedImage] = {}
+    if turned or regions:
+        # a scan's table has made the images of the sets' files only
+        members = images.made() if isinstance(images, ImageTable) else images
+        by_file = {id(im.file): im for im in members}
     for s in sets:
         first = s.entries[0]
         head = by_file.get(id(first.file))
@@ -423,41 +459,59 @@ def region_distance(a: HashedImage, b: HashedImage) -> int:
 
 
 def region_labels(
-    images: list[HashedImage],
+    plain: np.ndarray,
+    regions: Sequence[np.ndarray],
     link: RegionLink,
-    nbits: int,
     signatures: Sequence[bytes],
     keys: Sequence[bytes],
     known: np.ndarray,
 ) -> np.ndarray:
-    """Labels where a file's region hashes (:data:`imgdupes.hashvalue.REGIONS`)
-    meet another file's plain or region hash within the threshold: a copy
-    cropped by 5% a side is its original's inner region, a bordered copy
-    shares its inner region, a captioned one its upper part.  Every row
-    carries its file's signature, so each link is verified as usual (the
-    fine detail after aligning, see :mod:`imgdupes.verify`).  Files that
-    ``known`` (the plain and tone searches' labels) already joins are not
-    checked again; a region hash equal to another form of its file is left
-    out (a flat picture's are all one)."""
-    row_hash = [im.hash for im in images]
-    row_owner = list(range(len(images)))
-    row_sig = list(signatures)
-    row_key = [k + b"\0" for k in keys]
-    for r in range(len(REGIONS)):
-        for i, im in enumerate(images):
-            h = im.regions[r]
-            if h == im.hash or h in im.regions[:r]:
-                continue
-            row_hash.append(h)
-            row_owner.append(i)
-            row_sig.append(signatures[i])
-            row_key.append(keys[i] + b"\0" + bytes([r + 1]))
-    owners = np.asarray(row_owner, dtype=np.int64)
-    labels = link(hashes.as_matrix(row_hash, nbits), row_sig, row_key, known[owners])
-    return join_rows(len(images), owners, labels)
+    """Labels where a file's region hashes (``regions``: an (N, nbytes)
+    matrix per form of :data:`imgdupes.hashvalue.REGIONS`) meet another
+    file's plain or region hash within the threshold: a copy cropped by 5% a
+    side is its original's inner region, a bordered copy shares its inner
+    region, a captioned one its upper part.  Every row carries its file's
+    signature, so each link is verified as usual (the fine detail after
+    aligning, see :mod:`imgdupes.verify`).  Files that ``known`` (the plain
+    and tone searches' labels) already joins are not checked again; a region
+    hash equal to another form of its file is left out (a flat picture's are
+    all one)."""
+    n = len(plain)
+    rows, owners, tags = [plain], [np.arange(n, dtype=np.int64)], [np.zeros(n, dtype=np.uint8)]
+    for r, matrix in enumerate(regions):
+        fresh = ~(matrix == plain).all(axis=1)
+        for earlier in regions[:r]:
+            fresh &= ~(matrix == earlier).all(axis=1)
+        who = np.flatnonzero(fresh)
+        rows.append(matrix[who])
+        owners.append(who)
+        tags.append(np.full(len(who), r + 1, dtype=np.uint8))
+    owner = np.concatenate(owners)
+    if isinstance(signatures, Signatures):
+        row_sig: Sequence[bytes] = signatures.of_rows(owner)  # read from the store as needed
+    else:
+        row_sig = [signatures[i] for i in owner.tolist()]
+    row_key = _RowKeys(keys, owner, np.concatenate(tags))
+    labels = link(np.concatenate(rows), row_sig, row_key, known[owner])
+    return join_rows(n, owner, labels)
 
 
-def turned_labels(images: list[HashedImage], link: Link, nbits: int) -> np.ndarray:
+class _RowKeys(Sequence[bytes]):
+    """Row k's order key: its owner's key, then its form (0: plain), made when
+    asked (verification orders only the files it looks at)."""
+
+    def __init__(self, keys: Sequence[bytes], owner: np.ndarray, tag: np.ndarray) -> None:
+        self._keys, self._owner, self._tag = keys, owner, tag
+
+    def __len__(self) -> int:
+        return len(self._owner)
+
+    def __getitem__(self, k):  # type: ignore[no-untyped-def]
+        tag = int(self._tag[k])
+        return self._keys[int(self._owner[k])] + b"\0" + (bytes([tag]) if tag else b"")
+
+
+def turned_labels(images: Sequence[HashedImage], link: Link, nbits: int) -> np.ndarray:
     """Labels where a file may match another in any of the eight orientations.
 
     Every orientation of every file is a row of its own (with its turned
@@ -533,7 +587,7 @@ def ranked(
 
 
 def query_images(
-    images: list[HashedImage],
+    images: Sequence[HashedImage],
     q: HashedImage,
     probe: Probe,
     nbits: int,

@@ -15,9 +15,12 @@ signature (the first 448 bytes) is still read, without that check.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 from . import resample
 
