@@ -21,7 +21,6 @@ from .search import EngineParams, EngineUnavailable
 from .search.libs import check_engine
 
 EXIT_OK = 0
-EXIT_DUPES = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -658,9 +657,5 @@ def main(
         return EXIT_OK
 
 
-def entry() -> None:
-    sys.exit(main())
-
-
 if __name__ == "__main__":
-    entry()
+    sys.exit(main())

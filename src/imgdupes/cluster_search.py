@@ -47,8 +47,7 @@ from .group import finish_set, order_sets
 from .model import DupSet, SetEntry
 from .search import collapse
 from .search.bitops import as_words
-from .search.exact import find_pairs_exact
-from .search.mih import Chunk, chunk_keys
+from .search.mih import Chunk, chunk_keys, find_pairs_mih
 
 Warn = Callable[[str], None]
 
@@ -193,7 +192,7 @@ def join_chunk(chunks: list[Chunk], chunk_index: int, radius: int, *pieces: tupl
     if len(uids) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), 0
     matrix = words.view(np.uint8).reshape(len(words), -1)
-    i, j, _ = find_pairs_exact(matrix, 8 * matrix.shape[1], radius)
+    i, j, _ = find_pairs_mih(matrix, radius)
     found = len(i)
     if found:
         wi, wj = words[i], words[j]

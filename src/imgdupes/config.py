@@ -88,10 +88,6 @@ class Config:
     # warnings produced while validating (e.g. a non-square --hash-bits)
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def hash_size(self) -> int:
-        return math.isqrt(self.hash_bits)
-
     def validate(self) -> Config:
         if self.hash_method not in HASH_METHODS:
             raise ConfigError(

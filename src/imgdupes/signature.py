@@ -50,10 +50,3 @@ def compute_batch(colors: list[np.ndarray], grays: list[np.ndarray]) -> np.ndarr
         )
         out[rows, nc:] = small_gray.reshape(b, GRAY_SIDE * GRAY_SIDE)
     return out
-
-
-def split(sig: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """(8, 8, 3) colour and (16, 16) gray uint8 arrays of one signature."""
-    arr = np.frombuffer(sig, dtype=np.uint8)
-    n = COLOR_SIDE * COLOR_SIDE * 3
-    return (arr[:n].reshape(COLOR_SIDE, COLOR_SIDE, 3), arr[n:].reshape(GRAY_SIDE, GRAY_SIDE))
