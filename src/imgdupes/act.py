@@ -28,7 +28,8 @@ from typing import TextIO
 
 from . import report
 from .actlock import FolderLocks
-from .config import Config, ConfigError
+from .config import Config
+from .errors import ActError
 from .journal import Journal, JournalError
 from .model import FileRecord, Result, SetEntry
 from .plan import Action, SetPlan, make_planner, plan_answer, verb_for
@@ -50,7 +51,7 @@ def _load_send2trash() -> Callable[[str], None]:
     try:
         from send2trash import send2trash
     except ImportError:
-        raise ConfigError(f"--trash needs the send2trash package: {TRASH_HINT}") from None
+        raise ActError(f"--trash needs the send2trash package: {TRASH_HINT}") from None
     return send2trash
 
 
@@ -61,11 +62,11 @@ def check_ready(config: Config) -> None:
     if config.move_to:
         folder = config.move_to
         if os.path.lexists(folder) and not os.path.isdir(folder):
-            raise ConfigError(f"--move-to {folder}: not a directory")
+            raise ActError(f"--move-to {folder}: not a directory", folder)
         parent = os.path.dirname(os.path.abspath(folder))
         # a mistyped path stops the run instead of growing a new tree somewhere
         if not os.path.lexists(folder) and not os.path.isdir(parent):
-            raise ConfigError(f"--move-to {folder}: no such folder, nor its parent {parent}")
+            raise ActError(f"--move-to {folder}: no such folder, nor its parent {parent}", folder)
 
 
 def make_move_to(config: Config, warn: Callable[[str], None]) -> None:
@@ -80,7 +81,9 @@ def make_move_to(config: Config, warn: Callable[[str], None]) -> None:
     try:
         os.mkdir(folder)
     except OSError as exc:
-        raise ConfigError(f"--move-to {folder}: cannot create it: {exc.strerror or exc}") from None
+        raise ActError(
+            f"--move-to {folder}: cannot create it: {exc.strerror or exc}", folder
+        ) from None
     warn(f"--move-to {folder} did not exist: created it")
 
 

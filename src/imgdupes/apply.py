@@ -24,7 +24,8 @@ from typing import TextIO
 from . import report
 from .act import Actor, summary
 from .actlock import FolderLocks
-from .config import Config, ConfigError
+from .config import Config
+from .errors import InputError
 from .journal import Journal
 from .model import FileRecord, SetEntry
 from .plan import KEEP, Action, SetPlan, verb_for
@@ -32,7 +33,7 @@ from .plan import KEEP, Action, SetPlan, verb_for
 _IDENTITY = ("dev", "inode", "size", "mtime_ns", "ctime_ns")
 
 
-class ReportError(ConfigError):
+class ReportError(InputError):
     """A report that cannot be applied; the message names the file and the place."""
 
 

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from . import __version__, report
 from .config import Config, ConfigError
+from .errors import ImgdupesError, RunError
 from .group import SORT_KEYS, parse_sort
 from .model import HASH_METHODS
 from .search import EngineParams, EngineUnavailable
@@ -560,7 +561,7 @@ def _ignored(ns: argparse.Namespace, out: TextIO, warn) -> int:
 
     store = IgnoredPairs.open(ns.cache_dir, warn)
     if store is None:
-        raise ConfigError("the hash cache cannot be used, so no pairs are remembered")
+        raise RunError("the hash cache cannot be used, so no pairs are remembered")
     try:
         if ns.show_ignored:
             for a, b in store.listing():
@@ -639,12 +640,12 @@ def main(
             f"example: {report.printable(exc.example)}   (imgdupes --help for more)\n"
         )
         return EXIT_USAGE
-    except ConfigError as exc:
-        err.write(f"imgdupes: {report.printable(str(exc))}\n")
-        return EXIT_USAGE
     except EngineUnavailable as exc:
         err.write(f"imgdupes: {exc}\n")
-        return EXIT_USAGE
+        return exc.exit_status
+    except ImgdupesError as exc:  # usage (ConfigError) and runtime (RunError) errors alike
+        err.write(f"imgdupes: {report.printable(str(exc))}\n")
+        return exc.exit_status
     except KeyboardInterrupt:
         err.write("\nimgdupes: interrupted\n")
         return EXIT_INTERRUPTED

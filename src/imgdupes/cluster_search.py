@@ -41,7 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import hashes, hashio
-from .config import Config, ConfigError
+from .config import Config
+from .errors import InputError, RunError
 from .graph import components
 from .group import finish_set, order_sets
 from .model import DupSet, SetEntry
@@ -58,7 +59,7 @@ FOREST_FAN_IN = 8
 CLIENT_ROWS = 2_000_000  # files in sets that the listing and --json may bring to the client
 
 
-class ClusterRunError(ConfigError):
+class ClusterRunError(RunError):
     """The cluster could not finish; the message says what, and no result is shown."""
 
 
@@ -418,7 +419,7 @@ def search(
     try:
         files = submit(list_files, spec, pure=False).result()
     except hashio.HashFileError as exc:
-        raise ConfigError(str(exc)) from None
+        raise InputError(str(exc), spec) from None
     except Exception as exc:
         raise ClusterRunError(f"the cluster could not list --hashes-from {spec}: {exc}") from None
     nfiles = len(files)
@@ -440,7 +441,7 @@ def search(
         hashio.check_dataset(spec, nfiles, bad, [b for b, _ in used], [f for _, f in used], warn)
     except hashio.HashFileError as exc:
         client.cancel(maps)
-        raise ConfigError(str(exc)) from None
+        raise InputError(str(exc), spec) from None
     stats.rows = sum(m.get("rows", 0) for m in metas)
     t = stats.lap("read", t)
     nbits = used[0][0] if used else config.hash_bits

@@ -6,7 +6,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from .errors import ConfigError
+from .errors import ConfigError, OutputError
 from .model import HASH_METHODS
 from .search import ENGINES, EngineParams
 
@@ -16,10 +16,10 @@ __all__ = ["Config", "ConfigError"]
 def check_output_path(option: str, path: str) -> None:
     """Refuse an output file that cannot be created, before the scan starts."""
     if os.path.isdir(path):
-        raise ConfigError(f"{option} {path}: is a directory")
+        raise OutputError(f"{option} {path}: is a directory", path)
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
-        raise ConfigError(f"{option} {path}: no such directory {parent}")
+        raise OutputError(f"{option} {path}: no such directory {parent}", path)
 
 
 @dataclass
@@ -146,7 +146,7 @@ class Config:
             from .hashio import check_sets_dir
 
             if why := check_sets_dir(self.export_sets):
-                raise ConfigError(why)
+                raise OutputError(why, self.export_sets)
         if self.dask_scheduler and self.hashes_from and self.export_hashes:
             raise ConfigError(
                 "--export-hashes with --hashes-from and --dask-scheduler: the table stays on "

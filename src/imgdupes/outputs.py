@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from .config import Config, ConfigError
+from .config import Config
+from .errors import OutputError
 from .model import FileRecord
 
 
@@ -29,7 +30,7 @@ def _identity(path: str) -> tuple[int, int] | None:
 
 
 def refuse_inputs(config: Config, files: Iterable[FileRecord] = ()) -> None:
-    """ConfigError (one line) when an output names an input: a scanned image,
+    """OutputError (one line) when an output names an input: a scanned image,
     the --hashes-from table, the --files-from list or the --query image.
 
     Compared by (device, inode), so another path to the same file, a hard link
@@ -50,4 +51,6 @@ def refuse_inputs(config: Config, files: Iterable[FileRecord] = ()) -> None:
         inputs.setdefault(rec.identity, "an image this run reads")
     for option, path, ident in outputs:
         if ident in inputs:
-            raise ConfigError(f"{option} {path}: is {inputs[ident]}; refusing to overwrite it")
+            raise OutputError(
+                f"{option} {path}: is {inputs[ident]}; refusing to overwrite it", path
+            )

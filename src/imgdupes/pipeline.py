@@ -16,6 +16,7 @@ from . import hashes, hashio
 from .cache import HashStore
 from .config import Config, ConfigError
 from .discover import discover, images_below, read_path_list
+from .errors import InputError, OutputError
 from .graph import components
 from .group import best_form_distance, build_sets, make_entry, nearest_first, path_key
 from .hasher import HashSpec, hash_files, hash_path, to_hashed
@@ -52,8 +53,9 @@ def scan(config: Config, warn: Warn, client: object = None) -> Scan:
         try:
             files_list = read_path_list(config.files_from, config.null)
         except OSError as exc:
-            raise ConfigError(
-                f"cannot read --files-from {config.files_from}: {exc.strerror or exc}"
+            raise InputError(
+                f"cannot read --files-from {config.files_from}: {exc.strerror or exc}",
+                config.files_from,
             ) from None
     if files_list is not None:
         if config.targets:
@@ -61,7 +63,7 @@ def scan(config: Config, warn: Warn, client: object = None) -> Scan:
     else:
         for t in config.targets:
             if not os.path.exists(t):
-                raise ConfigError(f"{t}: no such file or directory")
+                raise InputError(f"{t}: no such file or directory", t)
     skip = {}
     if config.delete and config.move_to and os.path.isdir(config.move_to):
         # A later -r run must not find the moved copies and move them again.
@@ -161,7 +163,7 @@ def hash_query(config: Config) -> HashedImage:
     """The query picture, hashed like the targets (its record's fields are unused)."""
     assert config.query is not None
     if not os.path.exists(config.query):
-        raise ConfigError(f"--query {config.query}: no such file")
+        raise InputError(f"--query {config.query}: no such file", config.query)
     found = discover([config.query])
     if len(found.files) == 1:
         # like the targets: read from the hash store when unchanged, else stored
@@ -173,12 +175,12 @@ def hash_query(config: Config) -> HashedImage:
             if store is not None:
                 store.close()
         if errors:
-            raise ConfigError(f"--query {config.query}: {errors[0].error}")
+            raise InputError(f"--query {config.query}: {errors[0].error}", config.query)
         _, payload, w, h = rows[0]
     else:  # not an image to discovery: decoding it says why
         ok, outcome, w, h = hash_path(config.query, _spec(config))
         if not ok:
-            raise ConfigError(f"--query {config.query}: {outcome}")
+            raise InputError(f"--query {config.query}: {outcome}", config.query)
         assert isinstance(outcome, dict)
         payload = outcome
     record = FileRecord(config.query, 0, 0, -1, -1)
@@ -344,8 +346,8 @@ def _export(config: Config, write: Callable[[], None]) -> None:
     try:
         write()
     except OSError as exc:
-        raise ConfigError(
-            f"--export-hashes {config.export_hashes}: {exc.strerror or exc}"
+        raise OutputError(
+            f"--export-hashes {config.export_hashes}: {exc.strerror or exc}", config.export_hashes
         ) from None
 
 
@@ -363,7 +365,7 @@ def _find_in_hashes(config: Config, warn: Warn) -> Result:
     try:
         table = hashio.read_source(config.hashes_from, config.hash_method, warn)
     except hashio.HashFileError as exc:
-        raise ConfigError(str(exc)) from None
+        raise InputError(str(exc), config.hashes_from) from None
     config.hash_bits = table.nbits  # the file decides; 4 bits per hex digit
     if config.export_hashes:
         _export(config, lambda: hashio.write_table(config.export_hashes, table, config.hash_method))
@@ -414,7 +416,9 @@ def _export_sets(config: Config, sets: list[DupSet]) -> None:
             os.path.join(config.export_sets, "part-00000.parquet"),  # type: ignore[arg-type]
         )
     except OSError as exc:
-        raise ConfigError(f"--export-sets {config.export_sets}: {exc.strerror or exc}") from None
+        raise OutputError(
+            f"--export-sets {config.export_sets}: {exc.strerror or exc}", config.export_sets
+        ) from None
 
 
 def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
@@ -426,7 +430,7 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
 
     check_engine(config.engine, config.params)
     if config.export_hashes and (why := hashio.check_writable(config.export_hashes)):
-        raise ConfigError(why)
+        raise OutputError(why, config.export_hashes)
     if config.hashes_from:
         refuse_inputs(config)
         return _find_in_hashes(config, warn), Scan()

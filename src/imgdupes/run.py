@@ -8,7 +8,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from . import report
-from .config import Config, ConfigError
+from .config import Config
+from .errors import OutputError
 from .model import Result
 from .pipeline import find, unsearched_folders
 
@@ -142,8 +143,9 @@ def check_log_folder(folder: str) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise ConfigError(
-            f"--log: cannot write logs in the current folder {folder}: {exc.strerror or exc}"
+        raise OutputError(
+            f"--log: cannot write logs in the current folder {folder}: {exc.strerror or exc}",
+            folder,
         ) from None
 
 
