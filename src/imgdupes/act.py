@@ -630,10 +630,12 @@ def folders_acted_on(result: Result) -> list[str]:
     return list(folders)
 
 
-def _write_removed_log(config: Config, journal: Journal, now: datetime, names: list[str]) -> None:
+def _write_removed_log(
+    config: Config, journal: Journal, now: datetime, names: list[str], bits: int
+) -> None:
     from .journal import create_unique
 
-    name_for = report.log_namer(config, "del", now, ".log")
+    name_for = report.log_namer(config, "del", now, ".log", bits)
     if journal.path is not None:
         # the same stem as this run's journal, so the two are found together
         stem = os.path.basename(journal.path)[: -len(".jsonl")]
@@ -670,7 +672,8 @@ def run_delete(
     now = datetime.now()
     logging = config.log and not config.dry_run
     journal = Journal(
-        os.getcwd() if logging else None, report.log_namer(config, "del", now, ".jsonl")
+        os.getcwd() if logging else None,
+        report.log_namer(config, "del", now, ".jsonl", result.hash_bits),
     )
     actor = Actor(config, journal)
     planner = None
@@ -760,7 +763,9 @@ def run_delete(
         journal.close()
         if logging and actor.tally.removed_names:
             try:
-                _write_removed_log(config, journal, now, actor.tally.removed_names)
+                _write_removed_log(
+                    config, journal, now, actor.tally.removed_names, result.hash_bits
+                )
             except OSError as exc:
                 warn(f"--log: cannot write the log of removed files: {exc.strerror or exc}")
     if actor.stopped:

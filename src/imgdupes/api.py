@@ -3,56 +3,131 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
 
 from .config import Config
+from .errors import render
 from .group import parse_sort
-from .model import DupSet
+from .model import DupSet, ScanError
+from .options import DiscoverOptions, HashOptions, ReportOptions, SearchOptions
 from .pipeline import find
 
 
+@dataclass
+class Found(Sequence[DupSet]):
+    """What :func:`find_duplicates` found: the sets, and what went wrong on the way.
+
+    It is a sequence of its sets (``for s in found``, ``len(found)``,
+    ``found[0]``), as the plain list earlier versions returned.
+    """
+
+    sets: list[DupSet] = field(default_factory=list)
+    # files that could not be read, each with why ("not an image", ...)
+    errors: list[ScanError] = field(default_factory=list)
+    # what the command prints as warnings, naming options by their parameter names
+    warnings: list[str] = field(default_factory=list)
+    hashed: int = 0  # images (or hash rows) searched
+    hash_bits: int = 64  # the hashes' bits (a --hashes-from table decides them)
+
+    @overload
+    def __getitem__(self, index: int) -> DupSet: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[DupSet]: ...
+    def __getitem__(self, index):
+        return self.sets[index]
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def __iter__(self) -> Iterator[DupSet]:
+        return iter(self.sets)
+
+
+_CONVENIENCE = {"hash_method": "phash", "threshold": 4, "recursive": False, "hash_bits": 64}
+
+
 def find_duplicates(
-    target: str | os.PathLike | Iterable[str | os.PathLike],
+    target: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
     hash_method: str = "phash",
     threshold: int = 4,
     recursive: bool = False,
     *,
     hash_bits: int = 64,
-    sort: str | None = None,
+    sort: str | Sequence[str] | None = None,
     reverse: bool = False,
-    files: Iterable[str] | None = None,
+    files: Iterable[str | os.PathLike] | None = None,
     query: str | None = None,
     num_proc: int | None = 1,
+    discover: DiscoverOptions | None = None,
+    hashing: HashOptions | None = None,
+    search: SearchOptions | None = None,
+    report: ReportOptions | None = None,
+    config: Config | None = None,
     **options: Any,
-) -> list[DupSet]:
+) -> Found:
     """Near-duplicate sets under ``target`` (a folder or a list of folders).
 
-    Returns the sets the command prints, in the same order; each
-    :class:`DupSet` lists its files (``.paths``, ``.entries`` with size,
-    pixel size, hash and distance to the set's first file).  ``files``
-    takes an explicit list of image paths instead of folders.  Other keyword
-    arguments are :class:`imgdupes.config.Config` fields (``engine``,
-    ``use_cache``, ``cache_dir``, ``full_decode``, ...).
+    Returns the sets the command prints, in the same order, as a :class:`Found`
+    (a sequence of :class:`DupSet`, with ``.errors`` and ``.warnings``); each
+    set lists its files (``.paths``, ``.entries`` with size, pixel size, hash
+    and distance to the set's first file).  ``files`` takes an explicit list
+    of image paths instead of folders.  Other keyword arguments are fields of
+    the stages' options (``engine``, ``use_cache``, ``cache_dir``,
+    ``full_decode``, ...); a whole stage may be given as its options object
+    (``hashing=HashOptions(...)``), or every stage as a ``config``.
+
+    Raises :class:`imgdupes.errors.ConfigError` for options that cannot be
+    used and :class:`imgdupes.errors.RunError` (``.path``) for an input or
+    output that cannot be; messages name the parameters as here.
     """
-    if isinstance(target, (str, os.PathLike)):
-        targets = [os.fspath(target)]
-    else:
-        targets = [os.fspath(t) for t in target]
-    config = Config(
-        hash_method=hash_method,
-        threshold=threshold,
-        targets=targets,
-        recursive=recursive,
-        hash_bits=hash_bits,
-        sort=parse_sort(sort),
-        reverse=reverse,
-        query=query,
-        num_proc=num_proc,
-        **options,
+    if config is None:
+        values: dict[str, Any] = dict(options)
+        if target is not None:
+            values["targets"] = (
+                [os.fspath(target)]
+                if isinstance(target, (str, os.PathLike))
+                else [os.fspath(t) for t in target]
+            )
+        if files is not None:
+            values["paths"] = [os.fspath(f) for f in files]
+            values["targets"] = []
+        given = {
+            "hash_method": hash_method,
+            "threshold": threshold,
+            "recursive": recursive,
+            "hash_bits": hash_bits,
+        }
+        stages = {"discover": discover, "hashing": hashing, "search": search, "report": report}
+        # a stage given whole: the convenience arguments left at their default do not compete
+        for name, value in given.items():
+            if value != _CONVENIENCE[name] or not _given_whole(name, stages):
+                values[name] = value
+        if sort is not None or report is None:
+            values["sort"] = parse_sort(sort) if sort is None or isinstance(sort, str) else sort
+        if reverse or report is None:
+            values["reverse"] = reverse
+        if query is not None:
+            values["query"] = query
+        if num_proc != 1 or hashing is None:
+            values["num_proc"] = num_proc
+        config = Config(**{k: v for k, v in stages.items() if v is not None}, **values)
+    elif target is not None or files is not None or options:
+        raise TypeError("find_duplicates(config=...) takes no other options")
+    warnings: list[str] = []
+    result, _ = find(config, lambda message: warnings.append(render(message)))
+    return Found(
+        sets=result.sets,
+        errors=result.errors,
+        warnings=[*map(render, config.notes), *warnings],
+        hashed=result.hashed,
+        hash_bits=result.hash_bits,
     )
-    if files is not None:
-        config.paths = [os.fspath(f) for f in files]
-        config.targets = []
-    result, _ = find(config)
-    return result.sets
+
+
+_STAGE_OF = {"hash_method": "hashing", "hash_bits": "hashing", "threshold": "search"}
+
+
+def _given_whole(name: str, stages: dict[str, object]) -> bool:
+    return stages.get(_STAGE_OF.get(name, "discover")) is not None

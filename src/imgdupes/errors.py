@@ -26,28 +26,32 @@ EXIT_USAGE = 2
 # NUL cannot occur in a path nor in an OS error text: a safe marker around an
 # option's name inside a message that also quotes user paths.
 _MARK = "\0"
-_OPT = re.compile("\0([a-z_]+)(\x01?)\0")
+_OPT = re.compile("\0([a-z_]+)([\x01\x02]?)\0")
+_STYLE = {"": "long", "\x01": "both", "\x02": "short"}
 
-FlagOf = Callable[[str, bool], str]
+# flag_of(name, style) -> how a message shows the option; style is "long"
+# (--delete), "both" (-d/--delete) or "short" (-d)
+FlagOf = Callable[[str, str], str]
 
 
-def opt(name: str, both: bool = False) -> str:
+def opt(name: str, style: str = "long") -> str:
     """The option ``name`` (a field of an options object) inside a message.
 
-    ``both``: the command line shows its short and long flag (``-N/--noprompt``)
-    instead of the long one alone.
+    ``style`` says which of its flags the command line shows: ``long``
+    (``--delete``), ``both`` (``-d/--delete``) or ``short`` (``-d``).
     """
-    return f"{_MARK}{name}{chr(1) if both else ''}{_MARK}"
+    mark = {"long": "", "both": "\x01", "short": "\x02"}[style]
+    return f"{_MARK}{name}{mark}{_MARK}"
 
 
-def _name(name: str, both: bool) -> str:
+def _name(name: str, style: str) -> str:
     return name
 
 
 def render(text: str, flag_of: FlagOf = _name) -> str:
-    """``text`` with each :func:`opt` mark shown as ``flag_of(name, both)``
+    """``text`` with each :func:`opt` mark shown as ``flag_of(name, style)``
     (default: the parameter name)."""
-    return _OPT.sub(lambda m: flag_of(m.group(1), bool(m.group(2))), text)
+    return _OPT.sub(lambda m: flag_of(m.group(1), _STYLE[m.group(2)]), text)
 
 
 class ImgdupesError(Exception):

@@ -144,9 +144,12 @@ NAME_MAX = 255
 _LOG_SPARE = 12
 
 
-def log_namer(config: Config, kind: str, now: datetime, ext: str = ".log") -> Callable[[str], str]:
+def log_namer(
+    config: Config, kind: str, now: datetime, ext: str = ".log", bits: int | None = None
+) -> Callable[[str], str]:
     """The seed's log file name for this run (``kind``: dup or del), with a
-    suffix to make it unique (see journal.create_unique)."""
+    suffix to make it unique (see journal.create_unique); ``bits``: the
+    result's, which a --hashes-from table decides."""
     source = config.files_from or (config.targets[0] if config.targets else "hashes")
 
     def name_for(suffix: str) -> str:
@@ -155,7 +158,7 @@ def log_namer(config: Config, kind: str, now: datetime, ext: str = ".log") -> Ca
             config.engine,
             source,
             config.hash_method,
-            config.hash_bits,
+            bits or config.hash_bits,
             config.threshold,
             now,
             suffix=suffix,

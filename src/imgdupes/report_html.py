@@ -427,7 +427,9 @@ def _plans(result: Result, config: Config | None) -> list[SetPlan]:
     from .plan import plan_sets
 
     if config is None:
-        config = Config(hash_method=result.hash_method, threshold=result.threshold)
+        config = Config(
+            hash_method=result.hash_method, hash_bits=result.hash_bits, threshold=result.threshold
+        )
     return plan_sets(config, result)
 
 

@@ -354,11 +354,11 @@ def start_review(
         from .report import result_json
 
         config = run_config(rest)
-        config.validate()
         result, data = find(config, warn)
         doc = result_json(result, plan_sets(config, result, data))
         cache_dir = config.cache_dir
-    config.trash, config.move_to = ns.trash, ns.move_to
+    # what the page's "apply" does with the files it removes
+    config = Config(delete=True, trash=ns.trash, move_to=ns.move_to, log=config.log)
     if ns.trash or ns.move_to:
         from .act import check_ready
 

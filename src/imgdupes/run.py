@@ -31,7 +31,8 @@ def run(
         from .imgcat import pictures_reach_terminal
 
         # said before the scan, not after minutes of hashing
-        config.imgcat = pictures_reach_terminal(out, warn)
+        if not pictures_reach_terminal(out, warn):
+            config = config.replace(imgcat=False)  # this run lists the sets as text
     result, data = find(config, warn)
     if not result.sets and result.hashed:
         # the images may sit in subfolders (no -r: only the top folder was read)
@@ -155,7 +156,9 @@ def _write_dup_log(config: Config, result: Result, warn: Callable[[str], None]) 
     from .journal import create_unique
 
     try:
-        fd, _ = create_unique(os.getcwd(), report.log_namer(config, "dup", datetime.now()))
+        fd, _ = create_unique(
+            os.getcwd(), report.log_namer(config, "dup", datetime.now(), bits=result.hash_bits)
+        )
         report.write_dup_log(fd, result, config.sameline)
     except OSError as exc:
         warn(f"--log: cannot write the duplicate log: {exc.strerror or exc}")
