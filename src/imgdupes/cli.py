@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import fields
 from typing import TextIO
 
-from . import __version__, report
+from . import __version__
 from .config import Config, ConfigError
 from .errors import ImgdupesError, RunError, render
 from .group import SORT_KEYS, parse_sort
 from .model import HASH_METHODS
+from .report.formatting import printable, set_listing
 from .search import EngineParams, EngineUnavailable
 from .search.libs import check_engine
 
@@ -539,8 +540,8 @@ def _ignored(ns: argparse.Namespace, out: TextIO, warn) -> int:
         raise RunError("the hash cache cannot be used, so no pairs are remembered")
     try:
         if ns.show_ignored:
-            for a, b in store.listing():
-                out.write(f"{report.printable(a)}\n{report.printable(b)}\n\n")
+            for pair in store.listing():
+                out.write(set_listing(pair, shown=printable))
         if ns.forget_ignored:
             out.write(f"Forgot {store.forget()} pairs marked not duplicates.\n")
     finally:
@@ -570,7 +571,7 @@ def main(
     flag_of = flag_namer(build_parser())
 
     def warn(message: str) -> None:
-        err.write(f"imgdupes: {report.printable(render(message, flag_of))}\n")
+        err.write(f"imgdupes: {printable(render(message, flag_of))}\n")
         err.flush()
 
     args = list(sys.argv[1:] if argv is None else argv)
@@ -589,7 +590,7 @@ def main(
             return _ignored(ns, out, warn)
         config = config_from_args(ns)
         if config.imgcat:
-            from .imgcat import check_config
+            from .report.tiles import check_config
 
             check_config(config)
         # Load the engine's optional library before hashing: a missing extra fails at once.
@@ -609,16 +610,16 @@ def main(
         return run(config, inp, out, err, warn)
     except UsageError as exc:
         err.write(
-            f"imgdupes: {report.printable(str(exc))}\n"
+            f"imgdupes: {printable(str(exc))}\n"
             f"usage: {USAGE}\n"
-            f"example: {report.printable(exc.example)}   (imgdupes --help for more)\n"
+            f"example: {printable(exc.example)}   (imgdupes --help for more)\n"
         )
         return EXIT_USAGE
     except EngineUnavailable as exc:
         err.write(f"imgdupes: {exc}\n")
         return exc.exit_status
     except ImgdupesError as exc:  # usage (ConfigError) and runtime (RunError) errors alike
-        err.write(f"imgdupes: {report.printable(exc.render(flag_of))}\n")
+        err.write(f"imgdupes: {printable(exc.render(flag_of))}\n")
         return exc.exit_status
     except KeyboardInterrupt:
         err.write("\nimgdupes: interrupted\n")
