@@ -45,9 +45,6 @@ class Found(Sequence[DupSet]):
         return iter(self.sets)
 
 
-_CONVENIENCE = {"hash_method": "phash", "threshold": 4, "recursive": False, "hash_bits": 64}
-
-
 def find_duplicates(
     target: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
     hash_method: str = "phash",
@@ -82,39 +79,37 @@ def find_duplicates(
     used and :class:`imgdupes.errors.RunError` (``.path``) for an input or
     output that cannot be; messages name the parameters as here.
     """
-    if config is None:
+    stages = {"discover": discover, "hashing": hashing, "search": search, "report": report}
+    given = {k: v for k, v in stages.items() if v is not None}
+    if config is not None:
+        if target is not None or files is not None or options or given:
+            raise TypeError("find_duplicates(config=...) takes no other options")
+    else:
         values: dict[str, Any] = dict(options)
-        if target is not None:
-            values["targets"] = (
-                [os.fspath(target)]
-                if isinstance(target, (str, os.PathLike))
-                else [os.fspath(t) for t in target]
-            )
+        # The arguments above, each unless its stage is given whole and it was left
+        # at its default (given too, it competes with the stage's: a TypeError).
+        for name, stage, value, default in (
+            ("hash_method", "hashing", hash_method, "phash"),
+            ("hash_bits", "hashing", hash_bits, 64),
+            ("num_proc", "hashing", num_proc, 1),
+            ("threshold", "search", threshold, 4),
+            ("recursive", "discover", recursive, False),
+            ("query", "discover", query, None),
+            ("reverse", "report", reverse, False),
+            ("sort", "report", sort, None),
+        ):
+            if stage not in given or value != default:
+                values[name] = value
+        if "sort" in values and (values["sort"] is None or isinstance(values["sort"], str)):
+            values["sort"] = parse_sort(values["sort"])
         if files is not None:
             values["paths"] = [os.fspath(f) for f in files]
             values["targets"] = []
-        given = {
-            "hash_method": hash_method,
-            "threshold": threshold,
-            "recursive": recursive,
-            "hash_bits": hash_bits,
-        }
-        stages = {"discover": discover, "hashing": hashing, "search": search, "report": report}
-        # a stage given whole: the convenience arguments left at their default do not compete
-        for name, value in given.items():
-            if value != _CONVENIENCE[name] or not _given_whole(name, stages):
-                values[name] = value
-        if sort is not None or report is None:
-            values["sort"] = parse_sort(sort) if sort is None or isinstance(sort, str) else sort
-        if reverse or report is None:
-            values["reverse"] = reverse
-        if query is not None:
-            values["query"] = query
-        if num_proc != 1 or hashing is None:
-            values["num_proc"] = num_proc
-        config = Config(**{k: v for k, v in stages.items() if v is not None}, **values)
-    elif target is not None or files is not None or options:
-        raise TypeError("find_duplicates(config=...) takes no other options")
+        elif isinstance(target, (str, os.PathLike)):
+            values["targets"] = [os.fspath(target)]
+        elif target is not None:
+            values["targets"] = [os.fspath(t) for t in target]
+        config = Config(**given, **values)
     warnings: list[str] = []
     result, _ = find(config, lambda message: warnings.append(render(message)))
     return Found(
@@ -124,10 +119,3 @@ def find_duplicates(
         hashed=result.hashed,
         hash_bits=result.hash_bits,
     )
-
-
-_STAGE_OF = {"hash_method": "hashing", "hash_bits": "hashing", "threshold": "search"}
-
-
-def _given_whole(name: str, stages: dict[str, object]) -> bool:
-    return stages.get(_STAGE_OF.get(name, "discover")) is not None

@@ -49,7 +49,7 @@ Use phash 4 for near-identical files only.  Before -dN removes anything without
 asking, --dry-run shows what it would do (README.md and docs/ say more)."""
 
 
-class UsageError(Exception):
+class UsageError(ConfigError):
     """A command line that cannot be run: shown with the usage line and an example."""
 
     def __init__(self, message: str, example: str = EXAMPLE) -> None:

@@ -21,11 +21,10 @@ from .options import (
     ImgcatOptions,
     ReportOptions,
     SearchOptions,
-    check_output_path,
     field_names,
 )
 
-__all__ = ["Config", "ConfigError", "check_output_path"]
+__all__ = ["Config", "ConfigError"]
 
 # field name -> the stage holding it
 _HOME = {name: stage for stage, cls in STAGES for name in field_names(cls)}
