@@ -314,7 +314,7 @@ def missed_report(run: Run, folder: str, items: list[data.Item], transforms: Seq
 
     def hash_of(name: str) -> bytes | None:
         ok, payload, _, _ = hash_path(os.path.join(folder, name), spec)
-        return payload[run.method] if ok and isinstance(payload, dict) else None
+        return payload[run.method] if ok and not isinstance(payload, str) else None
 
     rows = []
     for it in sorted(missed, key=lambda i: (i.family, i.transform)):

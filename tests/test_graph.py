@@ -1,6 +1,6 @@
 import numpy as np
 
-from imgdupes import graph
+from imgdupes import group as graph
 
 
 def test_small_and_large_paths_give_the_same_components(monkeypatch):

@@ -58,3 +58,30 @@ def test_order_of_input_does_not_change_sets():
         reference = reference or got
         assert got == reference
     assert reference and len(reference) == 10
+
+
+def test_sets_sharing_their_smallest_path_keep_one_order():
+    """A hash table may list a path twice (two hashes): the two sets it is in
+    come out in one order whatever order the rows came in."""
+    from imgdupes.group import order_sets, row_entry
+    from imgdupes.model import DupSet
+
+    def dupset(*paths: str) -> DupSet:
+        return DupSet([row_entry(p, 1, 0, bytes(8), 64) for p in paths])
+
+    got = {
+        tuple(tuple(s.paths) for s in order_sets(sets))
+        for sets in (
+            [dupset("a.jpg", "c.jpg"), dupset("a.jpg", "b.jpg"), dupset("0.jpg", "z.jpg")],
+            [dupset("a.jpg", "b.jpg"), dupset("0.jpg", "z.jpg"), dupset("a.jpg", "c.jpg")],
+        )
+    }
+    assert got == {(("0.jpg", "z.jpg"), ("a.jpg", "b.jpg"), ("a.jpg", "c.jpg"))}
+
+
+def test_spanning_links_are_those_a_union_find_would_take():
+    from imgdupes.group import spanning
+
+    a = np.array([5, 7, 5, 9, 7, 9])
+    b = np.array([7, 9, 9, 5, 11, 11])
+    assert spanning(a, b).tolist() == [True, True, False, False, True, False]

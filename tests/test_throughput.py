@@ -41,7 +41,7 @@ def test_a_chunk_gives_each_file_what_hashing_it_alone_gives(tmp_path, photo, fu
         ok, payload, w, h = hash_path(name, spec)
         assert chunk.outcome(k) == (ok, payload, w, h)
         if ok:
-            assert set(payload) >= {*spec.computed, "phash@tone", "signature"}
+            assert set(payload.hashes) >= {*spec.computed, "phash@tone"} and payload.signature
 
 
 def test_fast_batch_keeps_the_bits_of_one_picture_at_a_time(photo):
@@ -92,10 +92,9 @@ def test_store_bulk_read_sees_changes_and_both_look_up_plans_agree(tmp_path, pho
         }
         assert missed == {str(changed), str(root / "broken.jpg")}
         second, _ = hash_files(files, spec, store=store)
-    keys = (*spec.wanted, "signature")
 
     def wanted(rows):
-        return [{k: p[k] for k in keys} for _, p, *_ in rows]
+        return [({k: p[k] for k in spec.wanted}, p.signature) for _, p, *_ in rows]
 
     assert wanted(second)[1:] == wanted(first)[1:]
     assert second[0][1]["phash"] != first[0][1]["phash"]
@@ -139,7 +138,7 @@ def test_a_dense_cluster_verified_a_block_at_a_time_is_one_set(monkeypatch, phot
 
 
 def test_joining_blocks_of_links_gives_the_graphs_components():
-    from imgdupes.graph import components, flatten, join_into
+    from imgdupes.group import components, flatten, join_into
 
     rng = np.random.default_rng(4)
     n = 300

@@ -40,11 +40,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import hashes, hashio
+from . import hashio
 from .config import Config
 from .errors import InputError, RunError
-from .graph import components
-from .group import finish_set, order_sets
+from .group import components, labelled_sets, row_entry
 from .model import DupSet, SetEntry
 from .search import collapse
 from .search.bitops import as_words
@@ -292,32 +291,19 @@ def build_sets(
     nbits: int, sort: list[str], reverse: bool, members: list[dict]
 ) -> list[tuple[int, DupSet]]:
     """(label, set) in the order of every other path (``order_sets``)."""
-    labels, entries = [], []
-    for m in members:
-        if not len(m["label"]):
-            continue
-        for k, label in enumerate(m["label"].tolist()):
-            row = m["matrix"][k]
-            labels.append(label)
-            entries.append(
-                SetEntry(
-                    path=m["path"][k],
-                    size=int(m["size"][k]),
-                    width=0,
-                    height=0,
-                    mtime_ns=int(m["mtime"][k]),
-                    hash_hex=hashes.to_hex(row.tobytes(), nbits),
-                    distance=0,
-                    hash=row.tobytes(),
-                )
-            )
-    by_label: dict[int, list[SetEntry]] = {}
-    for label, e in zip(labels, entries, strict=True):
-        by_label.setdefault(label, []).append(e)
-    sets = {label: finish_set(es, sort, reverse) for label, es in by_label.items() if len(es) >= 2}
-    ordered = order_sets(list(sets.values()))
-    ident = {id(s): label for label, s in sets.items()}
-    return [(ident[id(s)], s) for s in ordered]
+    parts = [m for m in members if len(m["label"])]
+    if not parts:
+        return []
+    labels = np.concatenate([m["label"] for m in parts])
+    paths = [p for m in parts for p in m["path"]]
+    matrix = np.concatenate([m["matrix"] for m in parts])
+    size = np.concatenate([m["size"] for m in parts])
+    mtime = np.concatenate([m["mtime"] for m in parts])
+
+    def entry(k: int) -> SetEntry:
+        return row_entry(paths[k], int(size[k]), int(mtime[k]), matrix[k].tobytes(), nbits)
+
+    return labelled_sets(labels, entry, sort, reverse)
 
 
 def write_sets_part(

@@ -18,12 +18,10 @@ from PIL import Image
 from . import hashes, signature
 from .cache import HashStore
 from .decode import Decoded, DecodeError, decode, decode_bytes
-from .model import HASH_METHODS, FileRecord, HashedImage, ScanError
+from .hashvalue import names_for
+from .model import HASH_METHODS, FileRecord, HashedImage, HashRecord, ScanError
 from .progress import Progress
 from .workers import worker_pool
-
-SIGNATURE_KEY = "signature"
-
 
 # Computed on every fast-path decode whatever was asked for, so that switching
 # method later reads no image: on a 12 MP JPEG decoded at 1/8 scale all five
@@ -59,14 +57,8 @@ class HashSpec:
 
     @property
     def wanted(self) -> tuple[str, ...]:
-        """Keys a cached entry must hold to spare a decode."""
-        tones = [hashes.tone_key(m) for m in self.methods if m in hashes.TONE_METHODS]
-        if not self.rotations:
-            return (*self.methods, *tones)
-        from .rotations import VARIANTS, variant_key
-
-        turned = [variant_key(m, name) for m in self.methods for name, _ in VARIANTS]
-        return (*self.methods, *tones, *turned)
+        """Hash names a cached entry must hold to spare a decode."""
+        return names_for(self.methods, tones=True, turns=self.rotations)
 
     @property
     def decode_mode(self) -> str:
@@ -89,8 +81,8 @@ class HashSpec:
         return tuple(self.methods) + tuple(extra)
 
 
-# result of one file: (ok, {method: packed} | reason, width, height)
-_Outcome = tuple[bool, "dict[str, bytes] | str", int, int]
+# result of one file: (ok, its hashes | reason, width, height)
+_Outcome = tuple[bool, "HashRecord | str", int, int]
 
 
 @dataclass(slots=True)
@@ -104,7 +96,7 @@ class ChunkHashes:
     reasons: list[str]  # "" where ok
     width: np.ndarray  # (B,) int64, the original size after EXIF orientation
     height: np.ndarray
-    hashes: dict[str, np.ndarray]  # key (method, method@variant) -> (B, nbytes) uint8
+    hashes: dict[str, np.ndarray]  # hash name (see hashvalue.HashKey) -> (B, nbytes) uint8
     signature: np.ndarray  # (B, SIGNATURE_BYTES) uint8
 
     def __len__(self) -> int:
@@ -115,8 +107,8 @@ class ChunkHashes:
         if not self.ok[k]:
             return (False, self.reasons[k], 0, 0)
         out = {key: packed[k].tobytes() for key, packed in self.hashes.items()}
-        out[SIGNATURE_KEY] = self.signature[k].tobytes()
-        return (True, out, int(self.width[k]), int(self.height[k]))
+        record = HashRecord(out, self.signature[k].tobytes())
+        return (True, record, int(self.width[k]), int(self.height[k]))
 
 
 def hash_path(path: str, spec: HashSpec, data: bytes | None = None) -> _Outcome:
@@ -140,9 +132,7 @@ def hash_chunk(
     width = np.zeros(count, dtype=np.int64)
     height = np.zeros(count, dtype=np.int64)
     nbytes = hashes.nbytes_for_bits(spec.hash_size**2)
-    keys = list(spec.computed) + [
-        hashes.tone_key(m) for m in spec.computed if m in hashes.TONE_METHODS
-    ]
+    keys = names_for(spec.computed, tones=True, turns=False)
     packed = {key: np.zeros((count, nbytes), dtype=np.uint8) for key in keys}
     sigs = np.zeros((count, signature.SIGNATURE_BYTES), dtype=np.uint8)
     rows: list[int] = []
@@ -309,8 +299,8 @@ def hash_files(
     progress: bool = False,
     store: HashStore | None = None,
     runner: Runner | None = None,
-) -> tuple[list[tuple[FileRecord, dict[str, bytes], int, int]], list[ScanError]]:
-    """Hash ``files``; returns (file, {method: packed}, width, height) in input order.
+) -> tuple[list[tuple[FileRecord, HashRecord, int, int]], list[ScanError]]:
+    """Hash ``files``; returns (file, its hashes, width, height) in input order.
 
     With a ``store``, files it already holds (unchanged, every requested
     method present) are not read at all, and each new result is written to
@@ -325,12 +315,13 @@ def hash_files(
         hits = store.lookup_arrays(files, spec.decode_mode, spec.bits, spec.wanted, sig_version)
         # one bytes object per hash and file: what the output (HashedImage) holds
         columns = [(m, [row.tobytes() for row in packed]) for m, packed in hits.hashes.items()]
-        columns.append((SIGNATURE_KEY, [row.tobytes() for row in hits.signature]))
+        sigs = [row.tobytes() for row in hits.signature]
         names = [m for m, _ in columns]
         for k, (i, w, h) in enumerate(
             zip(hits.index.tolist(), hits.width.tolist(), hits.height.tolist(), strict=True)
         ):
-            outcomes[i] = (True, dict(zip(names, [c[k] for _, c in columns], strict=True)), w, h)
+            found = dict(zip(names, [c[k] for _, c in columns], strict=True))
+            outcomes[i] = (True, HashRecord(found, sigs[k]), w, h)
 
     def record(indices: list[int], chunk: ChunkHashes) -> None:
         for k, i in enumerate(indices):
@@ -379,13 +370,13 @@ def hash_files(
     finally:
         if store is not None:
             store.flush()  # Ctrl-C keeps what was computed
-    done: list[tuple[FileRecord, dict[str, bytes], int, int]] = []
+    done: list[tuple[FileRecord, HashRecord, int, int]] = []
     errors: list[ScanError] = []
     for f, outcome in zip(files, outcomes, strict=True):
         assert outcome is not None
         ok, payload, w, h = outcome
         if ok:
-            assert isinstance(payload, dict)
+            assert isinstance(payload, HashRecord)
             done.append((f, payload, w, h))
         else:
             errors.append(ScanError(f.path, str(payload)))
@@ -393,17 +384,6 @@ def hash_files(
 
 
 def to_hashed(
-    rows: list[tuple[FileRecord, dict[str, bytes], int, int]], method: str
+    rows: list[tuple[FileRecord, HashRecord, int, int]], method: str
 ) -> list[HashedImage]:
-    prefix = method + "@"
-    return [
-        HashedImage(
-            file=f,
-            hash=h[method],
-            width=w,
-            height=hh,
-            signature=h.get(SIGNATURE_KEY, b""),
-            variants={k[len(prefix) :]: v for k, v in h.items() if k.startswith(prefix)},
-        )
-        for f, h, w, hh in rows
-    ]
+    return [HashedImage.from_record(f, method, rec, w, h) for f, rec, w, h in rows]

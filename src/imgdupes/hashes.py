@@ -15,6 +15,15 @@ import numpy as np
 from PIL import Image
 
 from . import resample
+
+# The bits' text and distance live with the hash value; named here too, as before.
+from .hashvalue import TONE as TONE
+from .hashvalue import TONE_METHODS as TONE_METHODS
+from .hashvalue import from_hex as from_hex
+from .hashvalue import hamming as hamming
+from .hashvalue import key_name
+from .hashvalue import nbytes_for_bits as nbytes_for_bits
+from .hashvalue import to_hex as to_hex
 from .model import HASH_METHODS
 
 LANCZOS = Image.Resampling.LANCZOS
@@ -63,12 +72,9 @@ def _dct2_matmul(pixels: np.ndarray) -> np.ndarray:
     return out
 
 
-TONE = "tone"  # variant name: the hash of the tone-normalised picture
-TONE_METHODS = ("phash", "phash_org")  # the methods that also get one
-
-
 def tone_key(method: str) -> str:
-    return f"{method}@{TONE}"
+    """The name of ``method``'s tone-normalised hash (see imgdupes.hashvalue)."""
+    return key_name(method, TONE)
 
 
 def _ranks(pixels: np.ndarray) -> np.ndarray:
@@ -371,34 +377,6 @@ def preload(methods: tuple[str, ...] | list[str], exact: bool = True) -> None:
 def pack(bits: np.ndarray) -> bytes:
     """Bits (any shape, ImageHash order) to bytes, first bit as the high bit of byte 0."""
     return np.packbits(np.asarray(bits, dtype=bool).ravel()).tobytes()
-
-
-def nbytes_for_bits(nbits: int) -> int:
-    return (nbits + 7) // 8
-
-
-def to_hex(packed: bytes, nbits: int) -> str:
-    """The hex string ImageHash prints for the same bits (``str(ImageHash)``)."""
-    value = int.from_bytes(packed, "big") >> (len(packed) * 8 - nbits)
-    return format(value, f"0{(nbits + 3) // 4}x")
-
-
-def from_hex(text: str, nbits: int | None = None) -> bytes:
-    """Inverse of :func:`to_hex`; ``nbits`` defaults to four bits per hex digit."""
-    text = text.strip().lower()
-    if not text:
-        raise ValueError("empty hash")
-    value = int(text, 16)
-    if nbits is None:
-        nbits = 4 * len(text)
-    if value >> nbits:
-        raise ValueError(f"hash {text!r} has more than {nbits} bits")
-    nbytes = nbytes_for_bits(nbits)
-    return (value << (nbytes * 8 - nbits)).to_bytes(nbytes, "big")
-
-
-def hamming(a: bytes, b: bytes) -> int:
-    return (int.from_bytes(a, "big") ^ int.from_bytes(b, "big")).bit_count()
 
 
 def as_matrix(packed: list[bytes] | tuple[bytes, ...], nbits: int) -> np.ndarray:

@@ -14,6 +14,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from itertools import combinations
 
+import numpy as np
+
+from .group import components
 from .model import DupSet, SetEntry
 
 Key = tuple[int, int, int, int]
@@ -98,20 +101,17 @@ def _split_one(
             marked.add((i, j))
     if not marked:
         return None
-    parent = list(range(n))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for i, j in combinations(range(n), 2):
-        if (i, j) not in marked and linked(s.entries[i], s.entries[j]):
-            parent[find(i)] = find(j)
+    links = [
+        (i, j)
+        for i, j in combinations(range(n), 2)
+        if (i, j) not in marked and linked(s.entries[i], s.entries[j])
+    ]
+    comp = components(
+        n, np.array([i for i, _ in links], np.int64), np.array([j for _, j in links], np.int64)
+    )
     parts: dict[int, list[SetEntry]] = {}
-    for i in range(n):
-        parts.setdefault(find(i), []).append(s.entries[i])
+    for i, c in enumerate(comp.tolist()):
+        parts.setdefault(c, []).append(s.entries[i])
     return [p for p in parts.values() if len(p) >= 2]
 
 

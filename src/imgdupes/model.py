@@ -6,7 +6,11 @@ does I/O, so the stages can be tested and reused on their own.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from .hashvalue import PLAIN, TONE, HashValue, forms_among, key_name
 
 HASH_METHODS = ("ahash", "phash", "dhash", "whash", "phash_org")
 
@@ -55,16 +59,76 @@ class ScanError:
     error: str
 
 
+# Shared by every image hashed without --rotations: no dict per file.
+NO_TURNS: Mapping[str, bytes] = MappingProxyType({})
+
+
+@dataclass(slots=True)
+class HashRecord:
+    """Everything one decode of a file gave: its hashes (packed bits, big-endian,
+    ImageHash order) under their :class:`~imgdupes.hashvalue.HashKey` names,
+    every method and form computed, and its signature (see imgdupes.signature)."""
+
+    hashes: dict[str, bytes]
+    signature: bytes = b""
+
+    def __getitem__(self, name: str) -> bytes:
+        return self.hashes[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.hashes
+
+    def get(self, method: str, form: str = PLAIN) -> bytes | None:
+        return self.hashes.get(key_name(method, form))
+
+    def value(self, method: str, nbits: int, form: str = PLAIN) -> HashValue:
+        return HashValue(self.hashes[key_name(method, form)], nbits, method)
+
+
 @dataclass(slots=True)
 class HashedImage:
-    """A file with its hash (packed bits, big-endian, ImageHash order) and pixel size."""
+    """A file with its hashes of one method and its pixel size: the hash as
+    shot, the tone-normalised one (DCT methods; None when not computed) and,
+    with --rotations, the turned ones (form -> packed, see hashvalue.TURNS)."""
 
     file: FileRecord
     hash: bytes
     width: int
     height: int
     signature: bytes = b""  # see imgdupes.signature
-    variants: dict[str, bytes] = field(default_factory=dict)  # --rotations: name -> packed
+    tone: bytes | None = None
+    turned: Mapping[str, bytes] = field(default_factory=lambda: NO_TURNS)
+
+    @classmethod
+    def from_named(
+        cls,
+        file: FileRecord,
+        method: str,
+        named: Mapping[str, bytes],
+        width: int,
+        height: int,
+        signature: bytes = b"",
+    ) -> HashedImage:
+        """The image of ``method``'s hashes among ``named`` (name -> packed, any
+        methods and forms)."""
+        tone_name, turns = forms_among(tuple(named), method)
+        tone = named[tone_name] if tone_name else None
+        turned = {form: named[name] for form, name in turns} if turns else NO_TURNS
+        plain = named[key_name(method)]
+        return cls(file, plain, width, height, signature, tone, turned)
+
+    @classmethod
+    def from_record(
+        cls, file: FileRecord, method: str, record: HashRecord, width: int, height: int
+    ) -> HashedImage:
+        return cls.from_named(file, method, record.hashes, width, height, record.signature)
+
+    def value(self, nbits: int, method: str = "", form: str = PLAIN) -> HashValue:
+        """One of the hashes as a value (``a - b`` is their distance)."""
+        packed = self.hash if form == PLAIN else self.tone if form == TONE else self.turned[form]
+        if packed is None:
+            raise KeyError(form)
+        return HashValue(packed, nbits, method)
 
 
 @dataclass(slots=True)
@@ -81,6 +145,13 @@ class SetEntry:
     file: FileRecord | None = None
     hash: bytes = b""
     tone: bytes = b""  # hash of the tone-normalised picture (phash methods), else b""
+    nbits: int = 0  # bits in ``hash`` (0: unknown, an entry read back from a report)
+
+    @property
+    def value(self) -> HashValue:
+        """The hash as a value: ``a.value - b.value`` is their Hamming distance,
+        ``str(a.value) == a.hash_hex``."""
+        return HashValue(self.hash, self.nbits)
 
 
 @dataclass(slots=True)

@@ -7,20 +7,19 @@ stages read only the :class:`~imgdupes.model.Result` it returns.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import hashes, hashio
+from . import hashio
 from .cache import HashStore
 from .config import Config, ConfigError
 from .discover import discover, images_below, read_path_list
 from .errors import InputError, OutputError, opt
-from .graph import components
-from .group import best_form_distance, build_sets, make_entry, nearest_first, path_key
+from .group import group_images, query_images
 from .hasher import HashSpec, hash_files, hash_path, to_hashed
-from .model import DupSet, FileRecord, HashedImage, Result, ScanError
+from .model import DupSet, FileRecord, HashedImage, HashRecord, Result, ScanError
 from .outputs import refuse_inputs
 from .search import find_matches, query_matches
 from .verify import accept_query, refine_components
@@ -189,39 +188,29 @@ def hash_query(config: Config, bits: int | None = None) -> HashedImage:
         ok, outcome, w, h = hash_path(config.query, _spec(config, bits=bits))
         if not ok:
             raise InputError(f"{opt('query')} {config.query}: {outcome}", config.query)
-        assert isinstance(outcome, dict)
+        assert isinstance(outcome, HashRecord)
         payload = outcome
     record = FileRecord(config.query, 0, 0, -1, -1)
     return to_hashed([(record, payload, w, h)], config.hash_method)[0]
 
 
 def group(config: Config, images: list[HashedImage]) -> list:
-    signatures = [im.signature for im in images] if config.verify else []
-    keys = [path_key(im.file.path) for im in images] if config.verify else []
-    if config.rotations:
-        labels = _rotation_labels(config, images)
-    else:
-        labels = _linked(config, [im.hash for im in images], signatures, keys)
-    tones = [im.variants.get(hashes.TONE) for im in images]
-    use_tones = config.verify and bool(images) and all(t is not None for t in tones)
-    if use_tones:
-        # The same search and verification on the tone-normalised hashes: a
-        # brightened or contrast-stretched copy can be 5-8 bits from its
-        # original in phash and within a bit or two in ranks.  Files are
-        # joined when either form links them; each link was verified on its own.
-        labels = _union(labels, _linked(config, tones, signatures, keys))  # type: ignore[arg-type]
-    sets = build_sets(images, labels, config.hash_bits, config.sort, config.reverse)
-    if config.rotations or use_tones:
-        _distance_in_best_form(sets, images, config.rotations, use_tones)
-    return sets
+    return group_images(
+        images,
+        lambda matrix, signatures, keys: _linked(config, matrix, signatures, keys),
+        config.hash_bits,
+        config.sort,
+        config.reverse,
+        verify=config.verify,
+        rotations=config.rotations,
+    )
 
 
 def _linked(
-    config: Config, packed: list[bytes], signatures: list[bytes], keys: list[bytes]
+    config: Config, matrix: np.ndarray, signatures: Sequence[bytes], keys: Sequence[bytes]
 ) -> np.ndarray:
     """Component label per row (-1: alone) of the hashes within the threshold,
     each link confirmed by the verification when it is on."""
-    matrix = hashes.as_matrix(packed, config.hash_bits)
     matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
     if not config.verify:
         return matches.labels
@@ -230,77 +219,8 @@ def _linked(
     )
 
 
-def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Labels of the components either labelling puts together (-1: alone)."""
-    n = len(a)
-    na = int(a.max()) + 1 if n else 0
-    nodes = np.arange(n, dtype=np.int64)
-    ia, ib = a >= 0, b >= 0
-    comp = components(
-        n + na + (int(b.max()) + 1 if n else 0),
-        np.concatenate([nodes[ia], nodes[ib]]),
-        np.concatenate([n + a[ia], n + na + b[ib]]),
-    )[:n]
-    sizes = np.bincount(comp)
-    return np.where(sizes[comp] >= 2, comp, -1)
-
-
-def _distance_in_best_form(sets: list, images: list[HashedImage], turned: bool, tone: bool) -> None:
-    """A file's distance from the set's first file in the form nearest to it
-    (as shot, turned, tone-normalised): the form that can have linked them."""
-    by_file = {id(im.file): im for im in images}
-    for s in sets:
-        first = s.entries[0]
-        for e in s.entries:
-            d = best_form_distance(first, e) if tone else hashes.hamming(first.hash, e.hash)
-            im = by_file.get(id(e.file))
-            if turned and im is not None:
-                for name, v in im.variants.items():
-                    if name != hashes.TONE:
-                        d = min(d, hashes.hamming(first.hash, v))
-            e.distance = d
-
-
-def _rotation_labels(config: Config, images: list[HashedImage]) -> np.ndarray:
-    """Labels where a file may match another in any of the eight orientations.
-
-    Every orientation of every file is a row of its own (with its turned
-    signature); rows are matched and verified as usual, then the files whose
-    rows met are joined.
-    """
-    from .rotations import VARIANTS, turned_signature
-
-    row_hash: list[bytes] = []
-    row_sig: list[bytes] = []
-    row_owner: list[int] = []
-    row_key: list[bytes] = []
-    for i, im in enumerate(images):
-        key = path_key(im.file.path)
-        row_hash.append(im.hash)
-        row_sig.append(im.signature)
-        row_owner.append(i)
-        row_key.append(key + b"\0")
-        for k, (name, op) in enumerate(VARIANTS):
-            turned = im.variants.get(name)
-            if turned is None:
-                continue
-            row_hash.append(turned)
-            row_sig.append(turned_signature(im.signature, op))
-            row_owner.append(i)
-            row_key.append(key + b"\0" + bytes([k + 1]))
-    labels = _linked(config, row_hash, row_sig, row_key)
-    # Join each file with the components its rows fell into.
-    owners = np.asarray(row_owner, dtype=np.int64)
-    in_set = labels >= 0
-    n = len(images)
-    comp = components(n + len(row_hash), owners[in_set], n + labels[in_set])
-    file_comp = comp[:n]
-    sizes = np.bincount(file_comp)
-    return np.where(sizes[file_comp] >= 2, file_comp, -1)
-
-
 def _query_one(
-    config: Config, matrix: np.ndarray, images: list[HashedImage], qhash: bytes, qsig: bytes
+    config: Config, images: list[HashedImage], matrix: np.ndarray, qhash: bytes, qsig: bytes
 ) -> dict[int, int]:
     idx, dist = query_matches(
         matrix, config.hash_bits, qhash, config.threshold, config.engine, config.params
@@ -313,41 +233,23 @@ def _query_one(
 
 def query(config: Config, images: list[HashedImage], q: HashedImage) -> list:
     """Files within r of the query image, nearest first (ties in --sort order)."""
-    matrix = hashes.as_matrix([im.hash for im in images], config.hash_bits)
-    found = _query_one(config, matrix, images, q.hash, q.signature)
-    tones = [im.variants.get(hashes.TONE) for im in images]
-    qtone = q.variants.get(hashes.TONE)
-    if config.verify and qtone is not None and images and all(t is not None for t in tones):
-        # as in group(): a brightened copy is found through the ranks' hash
-        tone_matrix = hashes.as_matrix(tones, config.hash_bits)  # type: ignore[arg-type]
-        for i, d in _query_one(config, tone_matrix, images, qtone, q.signature).items():
-            found[i] = min(d, found.get(i, d))
-    if config.rotations:
-        from .rotations import VARIANTS, turned_signature
-
-        # A target that is a turned copy of the query matches one of its turns.
-        for name, op in VARIANTS:
-            turned = q.variants.get(name)
-            if turned is None:
-                continue
-            sig = turned_signature(q.signature, op)
-            for i, d in _query_one(config, matrix, images, turned, sig).items():
-                found[i] = min(d, found.get(i, d))
     qident = None
     try:
         st = os.stat(config.query)  # type: ignore[arg-type]
         qident = (st.st_dev, st.st_ino)
     except OSError:
         pass
-    entries = []
-    for i, d in found.items():
-        im = images[i]
-        if im.file.identity == qident:
-            continue  # the query file itself is not its own duplicate
-        e = make_entry(im, config.hash_bits)
-        e.distance = int(d)
-        entries.append(e)
-    return nearest_first(entries, config.sort, config.reverse)
+    return query_images(
+        images,
+        q,
+        lambda matrix, qhash, qsig: _query_one(config, images, matrix, qhash, qsig),
+        config.hash_bits,
+        config.sort,
+        config.reverse,
+        verify=config.verify,
+        rotations=config.rotations,
+        exclude=qident,
+    )
 
 
 def _export(config: Config, write: Callable[[], None]) -> None:

@@ -26,7 +26,7 @@ from datetime import datetime
 import numpy as np
 
 from . import hashes
-from .group import best_form_distance, path_key
+from .group import best_form_distance, form_distance, path_key, turned_forms
 from .model import SetEntry
 from .workers import start_method
 
@@ -480,16 +480,10 @@ def verified_similarity(data: object, rotations: bool = False) -> Similar:
 
 def turned_distance(data: object, tone: bool) -> Callable[[SetEntry, SetEntry], int]:
     """--rotations: the Hamming distance in the orientation nearest to ``a``."""
-    variants = {
-        im.file.identity: [v for k, v in im.variants.items() if k != hashes.TONE]
-        for im in getattr(data, "images", [])
-    }
+    variants = {im.file.identity: turned_forms(im) for im in getattr(data, "images", [])}
 
     def distance(a: SetEntry, b: SetEntry) -> int:
-        d = best_form_distance(a, b) if tone else hashes.hamming(a.hash, b.hash)
-        for v in variants.get(b.file.identity, []) if b.file else []:
-            d = min(d, hashes.hamming(a.hash, v))
-        return d
+        return form_distance(a, b, tone, variants.get(b.file.identity, []) if b.file else [])
 
     return distance
 

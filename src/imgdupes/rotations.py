@@ -12,20 +12,21 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from . import hashes
-from .signature import COLOR_SIDE, GRAY_SIDE
+from . import hashes, signature
+from .hashvalue import TURNS, key_name
 
 T = Image.Transpose
-# The seven non-identity orientations, as PIL transposes.
-VARIANTS: tuple[tuple[str, Image.Transpose], ...] = (
-    ("rot90", T.ROTATE_90),
-    ("rot180", T.ROTATE_180),
-    ("rot270", T.ROTATE_270),
-    ("mirror", T.FLIP_LEFT_RIGHT),
-    ("flip", T.FLIP_TOP_BOTTOM),
-    ("transpose", T.TRANSPOSE),
-    ("transverse", T.TRANSVERSE),
-)
+# The seven non-identity orientations, named as hashvalue.TURNS names them, as PIL transposes.
+_OPS = {
+    "rot90": T.ROTATE_90,
+    "rot180": T.ROTATE_180,
+    "rot270": T.ROTATE_270,
+    "mirror": T.FLIP_LEFT_RIGHT,
+    "flip": T.FLIP_TOP_BOTTOM,
+    "transpose": T.TRANSPOSE,
+    "transverse": T.TRANSVERSE,
+}
+VARIANTS: tuple[tuple[str, Image.Transpose], ...] = tuple((name, _OPS[name]) for name in TURNS)
 _SWAPS_AXES = {T.ROTATE_90, T.ROTATE_270, T.TRANSPOSE, T.TRANSVERSE}
 
 # Variant hashes are computed on a reduced copy: they only need to be close
@@ -35,7 +36,7 @@ _WORK_SIDE = 512
 
 
 def variant_key(method: str, name: str) -> str:
-    return f"{method}@{name}"
+    return key_name(method, name)
 
 
 def variant_hashes(
@@ -79,13 +80,4 @@ def _turn(arr: np.ndarray, op: Image.Transpose) -> np.ndarray:
 
 def turned_signature(sig: bytes, op: Image.Transpose) -> bytes:
     """The signature a turned copy of the picture would have."""
-    if not sig:
-        return sig
-    arr = np.frombuffer(sig, dtype=np.uint8)
-    n = COLOR_SIDE * COLOR_SIDE * 3
-    color = arr[:n].reshape(COLOR_SIDE, COLOR_SIDE, 3)
-    gray = arr[n:].reshape(GRAY_SIDE, GRAY_SIDE)
-    return (
-        np.ascontiguousarray(_turn(color, op)).tobytes()
-        + np.ascontiguousarray(_turn(gray, op)).tobytes()
-    )
+    return signature.turned(sig, lambda arr: _turn(arr, op))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from .discover import has_image_extension, sniff_image, walk
 from .hasher import HashSpec, _one_blas_thread, _Outcome, hash_path
-from .model import FileRecord, ScanError
+from .model import FileRecord, HashRecord, ScanError
 from .progress import Progress
 from .workers import worker_pool
 
@@ -270,7 +270,7 @@ def item_bytes(path: str, keys: Iterable[str], options: ShardOptions) -> dict[st
 
 # --- hashing many shards ----------------------------------------------------------------
 
-Rows = list[tuple[FileRecord, dict[str, bytes], int, int]]
+Rows = list[tuple[FileRecord, HashRecord, int, int]]
 ShardRunner = Callable[[list[tuple[int, str]], HashSpec, ShardOptions], Iterable]
 
 
@@ -311,7 +311,7 @@ def hash_shards(
             if not ok:
                 errors.append(ScanError(name, str(payload)))
                 continue
-            assert isinstance(payload, dict)
+            assert isinstance(payload, HashRecord)
             record = FileRecord(
                 path=name,
                 size=size,

@@ -11,6 +11,8 @@ a 16x16 grayscale thumbnail (256 bytes), both Lanczos-reduced, row-major.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from PIL import Image
 
@@ -21,7 +23,46 @@ from . import resample
 SIGNATURE_VERSION = 1
 COLOR_SIDE = 8
 GRAY_SIDE = 16
-SIGNATURE_BYTES = COLOR_SIDE * COLOR_SIDE * 3 + GRAY_SIDE * GRAY_SIDE
+COLOR_BYTES = COLOR_SIDE * COLOR_SIDE * 3
+SIGNATURE_BYTES = COLOR_BYTES + GRAY_SIDE * GRAY_SIDE
+# The layout: each part a row-major uint8 thumbnail of this shape, in this order.
+# Other modules read a signature through the accessors below only.
+PARTS: tuple[tuple[str, tuple[int, ...]], ...] = (
+    ("color", (COLOR_SIDE, COLOR_SIDE, 3)),
+    ("gray", (GRAY_SIDE, GRAY_SIDE)),
+)
+
+
+def color_of(raw: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), pixels, 3) uint8: the colour thumbnails of signatures ``raw[rows]``
+    (``raw``: (N, SIGNATURE_BYTES))."""
+    return raw[rows, :COLOR_BYTES].reshape(len(rows), -1, 3)
+
+
+def gray_of(raw: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """(len(rows), pixels) uint8: the grayscale thumbnails of signatures ``raw[rows]``."""
+    return raw[rows, COLOR_BYTES:SIGNATURE_BYTES]
+
+
+def parts(sig: bytes) -> list[np.ndarray]:
+    """The thumbnails of one signature, as arrays shaped as in :data:`PARTS`."""
+    arr = np.frombuffer(sig, dtype=np.uint8)
+    out, at = [], 0
+    for _, shape in PARTS:
+        size = int(np.prod(shape))
+        if at + size > len(arr):
+            break  # a signature of an earlier, shorter layout holds the first parts only
+        out.append(arr[at : at + size].reshape(shape))
+        at += size
+    return out
+
+
+def turned(sig: bytes, turn: Callable[[np.ndarray], np.ndarray]) -> bytes:
+    """The signature of the picture turned by ``turn`` (an (H, W, ...) array
+    operation), each thumbnail turned alike; b"" stays b""."""
+    if not sig:
+        return sig
+    return b"".join(np.ascontiguousarray(turn(part)).tobytes() for part in parts(sig))
 
 
 def compute(color: Image.Image, gray: Image.Image) -> bytes:
@@ -33,7 +74,7 @@ def compute_batch(colors: list[np.ndarray], grays: list[np.ndarray]) -> np.ndarr
     and (H, W) uint8 arrays, Lanczos-reduced as Pillow does (see
     :mod:`imgdupes.resample`); pictures of one size share one product."""
     out = np.empty((len(grays), SIGNATURE_BYTES), dtype=np.uint8)
-    nc = COLOR_SIDE * COLOR_SIDE * 3
+    nc = COLOR_BYTES
     groups: dict[tuple[int, ...], list[int]] = {}
     for k, g in enumerate(grays):
         groups.setdefault(g.shape, []).append(k)

@@ -24,10 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .graph import find_roots, flatten, join_into
-from .signature import COLOR_SIDE, GRAY_SIDE, SIGNATURE_BYTES
-
-_NC = COLOR_SIDE * COLOR_SIDE * 3
+from .group import find_roots, flatten, forest_components, join_into, set_labels, spanning
+from .signature import GRAY_SIDE, SIGNATURE_BYTES, color_of, gray_of
 
 
 @dataclass(frozen=True)
@@ -90,10 +88,10 @@ class Features:
             self.saturation[rows] = np.abs(self.chroma(rows)).mean(axis=(1, 2))
 
     def gray(self, rows: np.ndarray) -> np.ndarray:
-        return self.raw[rows, _NC:].astype(np.float32)
+        return gray_of(self.raw, rows).astype(np.float32)
 
     def color(self, rows: np.ndarray) -> np.ndarray:
-        return self.raw[rows, :_NC].astype(np.float32).reshape(len(rows), -1, 3)
+        return color_of(self.raw, rows).astype(np.float32)
 
     def chroma(self, rows: np.ndarray) -> np.ndarray:
         color = self.color(rows)
@@ -227,7 +225,7 @@ def refine_components(
                 # Check first the pairs that would join something were every
                 # pair accepted (a star of 1,000 pairs is 1,000 joins, a clique
                 # of 1,000 pairs 45); the others only if still apart after.
-                tree = _spanning(ra, rb)
+                tree = spanning(ra, rb)
                 keep = accept(feats, leader_local[sa[tree]], leader_local[sb[tree]], thresholds)
                 join_into(root, sa[tree][keep], sb[tree][keep])
                 sa, sb = sa[~tree], sb[~tree]
@@ -235,34 +233,13 @@ def refine_components(
                 if steps % 64 == 0:
                     flatten(root)  # keeps the trees shallow, so finding roots stays cheap
     flatten(root)
-    comp = np.unique(root, return_inverse=True)[1].reshape(-1)
     assigned = node_of >= 0
-    labels[assigned] = comp[node_of[assigned]]
-    sizes = np.bincount(labels[assigned], minlength=m)
-    labels[assigned] = np.where(sizes[labels[assigned]] >= 2, labels[assigned], -1)
+    labels[assigned] = set_labels(forest_components(root)[node_of[assigned]])
     return labels
 
 
 _PAIRS_PER_BLOCK = 1 << 16  # row pairs expanded to node pairs at once
 _PAIRS_PER_STEP = 1 << 10  # node pairs checked at once
-
-
-def _spanning(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
-    """Which of the links (ra[k], rb[k]) a union-find taking them in order would use."""
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        while x in parent:
-            x = parent[x]
-        return x
-
-    used = np.zeros(len(ra), dtype=bool)
-    for k, (x, y) in enumerate(zip(ra.tolist(), rb.tolist(), strict=True)):
-        fx, fy = find(x), find(y)
-        if fx != fy:
-            parent[max(fx, fy)] = min(fx, fy)
-            used[k] = True
-    return used
 
 
 def _node_pairs(

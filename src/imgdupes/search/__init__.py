@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..graph import components
+from ..group import components, set_labels
 from .bitops import as_words, distances, distances_to
 from .params import ENGINES, EngineParams, EngineUnavailable
 
@@ -131,9 +131,7 @@ def find_matches(
 
     # Component of each unique row; rows of identical hashes share a unique row.
     comp = components(u, pi, pj)
-    file_comp = comp[inverse] if n else np.zeros(0, dtype=np.int64)
-    sizes = np.bincount(file_comp, minlength=u) if n else np.zeros(0, dtype=np.int64)
-    labels = np.where(sizes[file_comp] >= 2, file_comp, -1) if n else file_comp
+    labels = set_labels(comp[inverse] if n else np.zeros(0, dtype=np.int64))
     return Matches(labels=labels, pairs_i=pi, pairs_j=pj, pairs_d=pd, unique_index=inverse)
 
 
