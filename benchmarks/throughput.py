@@ -152,22 +152,24 @@ def stages(root: str, cache: str, procs: int) -> None:
     from imgdupes.cache import HashStore
     from imgdupes.config import Config
     from imgdupes.discover import discover
-    from imgdupes.hasher import HashSpec, hash_files, to_hashed
+    from imgdupes.hasher import HashSpec, hash_table
 
     t0 = time.perf_counter()
     found = discover([root], recursive=True)
     t1 = time.perf_counter()
-    with HashStore.open(cache) as store:
-        rows, _ = hash_files(found.files, HashSpec(("phash",), 64, False), store=store)
-    t2 = time.perf_counter()
-    images = to_hashed(rows, "phash")
-    t3 = time.perf_counter()
-    config = Config(targets=[root], recursive=True, threshold=4, num_proc=procs).validate()
-    pipeline.group(config, images)
-    t4 = time.perf_counter()
+    store = HashStore.open(cache)
+    assert store is not None
+    try:
+        table, _ = hash_table(found.files, HashSpec(("phash",), 64, False), "phash", store=store)
+        t2 = time.perf_counter()
+        config = Config(targets=[root], recursive=True, threshold=4, num_proc=procs).validate()
+        pipeline.group(config, table)
+        t3 = time.perf_counter()
+    finally:
+        store.close()
     print(
         f"  warm stages in-process: discover {t1 - t0:.2f} s, store look-up {t2 - t1:.2f} s,"
-        f" records {t3 - t2:.2f} s, search + verify + group {t4 - t3:.2f} s"
+        f" search + verify + group {t3 - t2:.2f} s"
     )
 
 

@@ -47,7 +47,9 @@ def test_shrink_gives_pillows_pixels(photo):
             for (w, h), got in zip(SIZES, ours, strict=True):
                 want = np.asarray(gray.resize((w, h), LANCZOS))
                 assert got.shape == want.shape == (h, w)
-                # the float32 first pass may round a sum lying on a half the other way
+                if gray.size[1] <= 1.5 * gray.size[0]:
+                    assert np.array_equal(got, want), (gray.size, (w, h))
+                # Pillow runs the vertical pass first on tall pictures: +-1 there
                 assert np.abs(got.astype(int) - want).max() <= 1, (gray.size, (w, h))
                 same += int((got == want).sum())
                 total += want.size

@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 
+from .columns import FileTable
 from .model import FileRecord
 
 SCHEMA_VERSION = 2
@@ -85,46 +88,45 @@ class CachedImage:
 
 @dataclass(slots=True)
 class CachedColumns:
-    """Valid entries as columns: row k belongs to ``files[index[k]]``."""
+    """Valid entries as columns: row k belongs to ``files[index[k]]``; its
+    signature is read when asked for (:meth:`HashStore.signatures` of ``ids``)."""
 
     index: np.ndarray  # (K,) int64
     hashes: dict[str, np.ndarray]  # method -> (K, nbytes) uint8
     width: np.ndarray  # (K,) int64
     height: np.ndarray
-    signature: np.ndarray  # (K, SIGNATURE_BYTES) uint8
+    ids: np.ndarray  # (K,) int64: the entries' ids in the store
 
     @classmethod
     def empty(cls, methods: Iterable[str]) -> CachedColumns:
         none = np.zeros(0, dtype=np.int64)
         blank = np.zeros((0, 0), dtype=np.uint8)
-        return cls(none, {m: blank for m in methods}, none, none, blank)
+        return cls(none, {m: blank for m in methods}, none, none, none)
+
+    def __len__(self) -> int:
+        return len(self.index)
 
 
 _ROWS_PER_STEP = 1 << 15  # rows turned into columns at once: bounds the tuples alive
 
 
 def _columns(
-    rows: list[tuple],
-    keys: dict[bytes, list[int]],
-    files: Sequence[FileRecord],
-    wanted: tuple[str, ...],
-    sig_version: int,
+    rows: list[tuple], keys: dict[bytes, int], stamps: np.ndarray, wanted: tuple[str, ...]
 ) -> CachedColumns:
-    """Rows (path, dev, inode, size, mtime_ns, ctime_ns, width, height, sig_version,
-    signature, hash per method) -> the valid ones as columns."""
+    """Rows (path, id, dev, inode, size, mtime_ns, ctime_ns, width, height,
+    signature usable, hash per method) -> the valid ones of ``keys``' files as columns."""
     if not rows:
         return CachedColumns.empty(wanted)
-    from .signature import SIGNATURE_BYTES
-
     cols = list(zip(*rows, strict=True))
-    # a path reached by two records (never, after discovery) keeps one
-    index = np.fromiter((keys[p][0] for p in cols[0]), dtype=np.int64, count=len(rows))
-    stored = np.array(cols[1:6], dtype=np.int64).T
-    current = np.array([files[i].stamp for i in index.tolist()], dtype=np.int64)
-    numbers = np.array(cols[6:9], dtype=np.int64)
-    valid = (stored == current).all(axis=1) & (numbers[2] == sig_version)
-    valid &= np.fromiter(map(len, cols[9]), dtype=np.int64, count=len(rows)) == SIGNATURE_BYTES
+    index = np.fromiter(map(keys.get, cols[0], repeat(-1)), dtype=np.int64, count=len(rows))
+    numbers = np.array(cols[1:10], dtype=np.int64)
+    asked = index >= 0
+    valid = np.zeros(len(rows), dtype=bool)
+    valid[asked] = (numbers[1:6, asked].T == stamps[index[asked]]).all(axis=1)
+    valid &= numbers[8] == 1
     take = np.flatnonzero(valid).tolist()
+    if not take:
+        return CachedColumns.empty(wanted)
 
     def matrix(column: tuple) -> np.ndarray:
         blob = b"".join([column[k] for k in take])
@@ -133,9 +135,39 @@ def _columns(
     return CachedColumns(
         index=index[take],
         hashes={method: matrix(cols[10 + m]) for m, method in enumerate(wanted)},
-        width=numbers[0, take],
-        height=numbers[1, take],
-        signature=matrix(cols[9]),
+        width=numbers[6, take],
+        height=numbers[7, take],
+        ids=numbers[0, take],
+    )
+
+
+def _concat_columns(
+    row: tuple, keys: dict[bytes, int], stamps: np.ndarray, wanted: tuple[str, ...]
+) -> CachedColumns:
+    """One :meth:`HashStore._scan` result (count, paths, ids, stamps, width,
+    height, then each hash column with its shortest and longest blob) ->
+    the entries of ``keys``' files whose stamps match, as columns."""
+    count = row[0]
+    paths = row[1].split(b"\0")
+    numbers = np.stack([np.fromstring(v, dtype=np.int64, sep=",") for v in row[2:10]])
+    if len(paths) != count or numbers.shape[1] != count:
+        raise _Misaligned
+    index = np.fromiter(map(keys.get, paths, repeat(-1)), dtype=np.int64, count=count)
+    asked = np.flatnonzero(index >= 0)
+    valid = (numbers[1:6, asked].T == stamps[index[asked]]).all(axis=1)
+    take = asked[valid]
+    matrices = {}
+    for m, method in enumerate(wanted):
+        blob, shortest, longest = row[10 + 3 * m : 13 + 3 * m]
+        if shortest != longest:
+            raise _Misaligned
+        matrices[method] = np.frombuffer(blob, dtype=np.uint8).reshape(count, -1)[take]
+    return CachedColumns(
+        index=index[take],
+        hashes=matrices,
+        width=numbers[6, take],
+        height=numbers[7, take],
+        ids=numbers[0, take],
     )
 
 
@@ -146,6 +178,10 @@ def _symlinks_in(folder: str) -> frozenset[str] | None:
             return frozenset(e.name for e in it if e.is_symlink())
     except OSError:
         return None
+
+
+class _Misaligned(Exception):
+    """A column read in one piece does not split into the rows it should."""
 
 
 class _Unusable(Exception):
@@ -162,6 +198,7 @@ class HashStore:
         self._last_flush = time.monotonic()
         self._realdirs: dict[str, tuple[str, frozenset[str] | None]] = {}
         self.disabled = False
+        self._closed = False
         self.conn = self._connect_or_rebuild()
 
     # --- opening ---------------------------------------------------------------------------
@@ -261,6 +298,7 @@ class HashStore:
 
     def close(self) -> None:
         self.flush()
+        self._closed = True
         try:
             self.conn.close()
         except sqlite3.Error:
@@ -298,6 +336,42 @@ class HashStore:
 
     # --- reading ---------------------------------------------------------------------------
 
+    def keys(self, files: FileTable) -> dict[bytes, int]:
+        """Each file's key (:meth:`real_path`) -> its row; files whose key
+        cannot be made are left out.  The walked files of a folder are keyed
+        together: its real path and their names, as a few bytes operations
+        on all of them at once."""
+        encoding, errors = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+        keys: dict[bytes, int] = {}
+        paths = files.paths
+        folder_of = files.folder_of
+        # runs of consecutive rows in one folder (-1: a file resolved alone)
+        starts = np.flatnonzero(np.diff(folder_of, prepend=-2, append=-2)).tolist()
+        for lo, hi in zip(starts[:-1], starts[1:], strict=True):
+            f = int(folder_of[lo])
+            if f < 0:
+                for i in range(lo, hi):
+                    try:
+                        keys.setdefault(self.real_path(paths[i]), i)
+                    except OSError:
+                        continue
+                continue
+            prefix = paths[lo][: int(files.name_at[lo])]
+            real = os.path.join(
+                os.path.realpath(os.path.abspath(files.folders[f] or os.curdir)), ""
+            )
+            blob = ("\0" + "\0".join(paths[lo:hi])).encode(encoding, errors)
+            if real != prefix:
+                # no name holds a NUL or a "/": the folder is only ever at the start
+                blob = blob.replace(
+                    b"\0" + prefix.encode(encoding, errors), b"\0" + os.fsencode(real)
+                )
+            run = dict(zip(blob.split(b"\0")[1:], range(lo, hi), strict=True))
+            for key in run.keys() & keys.keys():  # never, after discovery: keep the first
+                run[key] = keys[key]
+            keys.update(run)
+        return keys
+
     def lookup(
         self,
         files: Sequence[FileRecord],
@@ -308,13 +382,14 @@ class HashStore:
     ) -> dict[int, CachedImage]:
         """Entries valid for ``files`` (by index) holding every one of ``methods``."""
         hits = self.lookup_arrays(files, decode, bits, methods, sig_version)
+        sigs, read = self.signatures(hits.ids)
         out: dict[int, CachedImage] = {}
         for k, i in enumerate(hits.index.tolist()):
             out[i] = CachedImage(
                 {m: packed[k].tobytes() for m, packed in hits.hashes.items()},
                 int(hits.width[k]),
                 int(hits.height[k]),
-                hits.signature[k].tobytes(),
+                sigs[k].tobytes() if read[k] else b"",
             )
         return out
 
@@ -328,19 +403,18 @@ class HashStore:
     ) -> CachedColumns:
         """The valid entries of ``files`` holding every one of ``methods``, as columns.
 
-        One row per file (each method joined in as a column of its own), and
-        the identity check is one comparison of arrays, so a warm run over a
-        million files makes no Python object per file beyond the row read."""
+        One row per file (each method joined in as a column of its own, the
+        signature left in the store), and the identity check is one
+        comparison of arrays, so a warm run over a million files makes no
+        Python object per file beyond the row read."""
+        from .signature import SIGNATURE_BYTES
+
         wanted = tuple(dict.fromkeys(methods))
         empty = CachedColumns.empty(wanted)
         if self.disabled or not files:
             return empty
-        keys: dict[bytes, list[int]] = {}
-        for i, f in enumerate(files):
-            try:
-                keys.setdefault(self.real_path(f.path), []).append(i)
-            except OSError:
-                continue
+        table = FileTable.from_records(files)
+        keys = self.keys(table)
         joins = "".join(
             f" JOIN hashes h{k} ON h{k}.image_id = i.id AND h{k}.method = ? AND h{k}.bits = ?"
             for k in range(len(wanted))
@@ -348,29 +422,32 @@ class HashStore:
         columns = "".join(f", h{k}.hash" for k in range(len(wanted)))
         join_args = [x for m in wanted for x in (m, bits)]
         select = (
-            "SELECT i.path, i.dev, i.inode, i.size, i.mtime_ns, i.ctime_ns,"
-            f" i.width, i.height, i.sig_version, i.signature{columns} FROM images i{joins}"
-            " WHERE i.decode = ?"
+            "SELECT i.path, i.id, i.dev, i.inode, i.size, i.mtime_ns, i.ctime_ns, i.width,"
+            f" i.height, i.sig_version = ? AND length(i.signature) = ?{columns}"
+            f" FROM images i{joins} WHERE i.decode = ?"
         )
+        head = (sig_version, SIGNATURE_BYTES, *join_args, decode)
         parts: list[CachedColumns] = []
         try:
             stored_count = self.conn.execute("SELECT count(*) FROM images").fetchone()[0]
             if 2 * len(keys) >= stored_count:
                 # Most of the store is asked for: one scan in SQLite's order beats
                 # an index look-up per file three to one.
-                cursor = self.conn.execute(select, (*join_args, decode))
-                while batch := cursor.fetchmany(_ROWS_PER_STEP):
-                    batch = [r for r in batch if r[0] in keys]
-                    parts.append(_columns(batch, keys, files, wanted, sig_version))
+                try:
+                    parts = self._scan(keys, table.stamps, decode, bits, wanted, sig_version)
+                except _Misaligned:  # never seen: read it a row at a time instead
+                    cursor = self.conn.execute(select, head)
+                    while batch := cursor.fetchmany(_ROWS_PER_STEP):
+                        parts.append(_columns(batch, keys, table.stamps, wanted))
             else:
                 key_list = list(keys)
                 for start in range(0, len(key_list), _LOOKUP_CHUNK):
                     chunk = key_list[start : start + _LOOKUP_CHUNK]
                     marks = ",".join("?" * len(chunk))
                     batch = self.conn.execute(
-                        f"{select} AND i.path IN ({marks})", (*join_args, decode, *chunk)
+                        f"{select} AND i.path IN ({marks})", (*head, *chunk)
                     ).fetchall()
-                    parts.append(_columns(batch, keys, files, wanted, sig_version))
+                    parts.append(_columns(batch, keys, table.stamps, wanted))
         except sqlite3.OperationalError as exc:
             self._warn(f"{self.path}: hash cache not read ({_reason(exc)}); hashing everything")
             return empty
@@ -387,8 +464,93 @@ class HashStore:
             hashes={m: np.concatenate([p.hashes[m] for p in parts]) for m in wanted},
             width=np.concatenate([p.width for p in parts]),
             height=np.concatenate([p.height for p in parts]),
-            signature=np.concatenate([p.signature for p in parts]),
+            ids=np.concatenate([p.ids for p in parts]),
         )
+
+    def _scan(
+        self,
+        keys: dict[bytes, int],
+        stamps: np.ndarray,
+        decode: str,
+        bits: int,
+        wanted: tuple[str, ...],
+        sig_version: int,
+    ) -> list[CachedColumns]:
+        """Every entry of ``decode`` with all of ``wanted``, a range of ids at a
+        time, each column of the range as one value (``group_concat``): the
+        sqlite3 module's cost is per value it hands over, and a row per file
+        cost twice what SQLite itself spends."""
+        from .signature import SIGNATURE_BYTES
+
+        joins = "".join(
+            f" JOIN hashes h{k} ON h{k}.image_id = i.id AND h{k}.method = ? AND h{k}.bits = ?"
+            for k in range(len(wanted))
+        )
+        numbers = ", ".join(
+            f"group_concat(i.{c})"
+            for c in ("id", "dev", "inode", "size", "mtime_ns", "ctime_ns", "width", "height")
+        )
+        blobs = "".join(
+            f", group_concat(h{k}.hash, ''), min(length(h{k}.hash)), max(length(h{k}.hash))"
+            for k in range(len(wanted))
+        )
+        select = (
+            f"SELECT count(*), group_concat(i.path, x'00'), {numbers}{blobs} FROM images i{joins}"
+            " WHERE i.decode = ? AND i.sig_version = ? AND length(i.signature) = ?"
+            " AND i.id > ? AND i.id <= ?"
+        )
+        args = [x for m in wanted for x in (m, bits)]
+        top = self.conn.execute("SELECT max(id) FROM images").fetchone()[0] or 0
+        parts: list[CachedColumns] = []
+        factory = self.conn.text_factory
+        self.conn.text_factory = bytes  # the paths' and hashes' bytes as they are
+        try:
+            for lo in range(0, top, _ROWS_PER_STEP):
+                row = self.conn.execute(
+                    select, (*args, decode, sig_version, SIGNATURE_BYTES, lo, lo + _ROWS_PER_STEP)
+                ).fetchone()
+                if row[0]:
+                    parts.append(_concat_columns(row, keys, stamps, wanted))
+        finally:
+            self.conn.text_factory = factory
+        return parts
+
+    def signatures(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The stored signatures of entries ``ids``: (len(ids), SIGNATURE_BYTES)
+        uint8 and whether each was read (not where the store broke meanwhile;
+        verification never accepts a file without one).
+
+        Read while the store is open or after it was closed (the output asks
+        for the signatures of the files in sets once the scan is over)."""
+        from .signature import SIGNATURE_BYTES
+
+        out = np.zeros((len(ids), SIGNATURE_BYTES), dtype=np.uint8)
+        found = np.zeros(len(ids), dtype=bool)
+        if self.disabled or not len(ids):
+            return out, found
+        where: dict[int, list[int]] = {}
+        for k, i in enumerate(ids.tolist()):
+            where.setdefault(i, []).append(k)
+        wanted = list(where)
+        conn = self.conn
+        try:
+            if self._closed:
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+            for start in range(0, len(wanted), _LOOKUP_CHUNK):
+                chunk = wanted[start : start + _LOOKUP_CHUNK]
+                marks = ",".join("?" * len(chunk))
+                for i, sig in conn.execute(
+                    f"SELECT id, signature FROM images WHERE id IN ({marks})", chunk
+                ):
+                    if len(sig) == SIGNATURE_BYTES:
+                        out[where[i]] = np.frombuffer(sig, dtype=np.uint8)
+                        found[where[i]] = True
+        except sqlite3.Error as exc:
+            self._warn(f"{self.path}: hash cache not read ({_reason(exc)})")
+        finally:
+            if conn is not self.conn:
+                conn.close()
+        return out, found
 
     # --- writing ---------------------------------------------------------------------------
 

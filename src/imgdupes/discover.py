@@ -12,7 +12,11 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 
+import numpy as np
+
+from .columns import FileTable
 from .formats import RAW_EXTENSIONS, is_heif
 from .model import FileRecord, ScanError
 
@@ -78,16 +82,20 @@ def _read_head(path: str) -> bytes | None:
 
 @dataclass
 class Discovery:
-    files: list[FileRecord] = field(default_factory=list)
+    # a FileTable when the targets were folders (the columns a warm run needs)
+    files: list[FileRecord] | FileTable = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # one line each, for the user
 
     @property
     def aliases(self) -> list[list[str]]:
+        if isinstance(self.files, FileTable):
+            return self.files.alias_lists()
         return [[f.path, *f.aliases] for f in self.files if f.aliases]
 
 
 DirKey = tuple[int, int]
+_NAME = attrgetter("name")
 
 
 def _dir_key(path: str) -> DirKey | None:
@@ -114,6 +122,26 @@ def walk(
     walked once: ``seen`` maps (device, inode) to the path it was walked as.
     Folders in ``skip`` are left out (``on_skip(path, why)`` says so).
     """
+    for folder, entries in _walk_folders(directory, recursive, on_error, seen, skip, on_skip):
+        prefix = _prefix(folder)
+        for entry in entries:
+            yield prefix + entry.name
+
+
+def _prefix(folder: str) -> str:
+    """What ``os.path.join(folder, name)`` puts before the name."""
+    return os.path.join(folder, "")
+
+
+def _walk_folders(
+    directory: str,
+    recursive: bool,
+    on_error: Callable[[str, str], None],
+    seen: dict[DirKey, str] | None = None,
+    skip: dict[DirKey, str] | None = None,
+    on_skip: Callable[[str, str], None] | None = None,
+) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    """(folder, its entries that are not folders, sorted by name), as :func:`walk` orders them."""
     seen = {} if seen is None else seen
     key = _dir_key(directory)
     if key is not None:
@@ -128,24 +156,26 @@ def walk(
         seen[key] = directory
     try:
         with os.scandir(directory) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = sorted(it, key=_NAME)
     except OSError as exc:
         on_error(directory, f"cannot read directory: {exc.strerror or exc}")
         return
     subdirs = []
+    files = []
+    prefix = _prefix(directory)
     for entry in entries:
-        path = os.path.join(directory, entry.name)
         try:
             is_dir = entry.is_dir(follow_symlinks=False)
         except OSError:
             is_dir = False
         if is_dir:
             if recursive:
-                subdirs.append(path)
+                subdirs.append(prefix + entry.name)
             continue
-        yield path
+        files.append(entry)
+    yield directory, files
     for sub in subdirs:
-        yield from walk(sub, recursive, on_error, seen, skip, on_skip)
+        yield from _walk_folders(sub, recursive, on_error, seen, skip, on_skip)
 
 
 def images_below(directory: str, budget: int = 20_000) -> bool:
@@ -198,6 +228,45 @@ def read_path_list(source: str | bytes, null: bool = False) -> list[str]:
     return paths
 
 
+def _examine(
+    path: str, explicit: bool, on_error: Callable[[str, str], None]
+) -> tuple[os.stat_result, bool] | None:
+    """(stat, is a symlink) of a candidate that is an image file, else None
+    (with the reason through ``on_error`` where the user should hear it)."""
+    named_image = has_image_extension(path)
+    try:
+        lst = os.lstat(path)
+    except OSError as exc:
+        on_error(path, f"cannot read: {exc.strerror or exc}")
+        return None
+    is_link = stat.S_ISLNK(lst.st_mode)
+    try:
+        st = os.stat(path) if is_link else lst
+    except OSError:
+        if named_image or explicit:
+            on_error(path, "broken symlink")
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        # only a --files-from list names folders here, and `find photos` lists
+        # every folder it walks: not worth a warning line each
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        if named_image or explicit:
+            on_error(path, "not a regular file")
+        return None
+    if not named_image:
+        head = _read_head(path)
+        if head is None:
+            if explicit:
+                on_error(path, "permission denied")
+            return None
+        if not sniff_image(head):
+            if explicit:
+                on_error(path, "not an image")
+            return None
+    return st, is_link
+
+
 def discover(
     targets: Iterable[str] = (),
     *,
@@ -228,6 +297,10 @@ def discover(
         if key is not None:
             skip[key] = why
     seen: dict[DirKey, str] = {}
+    targets = list(targets)
+    if files is None and targets and all(os.path.isdir(t) for t in targets):
+        _discover_folders(targets, recursive, result, seen, skip, on_skip)
+        return result
     candidates: list[tuple[str, bool]] = []  # (path, named explicitly)
     if files is not None:
         candidates.extend((p, True) for p in files)
@@ -258,37 +331,10 @@ def discover(
             if (fkey, base) in entries_seen:
                 continue
             entries_seen.add((fkey, base))
-        named_image = has_image_extension(path)
-        try:
-            lst = os.lstat(path)
-        except OSError as exc:
-            on_error(path, f"cannot read: {exc.strerror or exc}")
+        found = _examine(path, explicit, on_error)
+        if found is None:
             continue
-        is_link = stat.S_ISLNK(lst.st_mode)
-        try:
-            st = os.stat(path) if is_link else lst
-        except OSError:
-            if named_image or explicit:
-                on_error(path, "broken symlink")
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            # only a --files-from list names folders here, and `find photos` lists
-            # every folder it walks: not worth a warning line each
-            continue
-        if not stat.S_ISREG(st.st_mode):
-            if named_image or explicit:
-                on_error(path, "not a regular file")
-            continue
-        if not named_image:
-            head = _read_head(path)
-            if head is None:
-                if explicit:
-                    on_error(path, "permission denied")
-                continue
-            if not sniff_image(head):
-                if explicit:
-                    on_error(path, "not an image")
-                continue
+        st, is_link = found
         key = (st.st_dev, st.st_ino)
         if key not in by_identity:
             by_identity[key] = []
@@ -320,3 +366,134 @@ def discover(
             )
         )
     return result
+
+
+def _discover_folders(
+    targets: list[str],
+    recursive: bool,
+    result: Discovery,
+    seen: dict[DirKey, str],
+    skip: dict[DirKey, str],
+    on_skip: Callable[[str, str], None],
+) -> None:
+    """:func:`discover` for folder targets, straight into columns.
+
+    The same files, names and order as the general loop, without its
+    per-file objects: an entry whose type (from the listing) is a regular
+    file named as an image costs one ``lstat``, like a bare walk; only
+    symlinks, files named otherwise and files reached under two names go
+    through :func:`_examine` and the merging of names.  No entry of a walk
+    can be met twice (folders are walked once), so no name check is needed.
+    """
+    file_errors: list[ScanError] = []
+
+    def on_dir_error(path: str, reason: str) -> None:
+        result.errors.append(ScanError(path, reason))
+
+    def on_file_error(path: str, reason: str) -> None:
+        file_errors.append(ScanError(path, reason))
+
+    paths: list[str] = []
+    nums: list[int] = []  # dev, ino, size, mtime_ns, ctime_ns of each row
+    links: set[int] = set()
+    folders: list[str] = []
+    counts: list[int] = []
+    image_ext: dict[str, bool] = {}
+    is_reg = stat.S_ISREG
+    for target in targets:
+        for folder, entries in _walk_folders(target, recursive, on_dir_error, seen, skip, on_skip):
+            start = len(paths)
+            prefix = _prefix(folder)
+            for entry in entries:
+                name = entry.name
+                path = prefix + name
+                # has_image_extension(path), cached by extension
+                dot = name.rfind(".")
+                ext = name[dot:] if dot > 0 else ""
+                named = image_ext.get(ext)
+                if named is None:
+                    named = image_ext[ext] = ext.lower() in IMAGE_EXTENSIONS
+                try:
+                    plain = named and entry.is_file(follow_symlinks=False)
+                except OSError:
+                    plain = False
+                if plain and name[:dot].strip("."):
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError as exc:
+                        on_file_error(path, f"cannot read: {exc.strerror or exc}")
+                        continue
+                    if is_reg(st.st_mode):
+                        paths.append(path)
+                        nums += (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                        continue
+                found = _examine(path, False, on_file_error)
+                if found is None:
+                    continue
+                st, is_link = found
+                if is_link:
+                    links.add(len(paths))
+                paths.append(path)
+                nums += (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            folders.append(folder)
+            counts.append(len(paths) - start)
+    result.errors.extend(file_errors)
+    stamps = np.array(nums, dtype=np.int64).reshape(-1, 5)
+    folder_of = np.repeat(np.arange(len(folders), dtype=np.int32), counts)
+    name_at = np.repeat(
+        np.array([len(_prefix(f)) for f in folders], dtype=np.int32), counts
+    ).astype(np.int32)
+    if links:
+        folder_of[list(links)] = -1  # a symlink's real path is not its folder's
+    aliases: dict[int, tuple[str, ...]] = {}
+    keep = _merge_names(paths, stamps, links, folder_of, name_at, aliases)
+    if keep is not None:
+        rows = np.flatnonzero(keep)
+        position = np.cumsum(keep) - 1
+        aliases = {int(position[r]): names for r, names in aliases.items()}
+        paths = [paths[r] for r in rows.tolist()]
+        stamps, folder_of, name_at = stamps[rows], folder_of[rows], name_at[rows]
+    result.files = FileTable(paths, stamps, aliases, folders, folder_of, name_at)
+
+
+def _merge_names(
+    paths: list[str],
+    stamps: np.ndarray,
+    links: set[int],
+    folder_of: np.ndarray,
+    name_at: np.ndarray,
+    aliases: dict[int, tuple[str, ...]],
+) -> np.ndarray | None:
+    """Rows of one real file (hard links, symlinks) become one: its first
+    row, holding the primary name (as the general loop chooses it) and the
+    others as ``aliases``.  Returns the rows kept (None: all of them)."""
+    if len(paths) < 2:
+        return None
+    key = stamps[:, :2]
+    order = np.lexsort((key[:, 1], key[:, 0]))
+    ordered = key[order]
+    same = (ordered[1:] == ordered[:-1]).all(axis=1)
+    if not same.any():
+        return None
+    rows = np.unique(np.concatenate([order[1:][same], order[:-1][same]]))
+    groups: dict[tuple[int, int], list[int]] = {}
+    for r in rows.tolist():
+        groups.setdefault((int(stamps[r, 0]), int(stamps[r, 1])), []).append(r)
+    keep = np.ones(len(paths), dtype=bool)
+    for members in groups.values():
+        names = sorted(members, key=lambda r: (r in links, os.path.normpath(paths[r]), paths[r], r))
+        first, primary = members[0], names[0]
+        others = []
+        seen = {paths[primary]}
+        for r in names[1:]:
+            if paths[r] not in seen:
+                seen.add(paths[r])
+                others.append(paths[r])
+        paths[first] = paths[primary]
+        stamps[first] = stamps[primary]
+        folder_of[first] = folder_of[primary]
+        name_at[first] = name_at[primary]
+        keep[members[1:]] = False
+        if others:
+            aliases[first] = tuple(others)
+    return keep

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from . import hashes
+from .columns import ImageTable
 from .hashvalue import PLAIN, TONE
 from .model import DupSet, HashedImage, SetEntry
 
@@ -106,8 +107,17 @@ def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
             join_into(root, i[lo : lo + _EDGES_PER_STEP], j[lo : lo + _EDGES_PER_STEP])
             flatten(root)
         return forest_components(root)
-    root, _ = _link_in_order(n, np.asarray(i).tolist(), np.asarray(j).tolist())
-    flatten(root)
+    root = np.arange(n, dtype=np.int64)
+    if len(i):
+        # only the nodes a link touches can have another root: the union-find
+        # runs on those alone (a million-file scan with a few sets walks a few)
+        nodes, inverse = np.unique(np.concatenate([i, j]), return_inverse=True)
+        inverse = inverse.reshape(-1)
+        local, _ = _link_in_order(
+            len(nodes), inverse[: len(i)].tolist(), inverse[len(i) :].tolist()
+        )
+        flatten(local)
+        root[nodes] = nodes[local]
     return forest_components(root)
 
 
@@ -345,7 +355,10 @@ Link = Callable[[np.ndarray, Sequence[bytes], Sequence[bytes]], np.ndarray]
 
 def form_matrix(images: Sequence[HashedImage], form: str, nbits: int) -> np.ndarray | None:
     """(N, nbytes) of every image's hash as shot (``PLAIN``) or tone-normalised
-    (``TONE``): the search's input; None when some image has no such form."""
+    (``TONE``): the search's input; None when some image has no such form.
+    A scan's :class:`~imgdupes.columns.ImageTable` hands its matrix over as it is."""
+    if isinstance(images, ImageTable):
+        return images.form_matrix(form)
     if form == PLAIN:
         return hashes.as_matrix([im.hash for im in images], nbits)
     found = [im.tone for im in images] if form == TONE else [im.turned.get(form) for im in images]
@@ -355,7 +368,7 @@ def form_matrix(images: Sequence[HashedImage], form: str, nbits: int) -> np.ndar
 
 
 def group_images(
-    images: list[HashedImage],
+    images: Sequence[HashedImage],
     link: Link,
     nbits: int,
     sort_keys: Sequence[str] = ("filesize",),
@@ -365,8 +378,13 @@ def group_images(
 ) -> list[DupSet]:
     """The duplicate sets of ``images``, linked by ``link`` in every form it
     searches (as shot; tone-normalised when verifying; turned with ``rotations``)."""
-    signatures = [im.signature for im in images] if verify else []
-    keys = [path_key(im.file.path) for im in images] if verify else []
+    table = images if isinstance(images, ImageTable) else None
+    signatures: Sequence[bytes] = []
+    keys: Sequence[bytes] = []
+    if verify:
+        # a table's signatures are read from the store for the rows ``link`` asks for
+        signatures = table.signatures if table else [im.signature for im in images]
+        keys = table.path_keys() if table else [path_key(im.file.path) for im in images]
     if rotations:
         labels = turned_labels(images, link, nbits)
     else:
@@ -379,16 +397,21 @@ def group_images(
         # original in phash and within a bit or two in ranks.  Files are
         # joined when either form links them; each link was verified on its own.
         labels = union_labels(labels, link(tones, signatures, keys))
+    if table is not None:
+        table.prepare(np.flatnonzero(labels >= 0))  # the files of the sets, in one read
     sets = build_sets(images, labels, nbits, sort_keys, reverse)
     if rotations or use_tones:
         _distance_in_best_form(sets, images, rotations, use_tones)
     return sets
 
 
-def _distance_in_best_form(sets: list, images: list[HashedImage], turned: bool, tone: bool) -> None:
+def _distance_in_best_form(
+    sets: list, images: Sequence[HashedImage], turned: bool, tone: bool
+) -> None:
     """A file's distance from the set's first file in the form nearest to it
     (as shot, turned, tone-normalised): the form that can have linked them."""
-    by_file = {id(im.file): im for im in images}
+    # only --rotations looks files up (and its scan is a list, not a lazy table)
+    by_file = {id(im.file): im for im in images} if turned else {}
     for s in sets:
         first = s.entries[0]
         for e in s.entries:
@@ -397,7 +420,7 @@ def _distance_in_best_form(sets: list, images: list[HashedImage], turned: bool, 
             e.distance = form_distance(first, e, tone, forms)
 
 
-def turned_labels(images: list[HashedImage], link: Link, nbits: int) -> np.ndarray:
+def turned_labels(images: Sequence[HashedImage], link: Link, nbits: int) -> np.ndarray:
     """Labels where a file may match another in any of the eight orientations.
 
     Every orientation of every file is a row of its own (with its turned
@@ -473,7 +496,7 @@ def ranked(
 
 
 def query_images(
-    images: list[HashedImage],
+    images: Sequence[HashedImage],
     q: HashedImage,
     probe: Probe,
     nbits: int,

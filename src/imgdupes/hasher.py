@@ -11,6 +11,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
@@ -23,12 +24,15 @@ from .model import HASH_METHODS, FileRecord, HashedImage, HashRecord, ScanError
 from .progress import Progress
 from .workers import worker_pool
 
+if TYPE_CHECKING:
+    from .columns import ImageTable
+
 # Computed on every fast-path decode whatever was asked for, so that switching
 # method later reads no image: on a 12 MP JPEG decoded at 1/8 scale all five
 # together cost a few ms next to the decode's tens of ms (benchmarks/).
 ALWAYS_COMPUTED = HASH_METHODS
 # Bumped whenever the fast path changes what it produces (cache key).
-FAST_DECODE_VERSION = 3
+FAST_DECODE_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,21 +271,26 @@ CHUNK_PIXELS = 1 << 23  # decoded pixels held at once by a worker (8 M: ~32 MB)
 def _chunks(
     files: Sequence[FileRecord], todo: list[int], workers: int
 ) -> list[tuple[list[int], list[str]]]:
+    from .columns import SIZE, FileTable
+
+    table = FileTable.from_records(files)
+    sizes = table.stamps[:, SIZE].tolist()
+    paths = table.paths
     # Biggest files first: the last chunks handed out are then the
     # quickest, and no worker waits long for the others at the end.
-    todo = sorted(todo, key=lambda i: -files[i].size)
+    todo = sorted(todo, key=lambda i: -sizes[i])
     limit = max(1, min(CHUNK_FILES, len(todo) // (workers * 8)))
     out: list[tuple[list[int], list[str]]] = []
     indices: list[int] = []
     total = 0
     for i in todo:
         indices.append(i)
-        total += files[i].size
+        total += sizes[i]
         if len(indices) >= limit or total >= CHUNK_BYTES:
-            out.append((indices, [files[k].path for k in indices]))
+            out.append((indices, [paths[k] for k in indices]))
             indices, total = [], 0
     if indices:
-        out.append((indices, [files[k].path for k in indices]))
+        out.append((indices, [paths[k] for k in indices]))
     return out
 
 
@@ -308,14 +317,17 @@ def hash_files(
     Workers hash chunks of files (:func:`hash_chunk`) and send back arrays.
     ``runner`` hashes the (index, path) pairs elsewhere (a Dask cluster, see
     cluster.py), yielding (indices, ChunkHashes or the reason they failed).
+    :func:`hash_table` does the same into columns.
     """
     outcomes: list[_Outcome | None] = [None] * len(files)
-    sig_version = signature.SIGNATURE_VERSION
     if store is not None:
-        hits = store.lookup_arrays(files, spec.decode_mode, spec.bits, spec.wanted, sig_version)
+        hits = store.lookup_arrays(
+            files, spec.decode_mode, spec.bits, spec.wanted, signature.SIGNATURE_VERSION
+        )
         # one bytes object per hash and file: what the output (HashedImage) holds
         columns = [(m, [row.tobytes() for row in packed]) for m, packed in hits.hashes.items()]
-        sigs = [row.tobytes() for row in hits.signature]
+        raw, read = store.signatures(hits.ids)
+        sigs = [row.tobytes() if r else b"" for row, r in zip(raw, read.tolist(), strict=True)]
         names = [m for m, _ in columns]
         for k, (i, w, h) in enumerate(
             zip(hits.index.tolist(), hits.width.tolist(), hits.height.tolist(), strict=True)
@@ -323,10 +335,121 @@ def hash_files(
             found = dict(zip(names, [c[k] for _, c in columns], strict=True))
             outcomes[i] = (True, HashRecord(found, sigs[k]), w, h)
 
-    def record(indices: list[int], chunk: ChunkHashes) -> None:
+    def record(indices: list[int], chunk: ChunkHashes | str) -> None:
         for k, i in enumerate(indices):
-            outcomes[i] = chunk.outcome(k)
-        if store is not None:
+            outcomes[i] = (False, chunk, 0, 0) if isinstance(chunk, str) else chunk.outcome(k)
+
+    todo = [i for i in range(len(files)) if outcomes[i] is None]
+    _hash_todo(files, todo, spec, num_proc, progress, store, runner, record)
+    done: list[tuple[FileRecord, HashRecord, int, int]] = []
+    errors: list[ScanError] = []
+    for f, outcome in zip(files, outcomes, strict=True):
+        assert outcome is not None
+        ok, payload, w, h = outcome
+        if ok:
+            assert isinstance(payload, HashRecord)
+            done.append((f, payload, w, h))
+        else:
+            errors.append(ScanError(f.path, str(payload)))
+    return done, errors
+
+
+def hash_table(
+    files: Sequence[FileRecord],
+    spec: HashSpec,
+    method: str,
+    *,
+    num_proc: int | None = None,
+    progress: bool = False,
+    store: HashStore | None = None,
+    runner: Runner | None = None,
+) -> tuple[ImageTable, list[ScanError]]:
+    """:func:`hash_files` into columns: the hashes of ``spec.wanted`` as one
+    matrix per key, in input order, as an :class:`~imgdupes.columns.ImageTable`
+    whose items are ``method``'s :class:`HashedImage`.  Stored signatures
+    stay in the store until the output asks for them; nothing is made per
+    file that was already stored."""
+    from .columns import FileTable, ImageTable, Signatures
+
+    table = FileTable.from_records(files)
+    wanted = spec.wanted
+    parts: list[tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]] = []
+    fresh: list[tuple[np.ndarray, np.ndarray]] = []  # (file rows, signatures)
+    failed: dict[int, str] = {}
+    pending = np.ones(len(table), dtype=bool)
+    if store is not None:
+        hits = store.lookup_arrays(
+            table, spec.decode_mode, spec.bits, wanted, signature.SIGNATURE_VERSION
+        )
+        parts.append((hits.index, hits.hashes, hits.width, hits.height, hits.ids))
+        pending[hits.index] = False
+
+    def record(indices: list[int], chunk: ChunkHashes | str) -> None:
+        if isinstance(chunk, str):
+            failed.update(dict.fromkeys(indices, chunk))
+            return
+        for k in np.flatnonzero(~chunk.ok).tolist():
+            failed[indices[k]] = chunk.reasons[k]
+        ok = np.flatnonzero(chunk.ok)
+        rows = np.asarray(indices, dtype=np.int64)[ok]
+        keep = {key: chunk.hashes[key][ok] for key in wanted}
+        none = np.full(len(rows), -1, dtype=np.int64)
+        parts.append((rows, keep, chunk.width[ok], chunk.height[ok], none))
+        fresh.append((rows, chunk.signature[ok]))
+
+    todo = np.flatnonzero(pending).tolist()
+    _hash_todo(table, todo, spec, num_proc, progress, store, runner, record)
+    nbytes = hashes.nbytes_for_bits(spec.hash_size**2)
+    parts = [p for p in parts if len(p[0])]
+    file_row = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
+    order = np.argsort(file_row, kind="stable")
+
+    def joined(column: list[np.ndarray], shape: tuple[int, ...], dtype: type) -> np.ndarray:
+        return np.concatenate(column)[order] if column else np.zeros(shape, dtype=dtype)
+
+    matrices = {key: joined([p[1][key] for p in parts], (0, nbytes), np.uint8) for key in wanted}
+    width = joined([p[2] for p in parts], (0,), np.int64)
+    height = joined([p[3] for p in parts], (0,), np.int64)
+    ids = joined([p[4] for p in parts], (0,), np.int64)
+    file_row = file_row[order]
+    # where each fresh file landed, for its signature
+    position = np.full(len(table), -1, dtype=np.int64)
+    position[file_row] = np.arange(len(file_row))
+    fresh_rows = np.concatenate([position[r] for r, _ in fresh]) if fresh else np.zeros(0, int)
+    fresh_sigs = (
+        np.concatenate([g for _, g in fresh])
+        if fresh
+        else np.zeros((0, signature.SIGNATURE_BYTES), dtype=np.uint8)
+    )
+    sigs = Signatures(
+        len(file_row),
+        signature.SIGNATURE_BYTES,
+        fresh_rows,
+        fresh_sigs,
+        ids,
+        store.signatures if store is not None else None,
+    )
+    errors = [ScanError(table.paths[i], failed[i]) for i in sorted(failed)]
+    return ImageTable(table, file_row, method, matrices, width, height, sigs), errors
+
+
+def _hash_todo(
+    files: Sequence[FileRecord],
+    todo: list[int],
+    spec: HashSpec,
+    num_proc: int | None,
+    progress: bool,
+    store: HashStore | None,
+    runner: Runner | None,
+    record: Callable[[list[int], ChunkHashes | str], None],
+) -> None:
+    """Hash ``files[i]`` for i in ``todo``, handing each chunk's results (or
+    the reason the whole chunk failed) to ``record`` and to the ``store``."""
+    sig_version = signature.SIGNATURE_VERSION
+
+    def done(indices: list[int], chunk: ChunkHashes | str) -> None:
+        record(indices, chunk)
+        if store is not None and not isinstance(chunk, str):
             store.put_chunk(
                 [files[i] for i in indices],
                 spec.decode_mode,
@@ -340,24 +463,19 @@ def hash_files(
             )
 
     workers = num_proc or default_workers()
-    todo = [i for i in range(len(files)) if outcomes[i] is None]
     tasks = [(indices, paths, spec) for indices, paths in _chunks(files, todo, workers)]
     try:
         with _one_blas_thread(), Progress(len(files), enabled=progress) as bar:
             bar.skip(len(files) - len(todo))
             if runner is not None:
                 # Biggest files first, as _chunks does for the pool below.
-                todo.sort(key=lambda i: -files[i].size)
+                todo = sorted(todo, key=lambda i: -files[i].size)
                 for indices, chunk in runner([(i, files[i].path) for i in todo], spec):
-                    if isinstance(chunk, str):
-                        for i in indices:
-                            outcomes[i] = (False, chunk, 0, 0)
-                    else:
-                        record(indices, chunk)
+                    done(indices, chunk)
                     bar.advance(len(indices))
             elif workers <= 1 or len(todo) < 8:
                 for task in tasks:
-                    record(*_work(task))
+                    done(*_work(task))
                     bar.advance(len(task[0]))
             else:
                 # imported once here, not in every worker (under fork)
@@ -365,22 +483,11 @@ def hash_files(
 
                 with worker_pool(workers) as pool:
                     for indices, chunk in pool.imap_unordered(_work, tasks):
-                        record(indices, chunk)
+                        done(indices, chunk)
                         bar.advance(len(indices))
     finally:
         if store is not None:
             store.flush()  # Ctrl-C keeps what was computed
-    done: list[tuple[FileRecord, HashRecord, int, int]] = []
-    errors: list[ScanError] = []
-    for f, outcome in zip(files, outcomes, strict=True):
-        assert outcome is not None
-        ok, payload, w, h = outcome
-        if ok:
-            assert isinstance(payload, HashRecord)
-            done.append((f, payload, w, h))
-        else:
-            errors.append(ScanError(f.path, str(payload)))
-    return done, errors
 
 
 def to_hashed(

@@ -10,9 +10,9 @@ method.  Results are boolean arrays in ImageHash's bit order.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
 
 from . import resample
 
@@ -26,7 +26,12 @@ from .hashvalue import nbytes_for_bits as nbytes_for_bits
 from .hashvalue import to_hex as to_hex
 from .model import HASH_METHODS
 
-LANCZOS = Image.Resampling.LANCZOS
+if TYPE_CHECKING:
+    from PIL import Image
+
+# PIL.Image.Resampling.LANCZOS; PIL itself is not imported here, so that a
+# search of stored hashes (--hashes-from) does not load it
+LANCZOS = 1
 
 
 def hash_size_for_bits(bits: int) -> int:

@@ -507,6 +507,25 @@ def write_hashes(
 
 
 def write_images(path: str, images: Sequence[HashedImage], algorithm: str, nbits: int) -> None:
+    from .columns import MTIME, SIZE, FileTable, ImageTable
+
+    if isinstance(images, ImageTable) and isinstance(images.files, FileTable):
+        # straight from the columns: no object per file
+        rows = images.file_row
+        stamps = images.files.stamps[rows]
+        paths = images.files.paths
+        matrix = images.matrix(images.method)
+        assert matrix is not None
+        write_hashes(
+            path,
+            [paths[r] for r in rows.tolist()],
+            matrix,
+            nbits,
+            algorithm,
+            stamps[:, SIZE].copy(),
+            stamps[:, MTIME].copy(),
+        )
+        return
     write_hashes(
         path,
         [im.file.path for im in images],

@@ -9,17 +9,19 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import hashio
-from .cache import HashStore
+from .columns import ImageTable, Signatures
 from .config import Config, ConfigError
-from .discover import discover, images_below, read_path_list
 from .errors import InputError, OutputError, opt
 from .group import group_images, query_images
-from .hasher import HashSpec, hash_files, hash_path, to_hashed
 from .model import DupSet, FileRecord, HashedImage, HashRecord, Result, ScanError
+
+if TYPE_CHECKING:
+    from .hasher import HashSpec
 from .outputs import refuse_inputs
 from .search import find_matches, query_matches
 from .verify import accept_query, refine_components
@@ -29,16 +31,29 @@ Warn = Callable[[str], None]
 
 @dataclass
 class Scan:
-    """Hashed images of a run, kept for actions that need more than the sets."""
+    """Hashed images of a run, kept for actions that need more than the sets.
 
-    images: list[HashedImage] = field(default_factory=list)
+    ``images`` is every hashed image; from a folder scan it is an
+    :class:`~imgdupes.columns.ImageTable`, whose items are made when asked
+    for, so :meth:`shown` (the ones the output was built from) is what the
+    later stages look files up in."""
+
+    images: Sequence[HashedImage] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     aliases: list[list[str]] = field(default_factory=list)
+
+    def shown(self) -> Sequence[HashedImage]:
+        """The images behind the reported sets (all of them where not a table)."""
+        if isinstance(self.images, ImageTable):
+            return self.images.made()
+        return self.images
 
 
 def _spec(
     config: Config, methods: tuple[str, ...] | None = None, bits: int | None = None
 ) -> HashSpec:
+    from .hasher import HashSpec
+
     return HashSpec(
         methods=methods or (config.hash_method,),
         bits=bits or config.hash_bits,
@@ -49,6 +64,11 @@ def _spec(
 
 def scan(config: Config, warn: Warn, client: object = None) -> Scan:
     """Discover and hash the target images (on the Dask ``client``'s cluster when given)."""
+    # imported here: a search of stored hashes (--hashes-from) needs none of them
+    from .cache import HashStore
+    from .discover import discover, read_path_list
+    from .hasher import hash_table, to_hashed
+
     files_list = list(config.paths) if config.paths is not None else None
     if files_list is None and config.files_from:
         try:
@@ -107,14 +127,20 @@ def scan(config: Config, warn: Warn, client: object = None) -> Scan:
     progress = config.progress and not config.quiet
     store = HashStore.open(config.cache_dir, warn) if config.use_cache else None
     try:
-        rows, errors = hash_files(
+        table, errors = hash_table(
             found.files,
             _spec(config),
+            config.hash_method,
             num_proc=config.num_proc,
             progress=progress,
             store=store,
             runner=runner,
         )
+        images: Sequence[HashedImage] = table
+        if shard_files or config.rotations:
+            # rare paths that look at every image: plain objects
+            table.prepare(np.arange(len(table)))
+            images = list(table)
     finally:
         if store is not None:
             store.close()
@@ -134,21 +160,19 @@ def scan(config: Config, warn: Warn, client: object = None) -> Scan:
             progress=progress,
             runner=shard_runner,
         )
-        rows += items
+        images = [*images, *to_hashed(items, config.hash_method)]
         errors += item_errors
     for err in errors:
         warn(f"{err.path}: {err.error}")
-    return Scan(
-        images=to_hashed(rows, config.hash_method),
-        errors=found.errors + errors,
-        aliases=found.aliases,
-    )
+    return Scan(images=images, errors=found.errors + errors, aliases=found.aliases)
 
 
 def unsearched_folders(config: Config) -> list[str]:
     """Targets with images in subfolders a run without ``-r`` did not look at."""
     if config.recursive or config.files_from or config.paths is not None or config.hashes_from:
         return []
+    from .discover import images_below
+
     return [t for t in config.targets if os.path.isdir(t) and images_below(t)]
 
 
@@ -166,6 +190,10 @@ def _hint_shards(errors: list[ScanError]) -> None:
 def hash_query(config: Config, bits: int | None = None) -> HashedImage:
     """The query picture, hashed like the targets (its record's fields are unused);
     ``bits``: a hash table's, when it is searched instead of images."""
+    from .cache import HashStore
+    from .discover import discover
+    from .hasher import hash_files, hash_path, to_hashed
+
     assert config.query is not None
     if not os.path.exists(config.query):
         raise InputError(f"{opt('query')} {config.query}: no such file", config.query)
@@ -194,7 +222,7 @@ def hash_query(config: Config, bits: int | None = None) -> HashedImage:
     return to_hashed([(record, payload, w, h)], config.hash_method)[0]
 
 
-def group(config: Config, images: list[HashedImage]) -> list:
+def group(config: Config, images: Sequence[HashedImage]) -> list:
     return group_images(
         images,
         lambda matrix, signatures, keys: _linked(config, matrix, signatures, keys),
@@ -214,24 +242,34 @@ def _linked(
     matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
     if not config.verify:
         return matches.labels
+    if isinstance(signatures, Signatures) and len(matches.unique_index):
+        # the files verification will look at, read from the store in one go
+        rows = matches.unique_index
+        u = int(rows.max()) + 1
+        involved = np.bincount(rows, minlength=u) >= 2
+        involved[matches.pairs_i] = True
+        involved[matches.pairs_j] = True
+        signatures.need(np.flatnonzero(involved[rows]))
     return refine_components(
         signatures, matches.unique_index, matches.pairs_i, matches.pairs_j, keys
     )
 
 
 def _query_one(
-    config: Config, images: list[HashedImage], matrix: np.ndarray, qhash: bytes, qsig: bytes
+    config: Config, images: Sequence[HashedImage], matrix: np.ndarray, qhash: bytes, qsig: bytes
 ) -> dict[int, int]:
     idx, dist = query_matches(
         matrix, config.hash_bits, qhash, config.threshold, config.engine, config.params
     )
+    if isinstance(images, ImageTable):
+        images.prepare(idx)
     if config.verify and qsig and len(idx):
         ok = accept_query(qsig, [images[i].signature for i in idx.tolist()])
         idx, dist = idx[ok], dist[ok]
     return dict(zip(idx.tolist(), dist.tolist(), strict=True))
 
 
-def query(config: Config, images: list[HashedImage], q: HashedImage) -> list:
+def query(config: Config, images: Sequence[HashedImage], q: HashedImage) -> list:
     """Files within r of the query image, nearest first (ties in --sort order)."""
     qident = None
     try:

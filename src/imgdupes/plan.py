@@ -449,8 +449,14 @@ def verb_for(move_to: str | None, trash: bool) -> str:
 # --- one run's plan -------------------------------------------------------------------------------
 
 
+def _shown(data: object) -> Sequence:
+    """The scan's images behind the reported sets (pipeline.Scan.shown)."""
+    shown = getattr(data, "shown", None)
+    return shown() if shown is not None else getattr(data, "images", [])
+
+
 def _signatures(data: object) -> dict[tuple[int, int], bytes]:
-    return {im.file.identity: im.signature for im in getattr(data, "images", [])}
+    return {im.file.identity: im.signature for im in _shown(data)}
 
 
 def verified_similarity(data: object, rotations: bool = False) -> Similar:
@@ -480,7 +486,7 @@ def verified_similarity(data: object, rotations: bool = False) -> Similar:
 
 def turned_distance(data: object, tone: bool) -> Callable[[SetEntry, SetEntry], int]:
     """--rotations: the Hamming distance in the orientation nearest to ``a``."""
-    variants = {im.file.identity: turned_forms(im) for im in getattr(data, "images", [])}
+    variants = {im.file.identity: turned_forms(im) for im in _shown(data)}
 
     def distance(a: SetEntry, b: SetEntry) -> int:
         return form_distance(a, b, tone, variants.get(b.file.identity, []) if b.file else [])

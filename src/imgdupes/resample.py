@@ -10,11 +10,14 @@ picture: more than half of the hashing work after the decode.
 Here the horizontal passes of every target are one float32 matrix product
 (BLAS), rounded to 8 bits as Pillow does; the vertical passes then act on a
 few columns only, in float64 with Pillow's own integer weights, where every
-sum is exact.  The first pass can round the other way from Pillow's where a
-sum lands within float32 rounding of a half: on 190 photos, 2 dhash bits of
-950 hashes differed from hashing Pillow's own resizes, none of the other
-methods (benchmarks/decode_drift.py measures the fast path against full
-decoding).  whash's block sums (a projection, no rounding, see
+sum is exact.  A float32 sum that lies within its rounding error of a half
+(a few in a thousand) is recomputed exactly, so the pixels are Pillow's
+bit for bit, with one exception: Pillow 13 runs the vertical pass first on
+pictures much taller than wide (for an 8x8 target, height above about 1.9x
+the width), and its first-pass rounding then falls on other sums: up to
+one grey level apart in some pixels there.  On 96x72 pictures this costs
+about a quarter of Pillow's three resizes (benchmarks/resample_speed.py);
+whash's block sums (a projection, no rounding, see
 :func:`imgdupes.hashes.whash_projected`) ride on the same product.
 """
 
@@ -22,9 +25,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 PRECISION_BITS = 22  # Pillow's Resample.c for 8-bit images: 32 - 8 - 2
 _ONE = float(1 << PRECISION_BITS)
@@ -81,6 +87,21 @@ def block_weights(in_size: int, out_size: int, blocks: int) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=512)
+def _tolerance(in_size: int, out_size: int) -> np.ndarray:
+    """(out_size,) float32: how far the float32 first-pass sum of each output
+    column can be from the exact one.  The weights k / 2**22 are exact in
+    float32 (k < 2**23) and the pixels are integers, so only the additions
+    round: at most (n + 1) * 2**-24 * sum(|pixel * weight|) for n taps, in
+    any order of summation; doubled for margin."""
+    weights = pillow_weights(in_size, out_size)
+    taps = np.count_nonzero(weights, axis=1)
+    bound = (taps + 1) * 2.0**-24 * 255.0 * np.abs(weights).sum(axis=1) / _ONE
+    out = (2.0 * bound).astype(np.float32)
+    out.flags.writeable = False
+    return out
+
+
 def _round8(sums: np.ndarray) -> np.ndarray:
     """Pillow's clip8: (sum + half) >> 22, clamped to 0..255."""
     return np.clip(np.floor((sums + _HALF) / _ONE), 0.0, 255.0)
@@ -119,7 +140,17 @@ def shrink_batch(
     start = 0
     for w, h in sizes:
         # Pillow's first-pass rounding, on float32 sums of fractional weights
-        part = np.clip(np.floor(across[:, :, start : start + w] + 0.5), 0.0, 255.0)
+        block = across[:, :, start : start + w]
+        part = np.floor(block + 0.5)
+        # Where a float32 sum lies within its rounding error of a half, the
+        # exact integer sum decides, as in Pillow (a few in a thousand sums).
+        near = np.abs(block - np.floor(block) - 0.5) <= _tolerance(width, w)
+        if near.any():
+            b, r, c = np.nonzero(near)
+            weights = pillow_weights(width, w)
+            exact = np.einsum("kj,kj->k", pixels[b, r].astype(np.float64), weights[c])
+            part[b, r, c] = np.floor((exact + _HALF) / _ONE)
+        part = np.clip(part, 0.0, 255.0)
         start += w
         # float64 with Pillow's integer weights: every sum exact
         out.append(_round8(np.matmul(pillow_weights(height, h), part)).astype(np.uint8))

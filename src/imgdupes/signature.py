@@ -12,9 +12,12 @@ a 16x16 grayscale thumbnail (256 bytes), both Lanczos-reduced, row-major.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 from . import resample
 

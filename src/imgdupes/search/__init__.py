@@ -105,12 +105,13 @@ def find_matches(
     n = matrix.shape[0]
     unique, inverse = collapse(matrix)
     u = unique.shape[0]
-    if u > 1 and radius >= 0 and engine == "exact":
+    # Distinct unique rows are at least a bit apart: radius 0 has no pairs to look for.
+    if u > 1 and radius > 0 and engine == "exact":
         from .mih import find_pairs_mih
 
         # every pair i < j once, with its true distance: nothing to normalise
         pi, pj, pd = find_pairs_mih(unique, radius)
-    elif u > 1 and radius >= 0:
+    elif u > 1 and radius > 0:
         ci, cj = get_pair_finder(engine)(unique, nbits, radius, params)
         ci = np.asarray(ci, dtype=np.int64)
         cj = np.asarray(cj, dtype=np.int64)

@@ -1,0 +1,254 @@
+"""Column tables for the scan: the walk's files and their hashes as arrays.
+
+A warm run over a million files must not make a Python object per file for
+files the output never shows.  :class:`FileTable` holds discovery's results
+(paths in one list, the stamps in one int64 array) and :class:`ImageTable`
+the hashing stage's (a matrix per hash key); both are sequences whose items
+(:class:`~imgdupes.model.FileRecord`, :class:`~imgdupes.model.HashedImage`)
+are made on demand, only for the rows something asks for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import overload
+
+import numpy as np
+
+from .hashvalue import forms_among, key_name
+from .model import NO_TURNS, FileRecord, HashedImage
+
+# FileTable.stamps columns, in FileRecord.stamp order
+DEV, INO, SIZE, MTIME, CTIME = range(5)
+
+
+class FileTable(Sequence[FileRecord]):
+    """Discovered files as columns; ``table[i]`` is the i-th :class:`FileRecord`.
+
+    ``folders``/``folder_of``/``name_at`` describe rows found by a walk as a
+    plain (non-symlink) entry of a folder: their path is the folder's prefix
+    followed by the name from ``name_at`` on, so the hash store can key them
+    by the folder's real path without resolving each file (-1: resolve it).
+    """
+
+    __slots__ = ("paths", "stamps", "aliases", "folders", "folder_of", "name_at", "_records")
+
+    def __init__(
+        self,
+        paths: list[str],
+        stamps: np.ndarray,
+        aliases: dict[int, tuple[str, ...]] | None = None,
+        folders: list[str] | None = None,
+        folder_of: np.ndarray | None = None,
+        name_at: np.ndarray | None = None,
+        records: list[FileRecord] | None = None,
+    ) -> None:
+        self.paths = paths
+        self.stamps = stamps.reshape(len(paths), 5)
+        self.aliases = aliases or {}
+        self.folders = folders or []
+        n = len(paths)
+        self.folder_of = folder_of if folder_of is not None else np.full(n, -1, dtype=np.int32)
+        self.name_at = name_at if name_at is not None else np.zeros(n, dtype=np.int32)
+        self._records = records
+
+    @classmethod
+    def from_records(cls, records: Sequence[FileRecord]) -> FileTable:
+        if isinstance(records, FileTable):
+            return records
+        records = list(records)
+        stamps = np.array([r.stamp for r in records], dtype=np.int64).reshape(-1, 5)
+        return cls([r.path for r in records], stamps, records=records)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    @overload
+    def __getitem__(self, i: int) -> FileRecord: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[FileRecord]: ...
+    def __getitem__(self, i):  # type: ignore[no-untyped-def]
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if self._records is not None:
+            return self._records[i]
+        if i < 0:
+            i += len(self.paths)
+        dev, ino, size, mtime, ctime = self.stamps[i].tolist()
+        return FileRecord(
+            path=self.paths[i],
+            size=size,
+            mtime_ns=mtime,
+            dev=dev,
+            ino=ino,
+            aliases=self.aliases.get(i, ()),
+            ctime_ns=ctime,
+        )
+
+    def __iter__(self) -> Iterator[FileRecord]:
+        return (self[i] for i in range(len(self.paths)))
+
+    def identities(self) -> Iterable[tuple[int, int]]:
+        return zip(self.stamps[:, DEV].tolist(), self.stamps[:, INO].tolist(), strict=True)
+
+    def alias_lists(self) -> list[list[str]]:
+        """[primary, *aliases] of every file with other names, in row order."""
+        if self._records is not None:
+            return [[f.path, *f.aliases] for f in self._records if f.aliases]
+        return [[self.paths[i], *names] for i, names in sorted(self.aliases.items())]
+
+
+class Signatures:
+    """Signatures of an :class:`ImageTable`'s rows, fetched in bulk when asked.
+
+    Rows hashed in this run hold theirs in memory; rows read from the hash
+    store are fetched from it by entry id (``fetch(ids) -> (len(ids), S)
+    uint8``), only for the rows verification or the output need."""
+
+    def __init__(
+        self,
+        count: int,
+        width: int,
+        fresh_rows: np.ndarray,
+        fresh: np.ndarray,
+        store_ids: np.ndarray,
+        fetch: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None,
+    ) -> None:
+        self.width = width
+        self._slot = np.full(count, -1, dtype=np.int64)
+        self._slot[fresh_rows] = np.arange(len(fresh_rows))
+        self._rows: np.ndarray = fresh
+        self._present = np.ones(len(fresh_rows), dtype=bool)
+        self._ids = store_ids  # (count,) int64, -1 where not from the store
+        self._fetch = fetch
+
+    def need(self, rows: np.ndarray) -> None:
+        """Make sure ``rows`` are at hand (one bulk read for those that are not)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        missing = np.unique(rows[self._slot[rows] < 0])
+        if not len(missing):
+            return
+        ids = self._ids[missing]
+        got = np.zeros((len(missing), self.width), dtype=np.uint8)
+        present = np.zeros(len(missing), dtype=bool)
+        known = ids >= 0
+        if self._fetch is not None and known.any():
+            got[known], present[known] = self._fetch(ids[known])
+        self._slot[missing] = len(self._rows) + np.arange(len(missing))
+        self._rows = np.concatenate([self._rows.reshape(-1, self.width), got])
+        self._present = np.concatenate([self._present, present])
+
+    def __getitem__(self, row: int) -> bytes:
+        if self._slot[row] < 0:
+            self.need(np.array([row]))
+        slot = self._slot[row]
+        # b"": not read (verification accepts nothing without a signature)
+        return self._rows[slot].tobytes() if self._present[slot] else b""
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+
+class ImageTable(Sequence[HashedImage]):
+    """The hashing stage's results as columns, in file order.
+
+    Row k is file ``files[file_row[k]]``; ``hashes[key][k]`` its packed hash
+    for each hash name (see :class:`~imgdupes.hashvalue.HashKey`).  ``table[k]`` makes (and
+    keeps) the :class:`HashedImage` of row k for ``method``; :meth:`made`
+    lists the ones made so far: the files the output was built from.
+    """
+
+    def __init__(
+        self,
+        files: Sequence[FileRecord],
+        file_row: np.ndarray,
+        method: str,
+        hashes: dict[str, np.ndarray],
+        width: np.ndarray,
+        height: np.ndarray,
+        signatures: Signatures,
+    ) -> None:
+        self.files = files
+        self.file_row = file_row
+        self.method = method
+        self.hashes = hashes
+        self.width = width
+        self.height = height
+        self.signatures = signatures
+        self._tone, self._turns = forms_among(tuple(hashes), method)
+        self._made: dict[int, HashedImage] = {}
+
+    def __len__(self) -> int:
+        return len(self.file_row)
+
+    @overload
+    def __getitem__(self, k: int) -> HashedImage: ...
+    @overload
+    def __getitem__(self, k: slice) -> list[HashedImage]: ...
+    def __getitem__(self, k):  # type: ignore[no-untyped-def]
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        if k < 0:
+            k += len(self.file_row)
+        im = self._made.get(k)
+        if im is None:
+            tone = self.hashes[self._tone][k].tobytes() if self._tone else None
+            turned = (
+                {form: self.hashes[key][k].tobytes() for form, key in self._turns}
+                if self._turns
+                else NO_TURNS
+            )
+            im = self._made[k] = HashedImage(
+                file=self.files[int(self.file_row[k])],
+                hash=self.hashes[key_name(self.method)][k].tobytes(),
+                width=int(self.width[k]),
+                height=int(self.height[k]),
+                signature=self.signatures[k],
+                tone=tone,
+                turned=turned,
+            )
+        return im
+
+    def __iter__(self) -> Iterator[HashedImage]:
+        return (self[k] for k in range(len(self.file_row)))
+
+    def prepare(self, rows: np.ndarray) -> None:
+        """Fetch the signatures of ``rows`` in one go before their items are made."""
+        self.signatures.need(rows)
+
+    def made(self) -> list[HashedImage]:
+        return list(self._made.values())
+
+    def matrix(self, key: str) -> np.ndarray | None:
+        return self.hashes.get(key)
+
+    def form_matrix(self, form: str) -> np.ndarray | None:
+        """(N, nbytes) of ``method``'s hashes in ``form`` (see hashvalue); None
+        when they were not computed."""
+        return self.hashes.get(key_name(self.method, form))
+
+    def path_keys(self) -> _PathKeys:
+        return _PathKeys(self)
+
+
+class _PathKeys(Sequence[bytes]):
+    """Row -> the path's bytes (verification's order key), made when asked."""
+
+    def __init__(self, table: ImageTable) -> None:
+        self._table = table
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __getitem__(self, k):  # type: ignore[no-untyped-def]
+        t = self._table
+        path = t.files.paths[int(t.file_row[k])] if isinstance(t.files, FileTable) else None
+        if path is None:
+            path = t.files[int(t.file_row[k])].path
+        return path.encode("utf-8", "surrogateescape")
+
+
+def plain_prefix(folder: str) -> int:
+    """Length of ``os.path.join(folder, name)`` before the name."""
+    return len(os.path.join(folder, "x")) - 1

@@ -1,0 +1,102 @@
+"""The columnar scan gives what the per-file one gave: files, names, store keys, hashes."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from imgdupes.cache import HashStore
+from imgdupes.columns import FileTable
+from imgdupes.discover import discover
+from imgdupes.hasher import HashSpec, hash_files, hash_table
+from imgdupes.model import HashedImage
+
+
+def _messy(root, photo):
+    """Images plainly named, hard-linked, symlinked, unnamed, broken, in a symlinked folder."""
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    for k, name in enumerate(["a/x.jpg", "a/y.JPG", "b/z.png", "b/w.jpeg"]):
+        photo(40 + k, (64, 48)).save(root / name)
+    photo(50, (64, 48)).save(root / "a" / "noext", format="JPEG")
+    os.link(root / "a" / "x.jpg", root / "b" / "hard.jpg")
+    os.symlink("../a/y.JPG", root / "b" / "sym.jpg")
+    os.symlink("nowhere.jpg", root / "b" / "broken.jpg")
+    os.symlink("a", root / "linked")
+    (root / "a" / "fake.jpg").write_bytes(b"not an image")
+    (root / "a" / "notes.txt").write_text("hello")
+    try:
+        name = os.fsdecode(b"caf\xe9.jpg")  # not UTF-8: kept through surrogates
+        photo(51, (64, 48)).save(os.path.join(root, "a", name), format="JPEG")
+    except (OSError, UnicodeError):
+        pass
+
+
+def _records(found):
+    return [(f.path, f.stamp, f.aliases) for f in found.files], found.errors, found.aliases
+
+
+@pytest.mark.parametrize("recursive", [True, False])
+def test_folder_walk_finds_what_the_general_loop_finds(tmp_path, photo, recursive):
+    root = tmp_path / "t"
+    _messy(root, photo)
+    top = root if recursive else root / "a"
+    walked = discover([str(top)], recursive=recursive)
+    assert isinstance(walked.files, FileTable) and len(walked.files) >= 3
+    # naming a walked file again sends every candidate through the general loop
+    general = discover([str(top), str(root / "a" / "x.jpg")], recursive=recursive)
+    assert not isinstance(general.files, FileTable)
+    assert _records(walked) == _records(general)
+    if recursive:
+        x = next(f for f in walked.files if f.path.endswith("x.jpg"))
+        assert x.aliases == (str(root / "b" / "hard.jpg"),)
+
+
+def test_store_keys_of_walked_files_are_their_real_paths(tmp_path, photo):
+    root = tmp_path / "t"
+    _messy(root, photo)
+    os.chdir(tmp_path)
+    with HashStore.open(str(tmp_path / "cache")) as store:
+        for targets in (["t"], ["t/linked", "./t/b/"], [str(root)]):
+            files = discover(targets, recursive=True).files
+            assert isinstance(files, FileTable)
+            expected = {store.real_path(f.path): i for i, f in enumerate(files)}
+            assert store.keys(files) == expected
+
+
+def test_hash_table_rows_match_hash_files(tmp_path, photo):
+    root = tmp_path / "t"
+    _messy(root, photo)
+    spec = HashSpec(("phash",), 64, full_decode=False)
+    with HashStore.open(str(tmp_path / "cache")) as store:
+        files = discover([str(root)], recursive=True).files
+        cold, cold_errors = hash_table(files, spec, "phash", store=store, num_proc=1)
+        warm, warm_errors = hash_table(files, spec, "phash", store=store, num_proc=1)
+        rows, errors = hash_files(files, spec, num_proc=1)
+    assert (
+        [e.path for e in cold_errors] == [e.path for e in errors] == [e.path for e in warm_errors]
+    )
+    for table in (cold, warm):
+        assert len(table) == len(rows)
+        for k, (f, payload, w, h) in enumerate(rows):
+            im = table[k]
+            assert im.file == f and (im.width, im.height) == (w, h)
+            assert im.hash == payload["phash"] and im.signature == payload.signature
+            assert im.tone == payload["phash@tone"] and not im.turned
+            assert im == HashedImage.from_record(f, "phash", payload, w, h)
+
+
+def test_stored_signatures_are_read_after_the_store_is_closed(tmp_path, photo):
+    """The output asks for the signatures of the files in sets once the scan closed the store."""
+    root = tmp_path / "t"
+    _messy(root, photo)
+    spec = HashSpec(("phash",), 64, full_decode=False)
+    files = discover([str(root)], recursive=True).files
+    rows, _ = hash_files(files, spec, num_proc=1)
+    with HashStore.open(str(tmp_path / "cache")) as store:
+        hash_table(files, spec, "phash", store=store, num_proc=1)
+    store = HashStore.open(str(tmp_path / "cache"))
+    warm, _ = hash_table(files, spec, "phash", store=store, num_proc=1)
+    store.close()
+    assert [warm[k].signature for k in range(len(warm))] == [p.signature for _, p, *_ in rows]
