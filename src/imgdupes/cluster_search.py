@@ -42,7 +42,7 @@ import numpy as np
 
 from . import hashio
 from .config import Config
-from .errors import InputError, RunError
+from .errors import InputError, RunError, opt
 from .group import components, labelled_sets, row_entry
 from .model import DupSet, SetEntry
 from .search import collapse
@@ -407,7 +407,9 @@ def search(
     except hashio.HashFileError as exc:
         raise InputError(str(exc), spec) from None
     except Exception as exc:
-        raise ClusterRunError(f"the cluster could not list --hashes-from {spec}: {exc}") from None
+        raise ClusterRunError(
+            f"the cluster could not list {opt('hashes_from')} {spec}: {exc}"
+        ) from None
     nfiles = len(files)
     threads = sum(client.nthreads().values()) or 1
     P = partitions or max(2 * threads, nfiles)
@@ -522,7 +524,7 @@ def search(
         if export_dir is None:
             raise ClusterRunError(
                 f"{stats.rows_in_sets} files are in sets, more than a listing holds "
-                f"({CLIENT_ROWS}); write them with --export-sets DIR"
+                f"({CLIENT_ROWS}); write them with {opt('export_sets')} DIR"
             )
         return nbits, None
     rows = _gather(client, members, "fetching the files in sets")
@@ -537,5 +539,5 @@ def list_files(spec: str) -> list[str]:
     if hashio.is_dataset(spec):
         return hashio.dataset_files(spec)
     if not os.path.isfile(spec):
-        raise hashio.HashFileError(f"--hashes-from {spec}: no such file")
+        raise hashio.HashFileError(f"{opt('hashes_from')} {spec}: no such file")
     return [spec]

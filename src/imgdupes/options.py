@@ -15,12 +15,12 @@ the parameter name, the command line its flag.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 
 from .errors import ConfigError, OutputError, opt
 from .model import HASH_METHODS
+from .outpath import check_output_path
 from .search.params import ENGINES, EngineParams
 
 
@@ -156,15 +156,6 @@ class ActOptions:
             except ValueError as exc:  # one line: the rule, not the positional usage
                 # plan's messages start with the flag; the caller's name for it instead
                 raise ConfigError(str(exc).replace("--keep", opt("keep"), 1)) from None
-
-
-def check_output_path(option: str, path: str) -> None:
-    """Refuse an output file that cannot be created, before the scan starts."""
-    if os.path.isdir(path):
-        raise OutputError(f"{opt(option)} {path}: is a directory", path)
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise OutputError(f"{opt(option)} {path}: no such directory {parent}", path)
 
 
 @dataclass(frozen=True)

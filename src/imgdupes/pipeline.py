@@ -382,8 +382,8 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
     from .search.libs import check_engine
 
     check_engine(config.engine, config.params)
-    if config.export_hashes and (why := hashio.check_writable(config.export_hashes)):
-        raise OutputError(why, config.export_hashes)
+    if config.export_hashes:
+        hashio.check_writable(config.export_hashes)
     if config.hashes_from:
         refuse_inputs(config)
         return _find_in_hashes(config, warn), Scan()
