@@ -39,26 +39,26 @@ import accuracy_data as data  # noqa: E402
 import real_data as real  # noqa: E402
 
 import imgdupes  # noqa: E402
-from imgdupes import hashes, pipeline  # noqa: E402
+from imgdupes import group, hashes  # noqa: E402
 
 
 def _no_regions():
     """Patches that skip the region hashes and their search (forked workers inherit them)."""
-    saved = (hashes.region_hashes, pipeline._region_labels)
+    saved = (hashes.region_hashes, group.region_labels)
 
     def empty(methods, grays, hash_size):
         return {}  # the region keys keep their zeros
 
-    def alone(config, images, signatures, keys, known):
-        return np.full(len(images), -1, dtype=np.int64)
+    def alone(plain, regions, link, signatures, keys, known):
+        return np.full(len(plain), -1, dtype=np.int64)
 
     hashes.region_hashes = empty
-    pipeline._region_labels = alone
+    group.region_labels = alone
     return saved
 
 
 def _restore(saved) -> None:
-    hashes.region_hashes, pipeline._region_labels = saved
+    hashes.region_hashes, group.region_labels = saved
 
 
 def _distinct(folder: str, count: int) -> list[str]:

@@ -56,7 +56,7 @@ ENGINES = (
 )
 QUADRATIC = {"exact", "faiss-flat", "faiss-binary-flat"}
 NOTES = {
-    "exact": "project exact engine (search/exact.py as of this run)",
+    "exact": "project exact engine (search/mih.py as of this run)",
     "ngt": "--ngt, k=20, epsilon=0.1, edges 10/40 (seed defaults)",
     "hnsw": "--hnsw, k=20, ef_construction=100, M=16, ef=50 (seed defaults)",
     "faiss-flat": "--faiss-flat, IndexFlatL2 on 0/1 floats, k=20",
@@ -131,9 +131,9 @@ def run_one(engine: str, n: int, radius: int, threads: int, out_path: str) -> di
     before = rss_mb()
     t0 = time.perf_counter()
     if engine == "exact":
-        from imgdupes.search.exact import find_pairs_exact
+        from imgdupes.search.mih import find_pairs_mih
 
-        i, j, _ = find_pairs_exact(unique, nbits, radius)
+        i, j, _ = find_pairs_mih(unique, radius)
         t1 = t0
     elif engine == "ngt":
         from imgdupes.search import ngt

@@ -29,7 +29,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
 from imgdupes.model import DupSet, Result, SetEntry  # noqa: E402
-from imgdupes.report_html import THUMB_MIME, render_html, thumbnails  # noqa: E402
+from imgdupes.report.html_report import THUMB_MIME, render_html, thumbnails  # noqa: E402
 from imgdupes.samples import synthetic_photo  # noqa: E402
 
 

@@ -138,7 +138,8 @@ def test_apply_waits_for_another_run_acting_on_the_folder(reported):
 
     from imgdupes.actlock import FolderLocks
     from imgdupes.apply import run_apply
-    from imgdupes.config import Config, ConfigError
+    from imgdupes.config import Config
+    from imgdupes.errors import ActError
 
     root, report, doc = reported
     before = snapshot(root)
@@ -146,7 +147,7 @@ def test_apply_waits_for_another_run_acting_on_the_folder(reported):
     said: list[str] = []
     with FolderLocks() as other:  # another acting run holds the folders
         other.acquire([str(root), str(root / "copies")], 1, lambda m: None)
-        with pytest.raises(ConfigError, match="another imgdupes run is still acting"):
+        with pytest.raises(ActError, match="another imgdupes run is still acting"):
             run_apply(config, str(report), io.StringIO(), said.append)
     assert snapshot(root) == before
     assert any("waiting for another imgdupes run" in m for m in said)

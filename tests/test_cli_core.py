@@ -175,7 +175,7 @@ def test_summarize_counts_files_beyond_the_first(imgdupes, dupe_tree):
 
 def test_summarize_wording_like_fdupes():
     from imgdupes.model import DupSet, SetEntry
-    from imgdupes.report import summary_line
+    from imgdupes.report.text import summary_line
 
     def sets(*sizes):
         return [

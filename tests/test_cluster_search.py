@@ -22,7 +22,7 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from imgdupes import cli, cluster_search, hashio  # noqa: E402
-from imgdupes.config import Config, ConfigError  # noqa: E402
+from imgdupes.config import Config  # noqa: E402
 from imgdupes.fromhashes import group_table  # noqa: E402
 
 
@@ -251,7 +251,7 @@ def test_local_dataset_folder_and_glob(tmp_path):
 def test_too_many_rows_for_the_listing_say_export(client, tmp_path, monkeypatch):
     folder = make_dataset(tmp_path / "ds", 5_000, 64, 2, blank=0.2)
     monkeypatch.setattr(cluster_search, "CLIENT_ROWS", 100)
-    with pytest.raises(ConfigError, match="write them with --export-sets"):
+    with pytest.raises(cluster_search.ClusterRunError, match="write them with export_sets DIR"):
         cluster_sets(client, folder, 4)
     export = tmp_path / "sets"
     assert cluster_sets(client, folder, 4, export_dir=str(export)) is None

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from imgdupes.report_csv import neutralise
+from imgdupes.report.csv_report import neutralise
 
 
 def _read(path) -> list[dict]:

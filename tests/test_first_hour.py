@@ -21,8 +21,8 @@ from PIL import Image
 
 from imgdupes import cli
 from imgdupes.progress import Progress
+from imgdupes.report.formatting import human_size
 from imgdupes.samples import synthetic_photo
-from imgdupes.units import human_size
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = str(ROOT / "src")

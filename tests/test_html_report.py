@@ -18,8 +18,8 @@ from PIL import Image
 
 from imgdupes.config import Config
 from imgdupes.model import DupSet, Result, SetEntry
-from imgdupes.report import printable
-from imgdupes.report_html import render_html, thumbnail, write_html
+from imgdupes.report.formatting import printable
+from imgdupes.report.html_report import render_html, thumbnail, write_html
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>.jpg",

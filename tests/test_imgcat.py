@@ -15,14 +15,14 @@ import pytest
 from PIL import Image
 
 from imgdupes.config import Config
-from imgdupes.imgcat import (
+from imgdupes.model import SetEntry
+from imgdupes.report.tiles import (
     BLANK_TILE,
     caption_text,
     detect_multiplexer,
     detect_protocol,
     show_set,
 )
-from imgdupes.model import SetEntry
 from imgdupes.samples import resized
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")

@@ -104,7 +104,7 @@ def test_two_noprompt_runs_at_once_never_lose_a_picture(tmp_path):
 
 def test_second_acting_run_waits_with_one_line_then_refuses(tmp_path):
     from imgdupes.actlock import FolderLocks
-    from imgdupes.config import ConfigError
+    from imgdupes.errors import ActError
 
     folder = tmp_path / "t"
     folder.mkdir()
@@ -115,7 +115,7 @@ def test_second_acting_run_waits_with_one_line_then_refuses(tmp_path):
         first.acquire([str(folder)], 1, said.append)
         second = FolderLocks()
         # the same folder by another path is the same lock
-        with pytest.raises(ConfigError, match="another imgdupes run is still acting"):
+        with pytest.raises(ActError, match="another imgdupes run is still acting"):
             second.acquire([f"{alias}/./"], 0.3, said.append)
         assert len(said) == 1 and "waiting for another imgdupes run" in said[0]
     # released: a later run gets it at once
@@ -126,7 +126,7 @@ def test_second_acting_run_waits_with_one_line_then_refuses(tmp_path):
 
 def test_bind_mount_of_a_folder_is_the_same_lock(tmp_path):
     from imgdupes.actlock import FolderLocks
-    from imgdupes.config import ConfigError
+    from imgdupes.errors import ActError
 
     folder = tmp_path / "t"
     folder.mkdir()
@@ -137,7 +137,7 @@ def test_bind_mount_of_a_folder_is_the_same_lock(tmp_path):
     try:
         with FolderLocks() as first:
             first.acquire([str(folder)], 1, lambda m: None)
-            with pytest.raises(ConfigError):
+            with pytest.raises(ActError):
                 FolderLocks().acquire([str(mnt)], 0.2, lambda m: None)
     finally:
         subprocess.run(["umount", str(mnt)], check=True)

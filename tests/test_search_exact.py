@@ -8,7 +8,6 @@ import pytest
 from imgdupes.search import find_matches
 from imgdupes.search.bitops import as_words
 from imgdupes.search.brute import find_pairs_brute
-from imgdupes.search.exact import find_pairs_exact
 from imgdupes.search.mih import Chunk, compiled_join, find_pairs_mih, plan
 
 HAVE_NUMBA = compiled_join() is not None
@@ -48,7 +47,7 @@ def reference(unique: np.ndarray, radius: int) -> set[tuple[int, int]]:
 @pytest.mark.parametrize("radius", [0, 1, 4, 8, 12])
 def test_mih_equals_brute_force(nbits, radius, compiled):
     m = np.unique(planted(1500, nbits, seed=nbits + radius, max_flips=nbits // 8), axis=0)
-    i, j, d = find_pairs_mih(m, nbits, radius, compiled=compiled)
+    i, j, d = find_pairs_mih(m, radius, compiled=compiled)
     assert pair_set(i, j) == reference(m, radius)
     assert (i < j).all()
     w = as_words(m)
@@ -66,22 +65,22 @@ def test_mih_equals_brute_force(nbits, radius, compiled):
 def test_any_valid_chunking_is_exact(chunks, compiled):
     # sum(s + 1) = 6 covers r = 5; crowded 6-bit buckets force big bucket pairs.
     m = np.unique(planted(1200, 128, seed=7, max_flips=5), axis=0)
-    i, j, _ = find_pairs_mih(m, 128, 5, chunks=chunks, compiled=compiled)
+    i, j, _ = find_pairs_mih(m, 5, chunks=chunks, compiled=compiled)
     assert pair_set(i, j) == reference(m, 5)
 
 
 def test_every_pair_reported_once():
     m = np.unique(planted(3000, 64, seed=3, max_flips=6), axis=0)
-    i, j, _ = find_pairs_mih(m, 64, 8)
+    i, j, _ = find_pairs_mih(m, 8)
     assert len(i) == len(pair_set(i, j))
 
 
 def test_large_radius_falls_back_to_brute_force_and_stays_exact():
     m = np.unique(planted(800, 64, seed=5, max_flips=10), axis=0)
     assert plan(64, len(m), 30) is None
-    i, j, _ = find_pairs_exact(m, 64, 30)
+    i, j, _ = find_pairs_mih(m, 30)
     assert pair_set(i, j) == reference(m, 30)
-    i, j, _ = find_pairs_exact(m, 64, 64)
+    i, j, _ = find_pairs_mih(m, 64)
     assert len(i) == len(m) * (len(m) - 1) // 2
 
 

@@ -26,15 +26,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TextIO
 
-from . import report
 from .actlock import FolderLocks
-from .config import Config, ConfigError
+from .config import Config
+from .errors import ActError
 from .journal import Journal, JournalError
 from .model import FileRecord, Result, SetEntry
 from .plan import Action, SetPlan, make_planner, plan_answer, verb_for
 from .prompt import EOF, GARBLED, KEEP, NONE, NOTDUP, QUIT, Answers, ask
 from .references import is_reference, reference_roots
-from .units import fdupes_size, human_size
+from .report.formatting import fdupes_size, human_size, printable
+from .report.logs import log_namer
+from .report.text import subdir_warning
 
 TRASH_HINT = "pip install send2trash"
 
@@ -50,7 +52,7 @@ def _load_send2trash() -> Callable[[str], None]:
     try:
         from send2trash import send2trash
     except ImportError:
-        raise ConfigError(f"--trash needs the send2trash package: {TRASH_HINT}") from None
+        raise ActError(f"--trash needs the send2trash package: {TRASH_HINT}") from None
     return send2trash
 
 
@@ -61,11 +63,11 @@ def check_ready(config: Config) -> None:
     if config.move_to:
         folder = config.move_to
         if os.path.lexists(folder) and not os.path.isdir(folder):
-            raise ConfigError(f"--move-to {folder}: not a directory")
+            raise ActError(f"--move-to {folder}: not a directory", folder)
         parent = os.path.dirname(os.path.abspath(folder))
         # a mistyped path stops the run instead of growing a new tree somewhere
         if not os.path.lexists(folder) and not os.path.isdir(parent):
-            raise ConfigError(f"--move-to {folder}: no such folder, nor its parent {parent}")
+            raise ActError(f"--move-to {folder}: no such folder, nor its parent {parent}", folder)
 
 
 def make_move_to(config: Config, warn: Callable[[str], None]) -> None:
@@ -80,7 +82,9 @@ def make_move_to(config: Config, warn: Callable[[str], None]) -> None:
     try:
         os.mkdir(folder)
     except OSError as exc:
-        raise ConfigError(f"--move-to {folder}: cannot create it: {exc.strerror or exc}") from None
+        raise ActError(
+            f"--move-to {folder}: cannot create it: {exc.strerror or exc}", folder
+        ) from None
     warn(f"--move-to {folder} did not exist: created it")
 
 
@@ -415,7 +419,7 @@ class Actor:
 
     def _do(self, name: str, entry: SetEntry, kept: SetEntry | None, dest: str | None, op) -> str:
         """Journal, act, journal; returns the line to print."""
-        p = report.printable
+        p = printable
         shown = f"{p(name)} -> {p(dest)}" if dest else p(name)
         if self.config.dry_run:
             if dest and os.path.lexists(dest):
@@ -456,7 +460,7 @@ class Actor:
     # one file -----------------------------------------------------------------------------
 
     def remove(self, c: Action) -> list[str]:
-        p = report.printable
+        p = printable
         rec = c.entry.file
         assert rec is not None
         reason = file_state(rec)
@@ -554,7 +558,7 @@ def _listing_line(c: Action) -> str:
     e = c.entry
     number = f"[{c.number}]"
     info = f"{human_size(e.size):>14} {f'{e.width}x{e.height}':>9}  d={e.distance:<3} "
-    line = number + info[len(number) :] + report.printable(e.path)
+    line = number + info[len(number) :] + printable(e.path)
     if c.reference:
         line += "  (reference)"
     return line
@@ -565,7 +569,7 @@ def _write_listing(out: TextIO, choices: list[Action]) -> None:
         out.write(_listing_line(c) + "\n")
         if c.entry.file is not None:
             for alias in c.entry.file.aliases:
-                out.write(f"{'':>14} also as  {report.printable(alias)}\n")
+                out.write(f"{'':>14} also as  {printable(alias)}\n")
     out.write("\n")
 
 
@@ -592,9 +596,7 @@ def describe_plan(plans: Sequence[SetPlan]) -> str:
         lines.append(f"  set {n}")
         for a in p.actions:
             word = _VERB_WORDS[a.kind]
-            lines.append(
-                f"    {word:<7} {report.printable(a.entry.path)} -- {report.printable(a.reason)}"
-            )
+            lines.append(f"    {word:<7} {printable(a.entry.path)} -- {printable(a.reason)}")
     return "\n".join(lines) + "\n\n"
 
 
@@ -602,7 +604,7 @@ def summary(config: Config, tally: Tally) -> str:
     files = f"{tally.files} file" + ("" if tally.files == 1 else "s")
     size = fdupes_size(tally.freed)
     if config.move_to:
-        text = f"moved {files} to {report.printable(config.move_to)}, freeing {size} here"
+        text = f"moved {files} to {printable(config.move_to)}, freeing {size} here"
     elif config.trash:
         text = f"trashed {files}, freeing {size} once the trash is emptied"
     else:
@@ -627,10 +629,12 @@ def folders_acted_on(result: Result) -> list[str]:
     return list(folders)
 
 
-def _write_removed_log(config: Config, journal: Journal, now: datetime, names: list[str]) -> None:
+def _write_removed_log(
+    config: Config, journal: Journal, now: datetime, names: list[str], bits: int
+) -> None:
     from .journal import create_unique
 
-    name_for = report.log_namer(config, "del", now, ".log")
+    name_for = log_namer(config, "del", now, ".log", bits)
     if journal.path is not None:
         # the same stem as this run's journal, so the two are found together
         stem = os.path.basename(journal.path)[: -len(".jsonl")]
@@ -667,7 +671,8 @@ def run_delete(
     now = datetime.now()
     logging = config.log and not config.dry_run
     journal = Journal(
-        os.getcwd() if logging else None, report.log_namer(config, "del", now, ".jsonl")
+        os.getcwd() if logging else None,
+        log_namer(config, "del", now, ".jsonl", result.hash_bits),
     )
     actor = Actor(config, journal)
     planner = None
@@ -680,7 +685,7 @@ def run_delete(
             "Dry run: nothing will be changed; the lines below say what a real run would do.\n\n"
         )
     if result.query is not None:
-        out.write(f"Query: {report.printable(result.query)}\n\n")
+        out.write(f"Query: {printable(result.query)}\n\n")
     if config.dry_run and plans is not None:
         out.write(describe_plan(plans))
     locks = FolderLocks()
@@ -690,7 +695,7 @@ def run_delete(
         for folder in locks.unlocked:
             warn(f"{folder}: this filesystem cannot be locked; other runs are not kept out")
     answers = Answers(stdin)
-    warning = report.subdir_warning(result.sets) if config.subdir_warning else None
+    warning = subdir_warning(result.sets) if config.subdir_warning else None
     if warning:
         err.write(warning + "\n")
         err.flush()
@@ -706,7 +711,7 @@ def run_delete(
                 plan = planner.plan(dupset.entries, refs)
             choices = plan.actions
             if config.imgcat:
-                from .imgcat import show_set
+                from .report.tiles import show_set
 
                 show_set(config, dupset.entries, out)
             _write_listing(out, choices)
@@ -716,7 +721,7 @@ def run_delete(
             elif config.noprompt:
                 out.write(f"Set {number} of {total}\n")
                 for note in plan.notes:
-                    out.write(f"   [!] {report.printable(note)}\n")
+                    out.write(f"   [!] {printable(note)}\n")
             else:
                 suggested = ",".join(str(c.number) for c in choices if not c.remove)
                 out.write(f"Suggested (what -N would keep): {suggested}; x: not duplicates\n")
@@ -746,9 +751,9 @@ def run_delete(
                 if c.remove and not actor.stopped:
                     lines = actor.remove(c)
                 elif c.remove:
-                    lines = [f"   [!] {report.printable(c.entry.path)} -- not removed: stopped"]
+                    lines = [f"   [!] {printable(c.entry.path)} -- not removed: stopped"]
                 else:
-                    lines = [f"   [+] {report.printable(c.entry.path)}"]
+                    lines = [f"   [+] {printable(c.entry.path)}"]
                 out.write("".join(line + "\n" for line in lines))
                 out.flush()
             out.write("\n")
@@ -757,7 +762,9 @@ def run_delete(
         journal.close()
         if logging and actor.tally.removed_names:
             try:
-                _write_removed_log(config, journal, now, actor.tally.removed_names)
+                _write_removed_log(
+                    config, journal, now, actor.tally.removed_names, result.hash_bits
+                )
             except OSError as exc:
                 warn(f"--log: cannot write the log of removed files: {exc.strerror or exc}")
     if actor.stopped:

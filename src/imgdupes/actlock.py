@@ -23,7 +23,7 @@ import resource
 import time
 from collections.abc import Callable, Iterable
 
-from .config import ConfigError
+from .errors import ActError
 
 # Folders a run keeps open at most beyond the ones it needs: the rest of the
 # process (hash store, journal, stdio) must still get file descriptors.
@@ -79,9 +79,10 @@ class FolderLocks:
                     said = True
                 if time.monotonic() >= deadline:
                     self.release()
-                    raise ConfigError(
+                    raise ActError(
                         f"another imgdupes run is still acting on {folder} after "
-                        f"{timeout:.0f} s; nothing was changed"
+                        f"{timeout:.0f} s; nothing was changed",
+                        folder,
                     )
                 time.sleep(poll)
 
@@ -102,7 +103,7 @@ def _allow_fds(needed: int) -> None:
     if needed <= soft:
         return
     if hard != resource.RLIM_INFINITY and needed > hard:
-        raise ConfigError(
+        raise ActError(
             f"acting on files in {needed - _SPARE_FDS} folders needs more open files than "
             f"this system allows ({hard}); raise 'ulimit -n' or act on fewer folders per run"
         )

@@ -21,18 +21,20 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TextIO
 
-from . import report
 from .act import Actor, summary
 from .actlock import FolderLocks
-from .config import Config, ConfigError
+from .config import Config
+from .errors import InputError
 from .journal import Journal
 from .model import FileRecord, SetEntry
 from .plan import KEEP, Action, SetPlan, verb_for
+from .report.formatting import printable
+from .report.logs import clean_name
 
 _IDENTITY = ("dev", "inode", "size", "mtime_ns", "ctime_ns")
 
 
-class ReportError(ConfigError):
+class ReportError(InputError):
     """A report that cannot be applied; the message names the file and the place."""
 
 
@@ -103,12 +105,10 @@ def run_apply(config: Config, report_path: str, out: TextIO, warn: Callable[[str
     plans = read_report(report_path, verb)
     now = datetime.now()
     logging = config.log and not config.dry_run
-    stamp = (
-        f"{now.strftime('%Y%m%d%H%M%S')}_apply_{report._clean_name(os.path.basename(report_path))}"
-    )
+    stamp = f"{now.strftime('%Y%m%d%H%M%S')}_apply_{clean_name(os.path.basename(report_path))}"
     journal = Journal(os.getcwd() if logging else None, lambda suffix: f"{stamp}{suffix}.jsonl")
     actor = Actor(config, journal)
-    p = report.printable
+    p = printable
     locks = FolderLocks()
     if not config.dry_run and plans:
         folders: dict[str, None] = {}

@@ -714,9 +714,6 @@ class HashStore:
             [(ids[p.key], m, p.bits, h) for p in group for m, h in p.hashes.items()],
         )
 
-    def count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM images").fetchone()[0]
-
 
 @dataclass(slots=True)
 class _Pending:

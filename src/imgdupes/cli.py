@@ -11,17 +11,19 @@ import os
 import shlex
 import sys
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import TextIO
 
-from . import __version__, report
+from . import __version__
 from .config import Config, ConfigError
+from .errors import ImgdupesError, RunError, render
 from .group import SORT_KEYS, parse_sort
 from .model import HASH_METHODS
+from .report.formatting import printable, set_listing
 from .search import EngineParams, EngineUnavailable
 from .search.libs import check_engine
 
 EXIT_OK = 0
-EXIT_DUPES = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
@@ -47,7 +49,7 @@ Use phash 4 for near-identical files only.  Before -dN removes anything without
 asking, --dry-run shows what it would do (README.md and docs/ say more)."""
 
 
-class UsageError(Exception):
+class UsageError(ConfigError):
     """A command line that cannot be run: shown with the usage line and an example."""
 
     def __init__(self, message: str, example: str = EXAMPLE) -> None:
@@ -139,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--reference",
         metavar="DIR",
+        dest="references",
         action="append",
         default=[],
         help="also search DIR, but never delete or move files under it (repeatable; default: none)",
@@ -177,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument(
         "--no-cache",
-        dest="cache",
+        dest="use_cache",
         action="store_false",
         help="neither read nor write the hash cache",
     )
@@ -377,6 +380,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+# The positionals, by the name the library gives them.
+_POSITIONALS = {
+    "targets": "target_dir",
+    "hash_method": "hash_method",
+    "threshold": "hamming_distance",
+}
+
+
+def flag_namer(parser: argparse.ArgumentParser):
+    """How the command line names an option in a message (errors.opt): its flag,
+    long (``--delete``), both (``-d/--delete``) or short (``-d``)."""
+    flags = {a.dest: a.option_strings for a in parser._actions if a.option_strings}
+
+    def flag_of(name: str, style: str) -> str:
+        if name in _POSITIONALS:
+            return _POSITIONALS[name]
+        strings = flags.get(name) or ["--" + name.replace("_", "-")]
+        long = next((f for f in strings if f.startswith("--")), strings[-1])
+        short = next((f for f in strings if not f.startswith("--")), long)
+        return {"long": long, "both": "/".join(strings), "short": short}[style]
+
+    return flag_of
+
+
 def config_from_args(ns: argparse.Namespace) -> Config:
     pos = list(ns.positionals)
     _check_order(pos)
@@ -408,79 +435,28 @@ def config_from_args(ns: argparse.Namespace) -> Config:
         sort = parse_sort(ns.sort)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    if ns.keep is not None:
-        from .plan import parse_keep
-
-        try:
-            parse_keep(ns.keep)
-        except ValueError as exc:  # one line: the rule, not the positional usage
-            raise ConfigError(str(exc)) from None
+    given = vars(ns)
     params = EngineParams(
+        **{
+            f.name: given[f.name]
+            for f in fields(EngineParams)
+            if f.name in given.keys() - {"num_proc"}
+        },
         num_proc=ns.num_proc or (os.cpu_count() or 1),
-        ngt_k=ns.ngt_k,
-        ngt_epsilon=ns.ngt_epsilon,
-        ngt_edges=ns.ngt_edges,
-        ngt_edges_for_search=ns.ngt_edges_for_search,
-        hnsw_k=ns.hnsw_k,
-        hnsw_ef_construction=ns.hnsw_ef_construction,
-        hnsw_m=ns.hnsw_m,
-        hnsw_ef=ns.hnsw_ef,
-        faiss_flat_k=ns.faiss_flat_k,
-        faiss_cuda=ns.faiss_cuda,
-        cuda_device=ns.cuda_device,
     )
-    return Config(
-        hash_method=method,
-        threshold=threshold,
-        targets=targets,
-        files_from=ns.files_from,
-        null=ns.null,
-        hashes_from=ns.hashes_from,
-        recursive=ns.recursive,
-        hash_bits=ns.hash_bits,
-        query=ns.query,
-        engine=engines[0] if engines else "exact",
-        params=params,
-        num_proc=ns.num_proc,
-        use_cache=ns.cache,
-        cache_dir=ns.cache_dir,
-        full_decode=ns.full_decode,
-        shards=ns.shards,
-        image_column=ns.image_column,
-        key_column=ns.key_column,
-        verify=ns.verify,
-        rotations=ns.rotations,
-        sort=sort,
-        reverse=ns.reverse,
-        sameline=ns.sameline,
-        summarize=ns.summarize,
-        json=ns.json,
-        log=ns.log,
-        subdir_warning=ns.subdir_warning,
-        quiet=ns.quiet,
-        progress=ns.progress or (not ns.quiet and sys.stderr.isatty()),
-        error_on_dupe=ns.error_on_dupe,
-        export_hashes=ns.export_hashes,
-        export_sets=ns.export_sets,
-        dask_scheduler=ns.dask_scheduler,
-        html=ns.html,
-        csv=ns.csv,
-        imgcat=ns.imgcat,
-        imgcat_protocol=ns.imgcat_protocol,
-        size=ns.size,
-        space=ns.space,
-        space_color=ns.space_color,
-        tile_num=ns.tile_num,
-        interpolation=ns.interpolation,
-        keep_aspect=ns.keep_aspect,
-        delete=ns.delete,
-        noprompt=ns.noprompt,
-        dry_run=ns.dry_run,
-        trash=ns.trash,
-        move_to=ns.move_to,
-        references=list(ns.reference),
-        keep=ns.keep,
-        across=ns.across,
+    # Every option whose dest names a field goes to its stage as parsed; these
+    # are the ones the command line spells differently.
+    return Config.from_values(
+        {
+            **given,
+            "hash_method": method,
+            "threshold": threshold,
+            "targets": targets,
+            "engine": engines[0] if engines else "exact",
+            "params": params,
+            "sort": sort,
+            "progress": ns.progress or (not ns.quiet and sys.stderr.isatty()),
+        }
     )
 
 
@@ -561,11 +537,11 @@ def _ignored(ns: argparse.Namespace, out: TextIO, warn) -> int:
 
     store = IgnoredPairs.open(ns.cache_dir, warn)
     if store is None:
-        raise ConfigError("the hash cache cannot be used, so no pairs are remembered")
+        raise RunError("the hash cache cannot be used, so no pairs are remembered")
     try:
         if ns.show_ignored:
-            for a, b in store.listing():
-                out.write(f"{report.printable(a)}\n{report.printable(b)}\n\n")
+            for pair in store.listing():
+                out.write(set_listing(pair, shown=printable))
         if ns.forget_ignored:
             out.write(f"Forgot {store.forget()} pairs marked not duplicates.\n")
     finally:
@@ -592,9 +568,10 @@ def main(
     out = _text_stream(stdout or sys.stdout)
     err = _text_stream(stderr or sys.stderr)
     inp = stdin or sys.stdin
+    flag_of = flag_namer(build_parser())
 
     def warn(message: str) -> None:
-        err.write(f"imgdupes: {report.printable(message)}\n")
+        err.write(f"imgdupes: {printable(render(message, flag_of))}\n")
         err.flush()
 
     args = list(sys.argv[1:] if argv is None else argv)
@@ -612,14 +589,12 @@ def main(
         if ns.show_ignored or ns.forget_ignored:
             return _ignored(ns, out, warn)
         config = config_from_args(ns)
-        config.validate()
         if config.imgcat:
-            from .imgcat import check_config
+            from .report.tiles import check_config
 
             check_config(config)
         # Load the engine's optional library before hashing: a missing extra fails at once.
-        config.notes.extend(check_engine(config.engine, config.params))
-        for note in config.notes:
+        for note in [*config.notes, *check_engine(config.engine, config.params)]:
             warn(note)
         if config.files_from == "-":
             from .discover import read_path_list
@@ -629,23 +604,23 @@ def main(
                 if hasattr(inp, "buffer")
                 else inp.read().encode("utf-8", "surrogateescape")
             )
-            config.paths = read_path_list(raw, config.null)
+            config = config.replace(paths=read_path_list(raw, config.null))
         from .run import run
 
         return run(config, inp, out, err, warn)
     except UsageError as exc:
         err.write(
-            f"imgdupes: {report.printable(str(exc))}\n"
+            f"imgdupes: {printable(str(exc))}\n"
             f"usage: {USAGE}\n"
-            f"example: {report.printable(exc.example)}   (imgdupes --help for more)\n"
+            f"example: {printable(exc.example)}   (imgdupes --help for more)\n"
         )
-        return EXIT_USAGE
-    except ConfigError as exc:
-        err.write(f"imgdupes: {report.printable(str(exc))}\n")
         return EXIT_USAGE
     except EngineUnavailable as exc:
         err.write(f"imgdupes: {exc}\n")
-        return EXIT_USAGE
+        return exc.exit_status
+    except ImgdupesError as exc:  # usage (ConfigError) and runtime (RunError) errors alike
+        err.write(f"imgdupes: {printable(exc.render(flag_of))}\n")
+        return exc.exit_status
     except KeyboardInterrupt:
         err.write("\nimgdupes: interrupted\n")
         return EXIT_INTERRUPTED
@@ -658,9 +633,5 @@ def main(
         return EXIT_OK
 
 
-def entry() -> None:
-    sys.exit(main())
-
-
 if __name__ == "__main__":
-    entry()
+    sys.exit(main())

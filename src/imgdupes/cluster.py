@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from . import __version__
-from .errors import ConfigError
+from .errors import RunError
 from .hasher import ChunkHashes, HashSpec, Runner, hash_chunk
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ INSTALL_HINT = "pip install 'dask[distributed]' (or pip install '.[dask]' in img
 LOST_SCHEDULER = "lost the Dask scheduler; what was hashed so far is kept in the hash cache"
 
 
-class ClusterError(ConfigError):
+class ClusterError(RunError):
     """The cluster cannot be used (unreachable, lost, wrong workers): one line, exit 2."""
 
 

@@ -41,13 +41,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import hashio
-from .config import Config, ConfigError
+from .config import Config
+from .errors import InputError, RunError, opt
 from .group import components, labelled_sets, row_entry
 from .model import DupSet, SetEntry
 from .search import collapse
 from .search.bitops import as_words
-from .search.exact import find_pairs_exact
-from .search.mih import Chunk, chunk_keys
+from .search.mih import Chunk, chunk_keys, find_pairs_mih
 
 Warn = Callable[[str], None]
 
@@ -58,7 +58,7 @@ FOREST_FAN_IN = 8
 CLIENT_ROWS = 2_000_000  # files in sets that the listing and --json may bring to the client
 
 
-class ClusterRunError(ConfigError):
+class ClusterRunError(RunError):
     """The cluster could not finish; the message says what, and no result is shown."""
 
 
@@ -192,7 +192,7 @@ def join_chunk(chunks: list[Chunk], chunk_index: int, radius: int, *pieces: tupl
     if len(uids) < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), 0
     matrix = words.view(np.uint8).reshape(len(words), -1)
-    i, j, _ = find_pairs_exact(matrix, 8 * matrix.shape[1], radius)
+    i, j, _ = find_pairs_mih(matrix, radius)
     found = len(i)
     if found:
         wi, wj = words[i], words[j]
@@ -405,9 +405,11 @@ def search(
     try:
         files = submit(list_files, spec, pure=False).result()
     except hashio.HashFileError as exc:
-        raise ConfigError(str(exc)) from None
+        raise InputError(str(exc), spec) from None
     except Exception as exc:
-        raise ClusterRunError(f"the cluster could not list --hashes-from {spec}: {exc}") from None
+        raise ClusterRunError(
+            f"the cluster could not list {opt('hashes_from')} {spec}: {exc}"
+        ) from None
     nfiles = len(files)
     threads = sum(client.nthreads().values()) or 1
     P = partitions or max(2 * threads, nfiles)
@@ -427,7 +429,7 @@ def search(
         hashio.check_dataset(spec, nfiles, bad, [b for b, _ in used], [f for _, f in used], warn)
     except hashio.HashFileError as exc:
         client.cancel(maps)
-        raise ConfigError(str(exc)) from None
+        raise InputError(str(exc), spec) from None
     stats.rows = sum(m.get("rows", 0) for m in metas)
     t = stats.lap("read", t)
     nbits = used[0][0] if used else config.hash_bits
@@ -522,7 +524,7 @@ def search(
         if export_dir is None:
             raise ClusterRunError(
                 f"{stats.rows_in_sets} files are in sets, more than a listing holds "
-                f"({CLIENT_ROWS}); write them with --export-sets DIR"
+                f"({CLIENT_ROWS}); write them with {opt('export_sets')} DIR"
             )
         return nbits, None
     rows = _gather(client, members, "fetching the files in sets")
@@ -537,5 +539,5 @@ def list_files(spec: str) -> list[str]:
     if hashio.is_dataset(spec):
         return hashio.dataset_files(spec)
     if not os.path.isfile(spec):
-        raise hashio.HashFileError(f"--hashes-from {spec}: no such file")
+        raise hashio.HashFileError(f"{opt('hashes_from')} {spec}: no such file")
     return [spec]

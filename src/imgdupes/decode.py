@@ -14,10 +14,12 @@ import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from . import workers
+from .formats import RAW_EXTENSIONS, is_heif
 
 # Transparent pixels are composited on this fixed grey so that an image and
 # its flattened copy hash alike whatever the hidden colour under the alpha.
@@ -86,32 +88,12 @@ def _to_rgb(img: Image.Image, gray: Image.Image) -> Image.Image:
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
-RAW_EXTENSIONS = frozenset(
-    ".dng .cr2 .cr3 .crw .nef .nrw .arw .srf .sr2 .orf .rw2 .raf .pef .srw .x3f .3fr .iiq"
-    " .erf .kdc .mrw .rwl".split()
-)
-_HEIF_BRANDS = frozenset(
-    (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
-)
 # Pillow refuses more than 2x this many pixels outright (DecompressionBombError).
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS
 # Pictures above this many pixels are decoded by one hashing worker at a time,
 # so eight workers meeting eight huge files do not need eight times the memory.
 BIG_PIXELS = 40_000_000
 
-
-def _make_slot() -> Any:
-    # Made at import, in the process that later forks the hashing workers: they
-    # all share it.  A process that cannot make one decodes without waiting.
-    try:
-        import multiprocessing
-
-        return multiprocessing.get_context("fork").BoundedSemaphore(1)
-    except (ImportError, OSError, ValueError):
-        return None
-
-
-_BIG_SLOT = _make_slot()
 
 # Memory one decode may take.  A format that cannot be decoded smaller or in
 # parts is skipped (with the reason) when its estimate is above this.
@@ -141,10 +123,11 @@ def _check_budget(img: Image.Image, reduce_to: int | None) -> None:
 
 @contextlib.contextmanager
 def big_image_slot() -> Iterator[None]:
-    if _BIG_SLOT is None:
+    slot = workers.big_slot()  # shared by every worker of the pool (workers.py)
+    if slot is None:
         yield
         return
-    with _BIG_SLOT:
+    with slot:
         yield
 
 
@@ -183,7 +166,7 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
             if not head:
                 raise DecodeError("empty file")
             fh.seek(0)
-            if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+            if is_heif(head):
                 _register_heif(head[8:12])
             with warnings.catch_warnings():
                 # Pillow warns between 1x and 2x its pixel limit (real 100 MP photos)
@@ -221,7 +204,7 @@ def decode_bytes(data: bytes, reduce_to: int | None = None) -> Decoded:
     if not data:
         raise DecodeError("empty image")
     try:
-        if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        if is_heif(data):
             _register_heif(data[8:12])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -17,17 +17,18 @@ from operator import attrgetter
 import numpy as np
 
 from .columns import FileTable
+from .formats import RAW_EXTENSIONS, is_heif
 from .model import FileRecord, ScanError
 
-IMAGE_EXTENSIONS = frozenset(
-    ext.lower()
-    for ext in (
-        ".jpg .jpeg .jpe .jfif .png .apng .gif .webp .bmp .dib .tif .tiff .heic .heif .hif"
-        " .avif .jxl .ico .ppm .pgm .pbm .pnm .tga .psd .jp2 .j2k"
-        # camera RAW: hashed through their embedded preview
-        " .dng .cr2 .cr3 .crw .nef .nrw .arw .srf .sr2 .orf .rw2 .raf .pef .srw .x3f .3fr .iiq"
-        " .erf .kdc .mrw .rwl"
-    ).split()
+IMAGE_EXTENSIONS = (
+    frozenset(
+        ext.lower()
+        for ext in (
+            ".jpg .jpeg .jpe .jfif .png .apng .gif .webp .bmp .dib .tif .tiff .heic .heif .hif"
+            " .avif .jxl .ico .ppm .pgm .pbm .pnm .tga .psd .jp2 .j2k"
+        ).split()
+    )
+    | RAW_EXTENSIONS
 )
 
 # (offset, magic) pairs for formats we can decode; HEIF/AVIF are matched on
@@ -41,18 +42,6 @@ _MAGIC = (
     (0, b"II*\x00"),  # TIFF little-endian (and most RAW)
     (0, b"MM\x00*"),  # TIFF big-endian
 )
-_HEIF_BRANDS = {
-    b"heic",
-    b"heix",
-    b"hevc",
-    b"hevx",
-    b"heim",
-    b"heis",
-    b"mif1",
-    b"msf1",
-    b"avif",
-    b"avis",
-}
 
 
 def sniff_image(head: bytes) -> bool:
@@ -62,7 +51,7 @@ def sniff_image(head: bytes) -> bool:
             return True
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return True
-    return head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS
+    return is_heif(head)
 
 
 def has_image_extension(path: str) -> bool:

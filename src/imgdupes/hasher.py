@@ -21,7 +21,8 @@ from .cache import HashStore
 from .decode import Decoded, DecodeError, decode, decode_bytes
 from .hashvalue import names_for
 from .model import HASH_METHODS, FileRecord, HashedImage, HashRecord, ScanError
-from .progress import Progress, quiet_worker, sigint_held
+from .progress import Progress
+from .workers import worker_pool
 
 if TYPE_CHECKING:
     from .columns import ImageTable
@@ -482,23 +483,13 @@ def _hash_todo(
                     done(*_work(task))
                     bar.advance(len(task[0]))
             else:
-                import multiprocessing
-
-                # imported once here, not in every worker
+                # imported once here, not in every worker (under fork)
                 hashes.preload(spec.computed, exact=spec.full_decode)
 
-                with sigint_held():
-                    pool = multiprocessing.get_context("fork").Pool(
-                        workers, initializer=quiet_worker
-                    )
-                with pool:
-                    try:
-                        for indices, chunk in pool.imap_unordered(_work, tasks):
-                            done(indices, chunk)
-                            bar.advance(len(indices))
-                    except KeyboardInterrupt:
-                        pool.terminate()
-                        raise
+                with worker_pool(workers) as pool:
+                    for indices, chunk in pool.imap_unordered(_work, tasks):
+                        done(indices, chunk)
+                        bar.advance(len(indices))
     finally:
         if store is not None:
             store.flush()  # Ctrl-C keeps what was computed

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import hashes
+from .errors import OutputError, opt
 from .model import HashedImage
+from .outpath import check_output_path
 
 Warn = Callable[[str], None]
 
@@ -280,7 +282,7 @@ def _numbers(column, arrow: bool, n: int, scale: float, path: str, name: str, wa
 def read_hashes(path: str, algorithm: str | None, warn: Warn) -> HashTable:
     """Read a CSV/Parquet hash table; bad rows are reported (row number = data row, from 1)."""
     if not os.path.isfile(path):
-        raise HashFileError(f"--hashes-from {path}: no such file")
+        raise HashFileError(f"{opt('hashes_from')} {path}: no such file")
     table = _read_arrow(path)
     arrow = table is not None
     if arrow:
@@ -388,7 +390,7 @@ def dataset_files(spec: str) -> list[str]:
         what = "pattern"
     if not found:
         raise HashFileError(
-            f"--hashes-from {spec}: no Parquet files (*.parquet, *.pq) in this {what}"
+            f"{opt('hashes_from')} {spec}: no Parquet files (*.parquet, *.pq) in this {what}"
         )
     return sorted(found)
 
@@ -423,14 +425,14 @@ def check_dataset(
         warn(line)
     if bad:
         raise HashFileError(
-            f"--hashes-from {spec}: {len(bad)} of {nfiles} files cannot be used; "
+            f"{opt('hashes_from')} {spec}: {len(bad)} of {nfiles} files cannot be used; "
             "nothing was searched"
         )
     widths = sorted(set(nbits))
     if len(widths) > 1:
         first = {b: files[nbits.index(b)] for b in widths}
         raise HashFileError(
-            f"--hashes-from {spec}: files hold hashes of different widths: "
+            f"{opt('hashes_from')} {spec}: files hold hashes of different widths: "
             + ", ".join(f"{b} bits ({first[b]})" for b in widths)
         )
 
@@ -546,24 +548,23 @@ def check_sets_dir(path: str) -> str | None:
     """Why ``--export-sets`` cannot write to ``path``, or None: it must be a new or empty
     folder, so no part file of an earlier run is ever read as part of this one."""
     if _pyarrow() is None:
-        return f"--export-sets {path}: Parquet needs pyarrow: pip install pyarrow"
+        return f"{opt('export_sets')} {path}: Parquet needs pyarrow: pip install pyarrow"
     if os.path.isdir(path):
         if os.listdir(path):
-            return f"--export-sets {path}: the folder is not empty; name a new or empty one"
+            return f"{opt('export_sets')} {path}: the folder is not empty; name a new or empty one"
         return None
     if os.path.exists(path):
-        return f"--export-sets {path}: exists and is not a folder"
+        return f"{opt('export_sets')} {path}: exists and is not a folder"
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
-        return f"--export-sets {path}: no such directory {parent}"
+        return f"{opt('export_sets')} {path}: no such directory {parent}"
     return None
 
 
-def check_writable(path: str) -> str | None:
-    """Why ``path`` cannot be written, or None; checked before a long run starts."""
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        return f"--export-hashes {path}: no such directory {parent}"
+def check_writable(path: str) -> None:
+    """Refuse an --export-hashes table that cannot be written, before a long run starts."""
+    check_output_path("export_hashes", path, folder_ok=True)
     if is_parquet(path) and _pyarrow() is None:
-        return f"--export-hashes {path}: Parquet needs pyarrow: pip install pyarrow"
-    return None
+        raise OutputError(
+            f"{opt('export_hashes')} {path}: Parquet needs pyarrow: pip install pyarrow", path
+        )

@@ -6,16 +6,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from .config import Config, ConfigError
+from .config import Config
+from .errors import OutputError, opt
 from .model import FileRecord
 
 
 def output_files(config: Config) -> list[tuple[str, str]]:
     """(option, path) of every file this run writes by name."""
     named = (
-        ("--html", config.html),
-        ("--csv", config.csv),
-        ("--export-hashes", config.export_hashes),
+        (opt("html"), config.html),
+        (opt("csv"), config.csv),
+        (opt("export_hashes"), config.export_hashes),
     )
     return [(option, path) for option, path in named if path]
 
@@ -29,7 +30,7 @@ def _identity(path: str) -> tuple[int, int] | None:
 
 
 def refuse_inputs(config: Config, files: Iterable[FileRecord] = ()) -> None:
-    """ConfigError (one line) when an output names an input: a scanned image,
+    """OutputError (one line) when an output names an input: a scanned image,
     the --hashes-from table, the --files-from list or the --query image.
 
     Compared by (device, inode), so another path to the same file, a hard link
@@ -40,9 +41,9 @@ def refuse_inputs(config: Config, files: Iterable[FileRecord] = ()) -> None:
         return
     inputs: dict[tuple[int, int], str] = {}
     for option, path in (
-        ("--hashes-from", config.hashes_from),
-        ("--files-from", config.files_from if config.files_from != "-" else None),
-        ("--query", config.query),
+        (opt("hashes_from"), config.hashes_from),
+        (opt("files_from"), config.files_from if config.files_from != "-" else None),
+        (opt("query"), config.query),
     ):
         if path and (ident := _identity(path)) is not None:
             inputs.setdefault(ident, f"the {option} file")
@@ -50,4 +51,6 @@ def refuse_inputs(config: Config, files: Iterable[FileRecord] = ()) -> None:
         inputs.setdefault(rec.identity, "an image this run reads")
     for option, path, ident in outputs:
         if ident in inputs:
-            raise ConfigError(f"{option} {path}: is {inputs[ident]}; refusing to overwrite it")
+            raise OutputError(
+                f"{option} {path}: is {inputs[ident]}; refusing to overwrite it", path
+            )

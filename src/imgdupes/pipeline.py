@@ -16,6 +16,7 @@ import numpy as np
 from . import hashio
 from .columns import ImageTable, Signatures
 from .config import Config, ConfigError
+from .errors import InputError, OutputError, opt
 from .group import group_images, query_images
 from .model import DupSet, FileRecord, HashedImage, HashRecord, Result, ScanError
 
@@ -57,12 +58,14 @@ class Scan:
         return self.images
 
 
-def _spec(config: Config, methods: tuple[str, ...] | None = None) -> HashSpec:
+def _spec(
+    config: Config, methods: tuple[str, ...] | None = None, bits: int | None = None
+) -> HashSpec:
     from .hasher import HashSpec
 
     return HashSpec(
         methods=methods or (config.hash_method,),
-        bits=config.hash_bits,
+        bits=bits or config.hash_bits,
         full_decode=config.full_decode,
         rotations=config.rotations,
     )
@@ -80,16 +83,20 @@ def scan(config: Config, warn: Warn, client: object = None) -> Scan:
         try:
             files_list = read_path_list(config.files_from, config.null)
         except OSError as exc:
-            raise ConfigError(
-                f"cannot read --files-from {config.files_from}: {exc.strerror or exc}"
+            raise InputError(
+                f"cannot read {opt('files_from')} {config.files_from}: {exc.strerror or exc}",
+                config.files_from,
             ) from None
     if files_list is not None:
         if config.targets:
-            warn("Both 'target_dir' and '--files-from' are given; target_dir is ignored.")
+            warn(
+                f"Both '{opt('targets')}' and '{opt('files_from')}' are given; "
+                f"{opt('targets')} is ignored."
+            )
     else:
         for t in config.targets:
             if not os.path.exists(t):
-                raise ConfigError(f"{t}: no such file or directory")
+                raise InputError(f"{t}: no such file or directory", t)
     skip = {}
     if config.delete and config.move_to and os.path.isdir(config.move_to):
         # A later -r run must not find the moved copies and move them again.
@@ -189,32 +196,35 @@ def _hint_shards(errors: list[ScanError]) -> None:
             errors[k] = ScanError(err.path, why)
 
 
-def hash_query(config: Config) -> HashedImage:
-    """The query picture, hashed like the targets (its record's fields are unused)."""
+def hash_query(config: Config, bits: int | None = None) -> HashedImage:
+    """The query picture, hashed like the targets (its record's fields are unused);
+    ``bits``: a hash table's, when it is searched instead of images."""
     from .cache import HashStore
     from .discover import discover
     from .hasher import hash_files, hash_path, to_hashed
 
     assert config.query is not None
     if not os.path.exists(config.query):
-        raise ConfigError(f"--query {config.query}: no such file")
+        raise InputError(f"{opt('query')} {config.query}: no such file", config.query)
     found = discover([config.query])
     if len(found.files) == 1:
         # like the targets: read from the hash store when unchanged, else stored
         # (an unusable store was already reported for the targets)
         store = HashStore.open(config.cache_dir, lambda msg: None) if config.use_cache else None
         try:
-            rows, errors = hash_files(found.files, _spec(config), num_proc=1, store=store)
+            rows, errors = hash_files(
+                found.files, _spec(config, bits=bits), num_proc=1, store=store
+            )
         finally:
             if store is not None:
                 store.close()
         if errors:
-            raise ConfigError(f"--query {config.query}: {errors[0].error}")
+            raise InputError(f"{opt('query')} {config.query}: {errors[0].error}", config.query)
         _, payload, w, h = rows[0]
     else:  # not an image to discovery: decoding it says why
-        ok, outcome, w, h = hash_path(config.query, _spec(config))
+        ok, outcome, w, h = hash_path(config.query, _spec(config, bits=bits))
         if not ok:
-            raise ConfigError(f"--query {config.query}: {outcome}")
+            raise InputError(f"{opt('query')} {config.query}: {outcome}", config.query)
         assert isinstance(outcome, HashRecord)
         payload = outcome
     record = FileRecord(config.query, 0, 0, -1, -1)
@@ -337,8 +347,9 @@ def _export(config: Config, write: Callable[[], None]) -> None:
     try:
         write()
     except OSError as exc:
-        raise ConfigError(
-            f"--export-hashes {config.export_hashes}: {exc.strerror or exc}"
+        raise OutputError(
+            f"{opt('export_hashes')} {config.export_hashes}: {exc.strerror or exc}",
+            config.export_hashes,
         ) from None
 
 
@@ -348,7 +359,8 @@ def _find_in_hashes(config: Config, warn: Warn) -> Result:
 
     if config.rotations:
         raise ConfigError(
-            "--rotations hashes turned copies of each image; it needs the images, not --hashes-from"
+            f"{opt('rotations')} hashes turned copies of each image; it needs the images, "
+            f"not {opt('hashes_from')}"
         )
 
     if config.dask_scheduler and not config.query:
@@ -356,14 +368,14 @@ def _find_in_hashes(config: Config, warn: Warn) -> Result:
     try:
         table = hashio.read_source(config.hashes_from, config.hash_method, warn)
     except hashio.HashFileError as exc:
-        raise ConfigError(str(exc)) from None
-    config.hash_bits = table.nbits  # the file decides; 4 bits per hex digit
+        raise InputError(str(exc), config.hashes_from) from None
     if config.export_hashes:
         _export(config, lambda: hashio.write_table(config.export_hashes, table, config.hash_method))
+    # the file decides the bits (4 per hex digit), not hash_bits
     result = Result(config.hash_method, table.nbits, config.threshold, query=config.query)
     result.hashed = len(table)
     if config.query:
-        entries = query_table(config, table, hash_query(config).hash)
+        entries = query_table(config, table, hash_query(config, table.nbits).hash)
         result.sets = [DupSet(entries)] if entries else []
     else:
         result.sets = group_table(config, table)
@@ -383,7 +395,6 @@ def _find_on_cluster(config: Config, warn: Warn) -> Result:
         )
     finally:
         client.close()
-    config.hash_bits = nbits
     result = Result(config.hash_method, nbits, config.threshold)
     result.hashed = stats.rows
     if sets is None:
@@ -407,19 +418,25 @@ def _export_sets(config: Config, sets: list[DupSet]) -> None:
             os.path.join(config.export_sets, "part-00000.parquet"),  # type: ignore[arg-type]
         )
     except OSError as exc:
-        raise ConfigError(f"--export-sets {config.export_sets}: {exc.strerror or exc}") from None
+        raise OutputError(
+            f"{opt('export_sets')} {config.export_sets}: {exc.strerror or exc}", config.export_sets
+        ) from None
 
 
 def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
     """Run discover -> hash -> search -> group and return the result."""
     warn = warn or (lambda msg: None)
-    config.validate()
+    if not (config.targets or config.files_from or config.hashes_from or config.paths is not None):
+        raise ConfigError(
+            f"{opt('targets')} is required unless {opt('files_from')} or {opt('hashes_from')}"
+            " is given"
+        )
     # An engine whose library is missing must fail before any image is read.
     from .search.libs import check_engine
 
     check_engine(config.engine, config.params)
-    if config.export_hashes and (why := hashio.check_writable(config.export_hashes)):
-        raise ConfigError(why)
+    if config.export_hashes:
+        hashio.check_writable(config.export_hashes)
     if config.hashes_from:
         refuse_inputs(config)
         return _find_in_hashes(config, warn), Scan()

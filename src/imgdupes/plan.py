@@ -28,6 +28,7 @@ import numpy as np
 from . import hashes
 from .group import best_form_distance, form_distance, path_key, turned_forms
 from .model import SetEntry
+from .workers import start_method
 
 KEEP = "keep"
 REMOVE = "remove"  # delete
@@ -574,7 +575,14 @@ def plan_sets(config, result, data: object = None) -> list[SetPlan]:
         for s in result.sets
     ]
     workers = min(config.num_proc or os.cpu_count() or 1, len(jobs) // 8 or 1)
-    if workers <= 1 or len(jobs) < PARALLEL_MIN_SETS or planner.confirm is None:
+    # The workers inherit the planner (and its pictures) by fork; where
+    # workers are spawned instead (workers.py) the sets are planned here.
+    if (
+        workers <= 1
+        or len(jobs) < PARALLEL_MIN_SETS
+        or planner.confirm is None
+        or start_method() != "fork"
+    ):
         return [planner.plan(entries, refs) for entries, refs in jobs]
     import multiprocessing
 

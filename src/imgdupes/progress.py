@@ -15,18 +15,10 @@ from collections.abc import Iterator
 from typing import TextIO
 
 
-def quiet_worker() -> None:
-    """Initializer of the worker processes behind a progress line.
-
-    Ctrl-C reaches every process of the terminal's group; the workers leave
-    it to the parent, which stops them, instead of each printing a traceback."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 @contextlib.contextmanager
 def sigint_held() -> Iterator[None]:
     """Hold Ctrl-C back while worker processes are forked: a worker forked
-    with it blocked cannot be hit before ``quiet_worker`` runs, and the
+    with it blocked cannot be hit before it ignores Ctrl-C (workers.py), and the
     parent receives a Ctrl-C pressed meanwhile as soon as the pool exists."""
     if not hasattr(signal, "pthread_sigmask"):  # Windows: no fork, no group signal
         yield

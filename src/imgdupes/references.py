@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from .config import ConfigError
 from .discover import Discovery, discover
+from .errors import InputError, opt
 from .model import FileRecord, ScanError
 from .refpaths import is_reference, reference_roots
 
@@ -59,5 +59,5 @@ def merge(a: Discovery, b: Discovery) -> Discovery:
 def add_references(found: Discovery, references: Sequence[str]) -> Discovery:
     for ref in references:
         if not os.path.isdir(ref):
-            raise ConfigError(f"--reference {ref}: not a directory")
+            raise InputError(f"{opt('references')} {ref}: not a directory", ref)
     return merge(found, discover(list(references), recursive=True))

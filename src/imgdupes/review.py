@@ -152,7 +152,7 @@ class Review:
     # --- pictures --------------------------------------------------------------------------
 
     def thumbnail(self, s: int, f: int) -> bytes | None:
-        from .report_html import thumbnail
+        from .report.html_report import thumbnail
 
         key = (s, f)
         if key not in self.thumbs:
@@ -295,7 +295,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _thumb_mime() -> str:
-    from .report_html import THUMB_MIME
+    from .report.html_report import THUMB_MIME
 
     return THUMB_MIME
 
@@ -351,14 +351,14 @@ def start_review(
     else:
         from .pipeline import find
         from .plan import plan_sets
-        from .report import result_json
+        from .report.json_report import result_json
 
         config = run_config(rest)
-        config.validate()
         result, data = find(config, warn)
         doc = result_json(result, plan_sets(config, result, data))
         cache_dir = config.cache_dir
-    config.trash, config.move_to = ns.trash, ns.move_to
+    # what the page's "apply" does with the files it removes
+    config = Config(delete=True, trash=ns.trash, move_to=ns.move_to, log=config.log)
     if ns.trash or ns.move_to:
         from .act import check_ready
 

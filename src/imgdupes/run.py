@@ -7,10 +7,13 @@ import tempfile
 from collections.abc import Callable
 from typing import TextIO
 
-from . import report
-from .config import Config, ConfigError
+from .config import Config
+from .errors import OutputError
 from .model import Result
 from .pipeline import find, unsearched_folders
+from .report.json_report import write_json
+from .report.logs import log_namer, write_dup_log
+from .report.text import summary_line, write_query, write_sets
 
 EXIT_OK = 0
 EXIT_DUPES = 1
@@ -27,10 +30,11 @@ def run(
     if config.log:
         check_log_folder(os.getcwd())
     if config.imgcat:
-        from .imgcat import pictures_reach_terminal
+        from .report.tiles import pictures_reach_terminal
 
         # said before the scan, not after minutes of hashing
-        config.imgcat = pictures_reach_terminal(out, warn)
+        if not pictures_reach_terminal(out, warn):
+            config = config.replace(imgcat=False)  # this run lists the sets as text
     result, data = find(config, warn)
     if not result.sets and result.hashed:
         # the images may sit in subfolders (no -r: only the top folder was read)
@@ -86,19 +90,19 @@ def run(
             if ignored is not None:
                 ignored.close()
     elif config.json:
-        report.write_json(result, out, plans)
+        write_json(result, out, plans)
     elif config.imgcat:
-        from .imgcat import show_listing
+        from .report.tiles import show_listing
 
         show_listing(config, result, out)
     elif config.query is not None:
         entries = result.sets[0].entries if result.sets else []
-        report.write_query(config.query, entries, out, config.sameline)
+        write_query(config.query, entries, out, config.sameline)
     else:
-        report.write_sets(result.sets, out, config.sameline)
+        write_sets(result.sets, out, config.sameline)
 
     if config.summarize and not config.json:
-        out.write(report.summary_line(result.sets) + "\n")
+        out.write(summary_line(result.sets) + "\n")
     out.flush()
     if config.error_on_dupe and result.sets:
         return EXIT_DUPES
@@ -142,8 +146,9 @@ def check_log_folder(folder: str) -> None:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as exc:
-        raise ConfigError(
-            f"--log: cannot write logs in the current folder {folder}: {exc.strerror or exc}"
+        raise OutputError(
+            f"--log: cannot write logs in the current folder {folder}: {exc.strerror or exc}",
+            folder,
         ) from None
 
 
@@ -153,8 +158,10 @@ def _write_dup_log(config: Config, result: Result, warn: Callable[[str], None]) 
     from .journal import create_unique
 
     try:
-        fd, _ = create_unique(os.getcwd(), report.log_namer(config, "dup", datetime.now()))
-        report.write_dup_log(fd, result, config.sameline)
+        fd, _ = create_unique(
+            os.getcwd(), log_namer(config, "dup", datetime.now(), bits=result.hash_bits)
+        )
+        write_dup_log(fd, result, config.sameline)
     except OSError as exc:
         warn(f"--log: cannot write the duplicate log: {exc.strerror or exc}")
         return False
@@ -166,11 +173,11 @@ def _write_reports(
 ) -> bool:
     ok = True
     if config.html:
-        from .report_html import write_html
+        from .report.html_report import write_html
 
         ok = write_html(config.html, result, config, warn, plans) and ok
     if config.csv:
-        from .report_csv import write_csv
+        from .report.csv_report import write_csv
 
         ok = write_csv(config.csv, result, warn, plans) and ok
     return ok

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from .discover import has_image_extension, sniff_image, walk
 from .hasher import HashSpec, _one_blas_thread, _Outcome, hash_path
 from .model import FileRecord, HashRecord, ScanError
-from .progress import Progress, quiet_worker, sigint_held
+from .progress import Progress
+from .workers import worker_pool
 
 TAR = "tar"
 PARQUET = "parquet"
@@ -358,8 +359,6 @@ def _hash_here(
             for task in items():
                 record(_item_work(task))
     else:
-        import multiprocessing
-
         from . import hashes
 
         hashes.preload(spec.computed, exact=spec.full_decode)
@@ -372,15 +371,9 @@ def _hash_here(
                 room.acquire()
                 yield task
 
-        with sigint_held():  # as hash_files: workers leave Ctrl-C to this process
-            pool = multiprocessing.get_context("fork").Pool(workers, initializer=quiet_worker)
-        with _one_blas_thread(), pool:
-            try:
-                for out in pool.imap_unordered(_item_work, bounded(), chunksize=2):
-                    room.release()
-                    record(out)
-            except KeyboardInterrupt:
-                pool.terminate()
-                raise
+        with _one_blas_thread(), worker_pool(workers) as pool:
+            for out in pool.imap_unordered(_item_work, bounded(), chunksize=2):
+                room.release()
+                record(out)
     for k in range(len(shards)):
         results[k].items = [item for _, item in sorted(placed[k], key=lambda p: p[0])]

@@ -109,11 +109,3 @@ def compute_batch(colors: list[np.ndarray], grays: list[np.ndarray]) -> np.ndarr
         out[rows, nc:FINE_OFFSET] = small_gray.reshape(b, GRAY_SIDE * GRAY_SIDE)
         out[rows, FINE_OFFSET:] = fine.reshape(b, FINE_SIDE * FINE_SIDE)
     return out
-
-
-def split(sig: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """(8, 8, 3) colour and (16, 16) gray uint8 arrays of one signature."""
-    arr = np.frombuffer(sig, dtype=np.uint8)
-    n = COLOR_SIDE * COLOR_SIDE * 3
-    gray = arr[n:FINE_OFFSET].reshape(GRAY_SIDE, GRAY_SIDE)
-    return arr[:n].reshape(COLOR_SIDE, COLOR_SIDE, 3), gray

@@ -30,9 +30,9 @@ QueryFinder = Callable[[np.ndarray, int, np.ndarray, int, EngineParams], np.ndar
 
 
 def _exact_pairs(unique: np.ndarray, nbits: int, radius: int, params: EngineParams):
-    from .exact import find_pairs_exact
+    from .mih import find_pairs_mih
 
-    i, j, _ = find_pairs_exact(unique, nbits, radius)
+    i, j, _ = find_pairs_mih(unique, radius)
     return i, j
 
 
@@ -99,23 +99,18 @@ def find_matches(
     radius: int,
     engine: str = "exact",
     params: EngineParams | None = None,
-    pair_filter: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> Matches:
-    """All pairs within ``radius`` and the connected components they form.
-
-    ``pair_filter(i, j, d) -> keep mask`` lets a later stage (verification)
-    drop candidate pairs of unique rows before grouping.
-    """
+    """All pairs within ``radius`` and the connected components they form."""
     params = params or EngineParams()
     n = matrix.shape[0]
     unique, inverse = collapse(matrix)
     u = unique.shape[0]
     # Distinct unique rows are at least a bit apart: radius 0 has no pairs to look for.
     if u > 1 and radius > 0 and engine == "exact":
-        from .exact import find_pairs_exact
+        from .mih import find_pairs_mih
 
         # every pair i < j once, with its true distance: nothing to normalise
-        pi, pj, pd = find_pairs_exact(unique, nbits, radius)
+        pi, pj, pd = find_pairs_mih(unique, radius)
     elif u > 1 and radius > 0:
         ci, cj = get_pair_finder(engine)(unique, nbits, radius, params)
         ci = np.asarray(ci, dtype=np.int64)
@@ -134,9 +129,6 @@ def find_matches(
     else:
         pi = pj = np.zeros(0, dtype=np.int64)
         pd = np.zeros(0, dtype=np.int32)
-    if pair_filter is not None and len(pi):
-        keep = pair_filter(pi, pj, pd)
-        pi, pj, pd = pi[keep], pj[keep], pd[keep]
 
     # Component of each unique row; rows of identical hashes share a unique row.
     comp = components(u, pi, pj)

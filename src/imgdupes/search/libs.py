@@ -15,7 +15,7 @@ from types import ModuleType
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, opt
 from .params import EngineParams, EngineUnavailable
 
 # engine -> (module to import, the library's name for users, the package pip installs).
@@ -83,13 +83,12 @@ def check_engine(engine: str, params: EngineParams | None = None) -> list[str]:
     if params is not None:
         for name in _AT_LEAST_ONE[engine]:
             if getattr(params, name) < 1:
-                option = "--" + name.replace("_", "-")
-                raise ConfigError(f"{option} must be at least 1, got {getattr(params, name)}")
+                raise ConfigError(f"{opt(name)} must be at least 1, got {getattr(params, name)}")
         if engine == "hnsw" and params.hnsw_m < 2:
             # hnswlib's level generator divides by log(M): M=1 fails to allocate.
-            raise ConfigError(f"--hnsw-m must be at least 2, got {params.hnsw_m}")
+            raise ConfigError(f"{opt('hnsw_m')} must be at least 2, got {params.hnsw_m}")
         if engine == "ngt" and params.ngt_epsilon <= -1:
-            raise ConfigError(f"--ngt-epsilon must be above -1, got {params.ngt_epsilon}")
+            raise ConfigError(f"{opt('ngt_epsilon')} must be above -1, got {params.ngt_epsilon}")
     lib = load_library(engine)
     notes = []
     if engine == "faiss-flat" and params is not None and params.faiss_cuda:

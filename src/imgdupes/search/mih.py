@@ -347,7 +347,6 @@ def _search_compiled(join, words: np.ndarray, chunk: Chunk, earlier: list[Chunk]
 
 def find_pairs_mih(
     unique: np.ndarray,
-    nbits: int,
     radius: int,
     chunks: list[Chunk] | None = None,
     compiled: bool | None = None,

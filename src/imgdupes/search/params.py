@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import RunError
+
 ENGINES = ("exact", "ngt", "hnsw", "faiss-flat")
 
 
@@ -25,5 +27,5 @@ class EngineParams:
     cuda_device: int = -1
 
 
-class EngineUnavailable(Exception):
+class EngineUnavailable(RunError):
     """An optional engine's library is missing; the message names the extra to install."""

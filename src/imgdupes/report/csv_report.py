@@ -13,10 +13,10 @@ import csv
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from .model import Result
+from ..model import Result
 
 if TYPE_CHECKING:
-    from .plan import SetPlan
+    from ..plan import SetPlan
 
 FIELDS = ("set", "path", "size", "width", "height", "hash", "distance", "keep", "reason")
 

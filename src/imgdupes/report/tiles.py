@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, TextIO
 
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
-from .decode import DecodeError, decode
-from .errors import ConfigError
-from .model import Result, SetEntry
-from .report import escape_sameline, printable
+from ..decode import DecodeError, decode
+from ..errors import ConfigError
+from ..model import Result, SetEntry
+from .formatting import printable, set_listing
 
 if TYPE_CHECKING:
-    from .config import Config
+    from ..config import Config
 
 PROTOCOLS = ("iterm2", "kitty")
 
@@ -349,11 +349,7 @@ def show_set(
 def write_listing(paths: Sequence[str], out: TextIO, sameline: bool = False) -> None:
     """One set in fdupes's layout with control characters shown escaped: with ``-c``
     stdout is a terminal showing pictures, and a file name must not drive it."""
-    shown = [printable(p) for p in paths]
-    if sameline:
-        out.write(" ".join(escape_sameline(p) for p in shown) + "\n")
-    else:
-        out.write("\n".join(shown) + "\n\n")
+    out.write(set_listing(paths, sameline, shown=printable))
 
 
 def show_listing(config: Config, result: Result, out: TextIO) -> None:

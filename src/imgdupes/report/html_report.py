@@ -18,20 +18,21 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from importlib import resources
 from typing import TYPE_CHECKING
 
 from PIL import Image, features
 
-from . import __version__
-from .decode import DecodeError, decode, image_size
-from .model import FileRecord, Result, SetEntry
-from .progress import Progress, quiet_worker, sigint_held
-from .report import printable
-from .units import human_size
+from .. import __version__
+from ..decode import DecodeError, decode, image_size
+from ..model import FileRecord, Result, SetEntry
+from ..progress import Progress
+from ..workers import worker_pool
+from .formatting import human_size, printable
 
 if TYPE_CHECKING:
-    from .config import Config
-    from .plan import SetPlan
+    from ..config import Config
+    from ..plan import SetPlan
 
 THUMB_SIDE = 160  # CSS pixels of a thumbnail's longer side
 # WebP (every current browser shows it) is about 40% smaller than JPEG at the
@@ -64,8 +65,8 @@ def thumbnail(path: str, side: int = THUMB_SIDE) -> bytes | None:
 
 def _item_thumbnails(items: Sequence[FileRecord], config: Config | None) -> dict[str, bytes]:
     """Thumbnails of images inside dataset shards: each shard read once, in order."""
-    from .decode import decode_bytes
-    from .shards import ShardOptions, item_bytes
+    from ..decode import decode_bytes
+    from ..shards import ShardOptions, item_bytes
 
     options = ShardOptions(config.image_column, config.key_column) if config else ShardOptions()
     by_shard: dict[str, list[str]] = {}
@@ -108,19 +109,11 @@ def thumbnails(
                 found[i] = data
                 bar.advance()
         else:
-            import multiprocessing
-
             chunk = max(1, min(32, len(tasks) // (workers * 8)))
-            with sigint_held():
-                pool = multiprocessing.get_context("fork").Pool(workers, initializer=quiet_worker)
-            with pool:
-                try:
-                    for i, data in pool.imap_unordered(_thumb_work, tasks, chunksize=chunk):
-                        found[i] = data
-                        bar.advance()
-                except KeyboardInterrupt:
-                    pool.terminate()
-                    raise
+            with worker_pool(workers) as pool:
+                for i, data in pool.imap_unordered(_thumb_work, tasks, chunksize=chunk):
+                    found[i] = data
+                    bar.advance()
     return found
 
 
@@ -170,163 +163,11 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-STYLE = """
-body{font:14px/1.4 system-ui,sans-serif;margin:0;background:#f4f4f4;color:#222}
-header{padding:12px 20px;background:#222;color:#eee}
-header h1{font-size:18px;margin:0 0 4px}
-header p{margin:2px 0}
-header .big{font-size:16px}
-main{padding:8px 20px}
-section.set{background:#fff;margin:10px 0;padding:8px 12px;border-radius:6px;
- box-shadow:0 1px 2px rgba(0,0,0,.15)}
-section.set h2{font-size:14px;margin:0 0 6px;color:#555}
-.row{display:flex;flex-wrap:wrap;gap:10px}
-figure{margin:0;width:180px;padding:6px;border:2px solid #ddd;border-radius:4px;
- background:#fafafa}
-figure.keep{border-color:#2a8f3a;background:#effaf0}
-figure.query{border-color:#2a5f9f;background:#eef4fc}
-.thumb{width:168px;height:160px;display:flex;align-items:center;justify-content:center;
- background:#e6e6e6}
-.thumb img{max-width:168px;max-height:160px}
-.thumb.none{color:#777;font-style:italic}
-figcaption{font-size:12px}
-.num{font-weight:bold;margin-right:4px}
-.badge{display:inline-block;font-size:11px;padding:0 4px;border-radius:3px;color:#fff;
- background:#2a8f3a}
-.badge.ref{background:#7a5a1a}
-.badge.del{background:#a33}
-.path{font-family:ui-monospace,monospace;margin:2px 0;word-break:break-all}
-.info{color:#555}
-#more{padding:20px;text-align:center;color:#777}
-details{margin-top:6px}
-details li{font-family:ui-monospace,monospace;word-break:break-all}
-"""
+# The page's style and script, kept as files of their own (package data) so
+# they read as CSS and JavaScript; the script's hash goes into the page's CSP.
+STYLE = resources.files(__package__).joinpath("html_report.css").read_text(encoding="utf-8")
 
-SCRIPT = r"""
-(function () {
-  "use strict";
-  // Runs while the page is still being read: the first block of sets sits
-  // right above this script, the others below it are read once the whole
-  // page is in (DOMContentLoaded), so the first sets show at once.
-  var doc = JSON.parse(document.getElementById("report-data").textContent);
-  var total = doc.total, sets = doc.sets, blocksRead = 0;
-  var main = document.getElementById("sets");
-  var sentinel = document.getElementById("more"), next = 0;
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
-  function available(k) {
-    // sets[k] is known, reading the next block of data if the page has it
-    while (k >= sets.length) {
-      if (document.readyState === "loading") return false;
-      var blocks = document.getElementsByClassName("report-sets");
-      if (blocksRead >= blocks.length) return false;
-      var more = JSON.parse(blocks[blocksRead++].textContent);
-      for (var i = 0; i < more.length; i++) sets.push(more[i]);
-    }
-    return true;
-  }
-  function card(f, label, cls) {
-    var fig = el("figure", cls || (f.k ? "keep" : ""));
-    var name = f.n === undefined ? f.p : f.n;
-    fig.dataset.path = f.p;
-    var box = el("div", "thumb");
-    if (f.t) {
-      var img = el("img");
-      img.alt = label + " " + name;
-      img.decoding = "async";
-      img.onload = function () { img.dataset.state = "ok"; };
-      img.onerror = function () {
-        img.dataset.state = "error";
-        box.className = "thumb none";
-        box.textContent = "cannot show";
-      };
-      img.src = "data:" + doc.mime + ";base64," + f.t;
-      box.appendChild(img);
-    } else {
-      box.className = "thumb none";
-      box.textContent = "unreadable";
-    }
-    fig.appendChild(box);
-    var cap = el("figcaption");
-    cap.appendChild(el("span", "num", label));
-    if (cls === "query") cap.appendChild(el("span", "badge ref", "query"));
-    else if (f.k === 2) cap.appendChild(el("span", "badge ref", "reference, kept"));
-    else if (f.k === 1) {
-      // a near copy -N left because it could not confirm it: worth a look
-      var unsure = f.r && f.r.indexOf("not surely a copy") >= 0;
-      cap.appendChild(el("span", "badge", unsure ? "-N keeps: not surely a copy" : "-N keeps"));
-    }
-    else cap.appendChild(el("span", "badge del", "-N deletes"));
-    if (f.r) cap.lastChild.title = f.r;
-    var path = el("div", "path", name);
-    path.title = f.p;
-    cap.appendChild(path);
-    var info = f.z + (f.s >= 1000 ? " (" + f.s + " bytes)" : "") +
-      " \u00b7 " + f.w + "\u00d7" + f.h;
-    if (f.d !== null && f.d !== undefined) info += " \u00b7 distance " + f.d;
-    var inf = el("div", "info", info);
-    inf.title = "hash " + f.x;
-    cap.appendChild(inf);
-    fig.appendChild(cap);
-    return fig;
-  }
-  function renderSet(k) {
-    var s = sets[k], sec = el("section", "set");
-    sec.id = "set-" + (k + 1);
-    sec.appendChild(el("h2", "", "Set " + (k + 1) + " of " + total));
-    var row = el("div", "row");
-    for (var i = 0; i < s.length; i++) row.appendChild(card(s[i], "[" + (i + 1) + "]"));
-    sec.appendChild(row);
-    return sec;
-  }
-  function batch() {
-    // false when the next sets are not read yet (the page is still loading)
-    var end = Math.min(next + BATCH_SIZE, total), frag = document.createDocumentFragment();
-    for (; next < end && available(next); next++) frag.appendChild(renderSet(next));
-    main.appendChild(frag);
-    if (next >= total) sentinel.textContent = total ? "End of report." : "";
-    return next >= end;
-  }
-  function fill() {
-    // Render until the page reaches two screens below the viewport.
-    while (next < total &&
-           sentinel.getBoundingClientRect().top < window.innerHeight * 3 && batch()) {}
-    if (next >= total && observer) observer.disconnect();
-  }
-  function jump() {
-    // A link to #set-N (or a hash typed by hand) renders up to that set and goes there.
-    var m = /^#set-(\d+)$/.exec(location.hash);
-    if (!m) return;
-    var want = Math.min(parseInt(m[1], 10), total);
-    while (next < want && batch()) {}
-    var target = document.getElementById("set-" + want);
-    if (target) target.scrollIntoView();
-  }
-  if (doc.query) {
-    document.getElementById("query").appendChild(card(doc.query, "[Q]", "query"));
-  }
-  var observer = null;
-  if ("IntersectionObserver" in window) {
-    observer = new IntersectionObserver(fill, {rootMargin: "0px 0px 200% 0px"});
-    observer.observe(sentinel);
-  }
-  window.addEventListener("scroll", fill, {passive: true});
-  window.addEventListener("resize", fill);
-  window.addEventListener("hashchange", jump);
-  document.addEventListener("DOMContentLoaded", function () {
-    fill();
-    jump();
-    document.body.dataset.allDataMs = String(Math.round(performance.now()));
-  });
-  batch();
-  fill();
-  document.body.dataset.firstRenderMs = String(Math.round(performance.now()));
-})();
-"""
+SCRIPT = resources.files(__package__).joinpath("html_report.js").read_text(encoding="utf-8")
 
 
 def render_html(
@@ -423,11 +264,13 @@ def render_html(
 
 
 def _plans(result: Result, config: Config | None) -> list[SetPlan]:
-    from .config import Config
-    from .plan import plan_sets
+    from ..config import Config
+    from ..plan import plan_sets
 
     if config is None:
-        config = Config(hash_method=result.hash_method, threshold=result.threshold)
+        config = Config(
+            hash_method=result.hash_method, hash_bits=result.hash_bits, threshold=result.threshold
+        )
     return plan_sets(config, result)
 
 
