@@ -233,21 +233,6 @@ def chunked(items: Sequence[Any], threads: int) -> list[list[Any]]:
 
 
 @functools.cache
-def _libc():
-    """glibc, or None (another libc: nothing of Dask's setting to undo)."""
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or "MALLOC_MMAP_THRESHOLD_" in os.environ:
-        return None
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt  # noqa: B018 - must exist
-    except (OSError, AttributeError):
-        return None
-    return libc
-
-
-@functools.cache
 def _tune_worker_malloc() -> None:
     """Once per worker process: glibc's malloc thresholds back to where its
     own sliding defaults end (mmap 32 MiB, trim 64 MiB), as in the local pool.
@@ -262,10 +247,16 @@ def _tune_worker_malloc() -> None:
     trim threshold at 32 MiB, 0.04-0.08 s (15,000 page faults, against
     210,000) at 64 MiB.  A worker thus keeps at most 64 MiB of freed memory
     at its heap's top, which it hands back as soon as there is more."""
-    libc = _libc()
-    if libc is not None:
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or "MALLOC_MMAP_THRESHOLD_" in os.environ:
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
         libc.mallopt(M_MMAP_THRESHOLD, HEAP_SLACK // 2)
         libc.mallopt(M_TRIM_THRESHOLD, HEAP_SLACK)
+    except (OSError, AttributeError):  # not glibc: nothing of Dask's setting to undo
+        pass
 
 
 def hash_files_task(
