@@ -102,6 +102,9 @@ class Thresholds:
     tint_max_ratio: float = 2.0
     gray_copy_max_shift: float = 3.0
     clipped_tint_min_cosine: float = 0.8
+    # ... and the grain after aligning a crop or a frame (see _aligned_grain):
+    # copies reach 0.5-0.85, other papers 0.45 at most on the real split.
+    aligned_grain_min_correlation: float = 0.5
 
 
 DEFAULT = Thresholds()
@@ -592,17 +595,9 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
 _UNCLIPPED = 254  # a 16x16 cell at this level or above has lost its grain to white
 
 
-def _texture_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.ndarray:
-    """The ``texture`` rule for low-detail pictures with a grain: the grains
-    correlate (where neither side is clipped), within a tone change, in a
-    tint that a tone change or a grayscale copy explains.  Two papers of one
-    tint differ in their grain; two tints of one paper in their tint."""
-    keep = (_rows(f, "gray", a) < _UNCLIPPED) & (_rows(f, "gray", b) < _UNCLIPPED)
-    keep &= _plain_cells(texture_of(f.raw, a)) & _plain_cells(texture_of(f.raw, b))
-    ga, gb = f.grain(a), f.grain(b)
-    corr = _masked_corr(ga, gb, keep)
-    corr[keep.mean(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0
-    ratio = np.sqrt((ga**2 * keep).sum(axis=1) / np.maximum((gb**2 * keep).sum(axis=1), 1e-6))
+def _tint_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.ndarray:
+    """Whether a tone change or a grayscale copy explains the tints of a[k]
+    and b[k] (see :class:`Thresholds`)."""
     shift = np.abs(f.mean[a] - f.mean[b])
     qa, qb = f.tint[a], f.tint[b]
     na, nb = np.linalg.norm(qa, axis=1), np.linalg.norm(qb, axis=1)
@@ -626,13 +621,74 @@ def _texture_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.
         (gray_a & gray_b) | (shift <= t.gray_copy_max_shift),
         tinted | (gray_a & gray_b),
     )
-    return (
-        (corr >= t.grain_min_correlation)
-        & (ratio <= t.grain_max_ratio)
-        & (ratio >= 1 / t.grain_max_ratio)
-        & (shift <= t.tone_max_brightness_shift)
-        & tint_ok
-    )
+    return tint_ok
+
+
+def _texture_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.ndarray:
+    """The ``texture`` rule for low-detail pictures with a grain: the grains
+    correlate (where neither side is clipped), within a tone change, in a
+    tint that a tone change or a grayscale copy explains.  Two papers of one
+    tint differ in their grain; two tints of one paper in their tint."""
+    keep = (_rows(f, "gray", a) < _UNCLIPPED) & (_rows(f, "gray", b) < _UNCLIPPED)
+    keep &= _plain_cells(texture_of(f.raw, a)) & _plain_cells(texture_of(f.raw, b))
+    ga, gb = f.grain(a), f.grain(b)
+    corr = _masked_corr(ga, gb, keep)
+    corr[keep.mean(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0
+    ratio = np.sqrt((ga**2 * keep).sum(axis=1) / np.maximum((gb**2 * keep).sum(axis=1), 1e-6))
+    shift = np.abs(f.mean[a] - f.mean[b])
+    tint_ok = _tint_ok(f, a, b, t)
+    alike = (ratio <= t.grain_max_ratio) & (ratio >= 1 / t.grain_max_ratio)
+    alike &= (shift <= t.tone_max_brightness_shift) & tint_ok
+    ok = alike & (corr >= t.grain_min_correlation)
+    # A crop or a frame scales the grain about the centre: compare it again
+    # under the scales and shifts of :data:`_GRAIN_WARPS`.
+    redo = np.nonzero(alike & ~ok)[0]
+    if len(redo):
+        best = _aligned_grain(f, a[redo], b[redo])
+        ok[redo] = (best >= t.aligned_grain_min_correlation) & (
+            best >= corr[redo] + t.aligned_min_gain
+        )
+    return ok
+
+
+# (scale, degrees, dx, dy) of the grain's warps: a crop or a frame of up to
+# ~10% a side, or both between two copies, and a cell's shift either way.
+_GRAIN_WARPS = np.array(
+    [
+        (s, 0.0, dx, dy)
+        for s in (0.8, 0.84, 0.87, 0.9, 0.93, 0.96, 1.04, 1.075, 1.11, 1.15, 1.19, 1.25)
+        for dx in (-1.0, 0.0, 1.0)
+        for dy in (-1.0, 0.0, 1.0)
+    ],
+    dtype=np.float32,
+)
+_GRAIN_TABLES: tuple[np.ndarray, ...] | None = None
+
+
+def _aligned_grain(f: Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The best correlation of a's grain with b's texture warped by each of
+    :data:`_GRAIN_WARPS` (its grain taken after the warp), over the cells
+    plain on both sides."""
+    global _GRAIN_TABLES
+    if _GRAIN_TABLES is None:
+        _GRAIN_TABLES = _coords(GRAY_SIDE, _GRAIN_WARPS)
+    index, weight, inside = _GRAIN_TABLES
+    p = len(_GRAIN_WARPS)
+    out = np.full(len(a), -1.0, dtype=np.float32)
+    for lo in range(0, len(a), _ALIGN_PAIRS_PER_STEP):
+        ra, rb = a[lo : lo + _ALIGN_PAIRS_PER_STEP], b[lo : lo + _ALIGN_PAIRS_PER_STEP]
+        k = len(ra)
+        tb = texture_of(f.raw, rb).astype(np.float32)
+        plain_b = _plain_cells(texture_of(f.raw, rb)).astype(np.float32)
+        warped = _warp(tb, index, weight).reshape(k * p, -1)
+        keep = (_warp(plain_b, index, weight).reshape(k * p, -1) > 0.99) & np.tile(inside, (k, 1))
+        keep &= np.repeat(_plain_cells(texture_of(f.raw, ra)), p, axis=0)
+        corr = _masked_corr(
+            np.repeat(f.grain(ra), p, axis=0), fine_detail(warped, GRAY_SIDE) / TEXTURE_GAIN, keep
+        )
+        corr[keep.mean(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0
+        out[lo : lo + k] = corr.reshape(k, p).max(axis=1)
+    return out
 
 
 _CLIPPED_SHARE = 0.25
@@ -665,7 +721,9 @@ def _plain_parts_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) ->
     # no grain: the plain parts' levels must be alike (two sheets of one colour)
     level = np.abs(f.gray(a[k]) - f.gray(b[k]))
     level = (level * keep).sum(axis=1) / np.maximum(keep.sum(axis=1), 1)
-    ok[k] = np.where(grainy, corr >= _PLAIN_MIN_CORRELATION, level <= t.flat_max_diff)
+    # (in a tint the other's explains: two tints of one paper are not one picture)
+    tinted = _tint_ok(f, a[k], b[k], t)
+    ok[k] = np.where(grainy, (corr >= _PLAIN_MIN_CORRELATION) & tinted, level <= t.flat_max_diff)
     ok[k] &= keep.mean(axis=1) >= _MIN_ALIGNED_PIXELS / 2
     return ok
 
