@@ -105,6 +105,7 @@ class Thresholds:
     # ... and the grain after aligning a crop or a frame (see _aligned_grain):
     # copies reach 0.5-0.85, other papers 0.45 at most on the real split.
     aligned_grain_min_correlation: float = 0.5
+    flat_grain_min_correlation: float = 0.3  # see decide's flat rule
 
 
 DEFAULT = Thresholds()
@@ -564,8 +565,9 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     # (pictures plain but for an edit, a caption on a paper, count as low-detail here)
     plain = (f.plain_share[a] >= _PLAIN_SHARE) & (f.plain_share[b] >= _PLAIN_SHARE)
     low = grainy & (~detailed | plain)
+    grain_corr = np.full(len(a), -1.0, dtype=np.float32)
     if low.any():
-        texture_ok[low] = _texture_ok(f, a[low], b[low], t)
+        texture_ok[low], grain_corr[low] = _texture_ok(f, a[low], b[low], t)
     # A caption, a logo or a frame on a low-detail picture is detailed where the
     # paper is not: the parts of the texture it leaves (not clipped) must agree too.
     edited = detailed & (structure_ok | tone_ok | local_ok | aligned_ok)
@@ -578,8 +580,12 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     out[detailed & aligned_ok] = ALIGNED
     out[detailed & tone_ok] = TONE
     out[detailed & structure_ok] = STRUCTURE
-    out[~detailed & ~grainy & flat_ok] = FLAT
+    # Pictures that look the same thumbnail for thumbnail and whose grain
+    # does not contradict it (JPEG's blocks add a grain of their own to a
+    # soft wallpaper; two papers of one tint correlate 0.2 at most).
+    flat_ok &= ~grainy | (grain_corr >= t.flat_grain_min_correlation)
     out[low & texture_ok & (out == REJECTED)] = TEXTURE
+    out[~detailed & flat_ok & (out == REJECTED)] = FLAT
     if t.require_fine:
         # (and detail outside one band on both: the same caption or logo on
         # two plain pictures is not one picture)
@@ -624,7 +630,9 @@ def _tint_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.nda
     return tint_ok
 
 
-def _texture_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.ndarray:
+def _texture_ok(
+    f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds
+) -> tuple[np.ndarray, np.ndarray]:
     """The ``texture`` rule for low-detail pictures with a grain: the grains
     correlate (where neither side is clipped), within a tone change, in a
     tint that a tone change or a grayscale copy explains.  Two papers of one
@@ -648,7 +656,7 @@ def _texture_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.
         ok[redo] = (best >= t.aligned_grain_min_correlation) & (
             best >= corr[redo] + t.aligned_min_gain
         )
-    return ok
+    return ok, corr
 
 
 # (scale, degrees, dx, dy) of the grain's warps: a crop or a frame of up to
