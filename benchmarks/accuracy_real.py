@@ -77,14 +77,14 @@ def alike_in_gray(folder: str, items) -> frozenset:
 
 
 def blank_copies(folder: str, items) -> set[str]:
-    """Copies with no picture left: every pixel one level (clipped to white)."""
+    """Copies with no picture left: 99% of the pixels clipped to white."""
     out = set()
     for it in items:
         if it.transform != "original" and it.kind != "document":
             with Image.open(os.path.join(folder, it.name)) as im:
-                lo, hi = im.convert("L").getextrema()
-            if hi - lo <= 1:
-                out.add(it.name)
+                white = sum(im.convert("L").histogram()[254:])
+                if white >= 0.99 * im.size[0] * im.size[1]:
+                    out.add(it.name)
     return out
 
 

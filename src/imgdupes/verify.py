@@ -659,44 +659,57 @@ def _texture_ok(
     return ok, corr
 
 
-# (scale, degrees, dx, dy) of the grain's warps: a crop or a frame of up to
-# ~10% a side, or both between two copies, and a cell's shift either way.
-_GRAIN_WARPS = np.array(
+# The grain's warps: the scales of a crop or a frame of up to ~10% a side,
+# or both between two copies, then a cell's shift either way around the best.
+_GRAIN_SCALES = np.array(
     [
-        (s, 0.0, dx, dy)
+        (s, 0.0, 0.0, 0.0)
         for s in (0.8, 0.84, 0.87, 0.9, 0.93, 0.96, 1.04, 1.075, 1.11, 1.15, 1.19, 1.25)
-        for dx in (-1.0, 0.0, 1.0)
-        for dy in (-1.0, 0.0, 1.0)
     ],
     dtype=np.float32,
 )
-_GRAIN_TABLES: tuple[np.ndarray, ...] | None = None
+_GRAIN_SHIFTS = np.array(
+    [(0.0, 0.0, dx, dy) for dx in (-1.0, 0.0, 1.0) for dy in (-1.0, 0.0, 1.0) if dx or dy],
+    dtype=np.float32,
+)
 
 
 def _aligned_grain(f: Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The best correlation of a's grain with b's texture warped by each of
-    :data:`_GRAIN_WARPS` (its grain taken after the warp), over the cells
-    plain on both sides."""
-    global _GRAIN_TABLES
-    if _GRAIN_TABLES is None:
-        _GRAIN_TABLES = _coords(GRAY_SIDE, _GRAIN_WARPS)
-    index, weight, inside = _GRAIN_TABLES
-    p = len(_GRAIN_WARPS)
+    """The best correlation of a's grain with b's texture warped (its grain
+    taken after the warp), over the cells plain on both sides: first over
+    :data:`_GRAIN_SCALES`, then the best scale shifted by :data:`_GRAIN_SHIFTS`."""
     out = np.full(len(a), -1.0, dtype=np.float32)
     for lo in range(0, len(a), _ALIGN_PAIRS_PER_STEP):
         ra, rb = a[lo : lo + _ALIGN_PAIRS_PER_STEP], b[lo : lo + _ALIGN_PAIRS_PER_STEP]
-        k = len(ra)
+        ga = f.grain(ra)
+        plain_a = _plain_cells(texture_of(f.raw, ra))
         tb = texture_of(f.raw, rb).astype(np.float32)
         plain_b = _plain_cells(texture_of(f.raw, rb)).astype(np.float32)
-        warped = _warp(tb, index, weight).reshape(k * p, -1)
-        keep = (_warp(plain_b, index, weight).reshape(k * p, -1) > 0.99) & np.tile(inside, (k, 1))
-        keep &= np.repeat(_plain_cells(texture_of(f.raw, ra)), p, axis=0)
-        corr = _masked_corr(
-            np.repeat(f.grain(ra), p, axis=0), fine_detail(warped, GRAY_SIDE) / TEXTURE_GAIN, keep
-        )
-        corr[keep.mean(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0
-        out[lo : lo + k] = corr.reshape(k, p).max(axis=1)
+        k, scales = len(ra), len(_GRAIN_SCALES)
+        params = np.broadcast_to(_GRAIN_SCALES, (k, scales, 4))
+        corr = _grain_under(ga, plain_a, tb, plain_b, params)
+        best = params[np.arange(k), np.argmax(corr, axis=1)]
+        near = best[:, None, :] + _GRAIN_SHIFTS[None, :, :]
+        shifted = _grain_under(ga, plain_a, tb, plain_b, near)
+        out[lo : lo + k] = np.maximum(corr.max(axis=1), shifted.max(axis=1))
     return out
+
+
+def _grain_under(
+    ga: np.ndarray, plain_a: np.ndarray, tb: np.ndarray, plain_b: np.ndarray, params: np.ndarray
+) -> np.ndarray:
+    """(k, P) correlations of grains ``ga`` with textures ``tb`` under warps
+    ``params`` (k, P, 4), over cells plain on both sides and inside."""
+    k, p = params.shape[:2]
+    index, weight, inside = _coords(GRAY_SIDE, np.ascontiguousarray(params))
+    warped = _warp(tb, index, weight).reshape(k * p, -1)
+    keep = (_warp(plain_b, index, weight).reshape(k * p, -1) > 0.99) & inside.reshape(k * p, -1)
+    keep &= np.repeat(plain_a, p, axis=0)
+    corr = _masked_corr(
+        np.repeat(ga, p, axis=0), fine_detail(warped, GRAY_SIDE) / TEXTURE_GAIN, keep
+    )
+    corr[keep.mean(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0
+    return corr.reshape(k, p)
 
 
 _CLIPPED_SHARE = 0.25
