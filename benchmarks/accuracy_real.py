@@ -39,15 +39,16 @@ import imgdupes  # noqa: E402
 
 
 def kind_precision(
-    sets: list[list[str]], by_name: dict, apart: frozenset = frozenset()
+    sets: list[list[str]], by_name: dict, apart: frozenset = frozenset(), blank=frozenset()
 ) -> dict[str, tuple[int, int]]:
     """kind -> (correct pairs, pairs) over the pairs with a file of that kind;
-    pairs of families in ``apart`` (see :func:`alike_in_gray`) left out."""
+    pairs of families in ``apart`` (see :func:`alike_in_gray`) and pairs of
+    two ``blank`` copies (see :func:`blank_copies`) left out."""
     out = {k: [0, 0] for k in real.KINDS}
     for names in sets:
         for x, y in itertools.combinations(names, 2):
             a, b = by_name[x], by_name[y]
-            if frozenset((a.family, b.family)) in apart:
+            if frozenset((a.family, b.family)) in apart or (x in blank and y in blank):
                 continue
             for kind in {a.kind, b.kind}:
                 out[kind][1] += 1
@@ -160,13 +161,13 @@ def main(argv: list[str] | None = None) -> int:
 
         tag = {True: "verify", False: "no-verify"}
         print("## Pair precision per kind of picture\n")
-        header = ["t", "setting", "all", *real.KINDS, "art, one-in-gray apart"]
+        header = ["t", "setting", "all", *real.KINDS, "art, one-in-gray and blank apart"]
         header.append("document pairs confirmed")
         rows = []
         for (t, v), (sc, names, _, _) in results.items():
             per = kind_precision(names, by_name)
             cells = [f"{c / n:.3f} ({n - c}/{n})" if n else "- (0/0)" for c, n in per.values()]
-            c, n = kind_precision(names, by_name, apart)["art"]
+            c, n = kind_precision(names, by_name, apart, blank)["art"]
             cells.append(f"{c / n:.3f} ({n - c}/{n})" if n else "- (0/0)")
             doc_pairs = sum(
                 by_name[x].kind == by_name[y].kind == "document"

@@ -3,6 +3,9 @@ found, other papers of one tint and other tints of one paper are not."""
 
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -90,3 +93,20 @@ def test_an_older_signature_without_a_texture_still_decides(tmp_path):
     f = verify.Features(sigs)
     assert f.present.all() and not f.has_texture.any()
     assert verify.decide(f, np.array([0]), np.array([1]))[0] != verify.TEXTURE
+
+
+def test_json_names_the_texture_rule_and_two_papers_stay_apart(imgdupes, tmp_path):
+    """What a user sees: a paper, its re-toned and grayscale copies in one set
+    (--json says which rule), another paper of the same tint in none."""
+    paper = _paper(5)
+    paper.save(tmp_path / "paper.png")
+    _gamma(paper, 0.6).save(tmp_path / "paper_gamma.jpg", quality=90)
+    paper.convert("L").save(tmp_path / "paper_gray.jpg", quality=90)
+    _paper(6).save(tmp_path / "other.png")
+    res = imgdupes("--json", "--sort", "filepath", str(tmp_path), "phash", "10")
+    sets = json.loads(res.out)["sets"]
+    assert len(sets) == 1
+    files = sets[0]["files"]
+    names = sorted(os.path.basename(f["path"]) for f in files)
+    assert names == ["paper.png", "paper_gamma.jpg", "paper_gray.jpg"]
+    assert {f.get("verified") for f in files[1:]} == {"texture"}
