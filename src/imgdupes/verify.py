@@ -292,7 +292,7 @@ class Features:
         self.plain_share = np.zeros(n, dtype=np.float32)
         # the tint: the mean colour less its gray (what a grayscale copy has none of)
         colours = color_of(raw, np.arange(n))
-        mean_colour = colours.astype(np.float32).mean(axis=1)
+        mean_colour = colours.mean(axis=1, dtype=np.float32)  # no float copy of the thumbnails
         self.tint = mean_colour - mean_colour.mean(axis=1, keepdims=True)
         # share of the colour thumbnail clipped to white in some channel: a
         # brightened pale picture, whose tint the clipping shrinks and turns
