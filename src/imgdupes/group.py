@@ -354,6 +354,9 @@ Link = Callable[[np.ndarray, Sequence[bytes], Sequence[bytes]], np.ndarray]
 # The same for the region pass, given also a label per row (-1: none) of the
 # links already confirmed: rows that share one need no check between them.
 RegionLink = Callable[[np.ndarray, Sequence[bytes], Sequence[bytes], np.ndarray], np.ndarray]
+# (set label per row, signatures, order keys) -> labels with the components
+# that verification says must come apart split (see imgdupes.bridges).
+Split = Callable[[np.ndarray, Sequence[bytes], Sequence[bytes]], np.ndarray]
 
 
 def form_matrix(images: Sequence[HashedImage], form: str, nbits: int) -> np.ndarray | None:
@@ -385,11 +388,13 @@ def group_images(
     verify: bool = True,
     rotations: bool = False,
     region_link: RegionLink | None = None,
+    split: Split | None = None,
 ) -> list[DupSet]:
     """The duplicate sets of ``images``, linked by ``link`` in every form it
     searches (as shot; tone-normalised when verifying; turned with
     ``rotations``), and by ``region_link`` through their regions' hashes
-    when it is given and every image has them (see :func:`region_labels`)."""
+    when it is given and every image has them (see :func:`region_labels`);
+    ``split``, when verifying, then splits what all those links joined."""
     table = images if isinstance(images, ImageTable) else None
     signatures: Sequence[bytes] = []
     keys: Sequence[bytes] = []
@@ -415,6 +420,8 @@ def group_images(
         plain = form_matrix(images, PLAIN, nbits)
         found = region_labels(plain, regions, region_link, signatures, keys, labels)  # type: ignore
         labels = union_labels(labels, found)
+    if split is not None and verify:
+        labels = split(labels, signatures, keys)
     if table is not None:
         table.prepare(np.flatnonzero(labels >= 0))  # the files of the sets, in one read
     sets = build_sets(images, labels, nbits, sort_keys, reverse)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .hasher import HashSpec
 from .outputs import refuse_inputs
 from .search import find_matches, query_matches
+from .bridges import split_bridged
 from .verify import (
     DEFAULT,
     REJECTED,
@@ -244,6 +245,8 @@ def group(config: Config, images: Sequence[HashedImage]) -> list:
         verify=config.verify,
         rotations=config.rotations,
         region_link=region_link if config.verify else None,
+        # (a turned copy is not compared in its turn there: not with --rotations)
+        split=None if config.rotations else split_bridged,
     )
     if config.verify:
         _name_rules(sets, images)
