@@ -22,9 +22,9 @@ from .model import DupSet, FileRecord, HashedImage, HashRecord, Result, ScanErro
 
 if TYPE_CHECKING:
     from .hasher import HashSpec
+from .bridges import split_bridged
 from .outputs import refuse_inputs
 from .search import find_matches, query_matches
-from .bridges import split_bridged
 from .verify import (
     DEFAULT,
     REJECTED,
