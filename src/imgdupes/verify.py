@@ -566,8 +566,10 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     plain = (f.plain_share[a] >= _PLAIN_SHARE) & (f.plain_share[b] >= _PLAIN_SHARE)
     low = grainy & (~detailed | plain)
     grain_corr = np.full(len(a), -1.0, dtype=np.float32)
+    tint_ok = np.ones(len(a), dtype=bool)
     if low.any():
         texture_ok[low], grain_corr[low] = _texture_ok(f, a[low], b[low], t)
+        tint_ok[low] = _tint_ok(f, a[low], b[low], t)
     # A caption, a logo or a frame on a low-detail picture is detailed where the
     # paper is not: the parts of the texture it leaves (not clipped) must agree too.
     edited = detailed & (structure_ok | tone_ok | local_ok | aligned_ok)
@@ -582,8 +584,10 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     out[detailed & structure_ok] = STRUCTURE
     # Pictures that look the same thumbnail for thumbnail and whose grain
     # does not contradict it (JPEG's blocks add a grain of their own to a
-    # soft wallpaper; two papers of one tint correlate 0.2 at most).
-    flat_ok &= ~grainy | (grain_corr >= t.flat_grain_min_correlation)
+    # soft wallpaper; two papers of one tint correlate 0.2 at most), nor
+    # their tints where they have a grain: one paper in two faint tints is
+    # within flat's levels.
+    flat_ok &= ~grainy | ((grain_corr >= t.flat_grain_min_correlation) & tint_ok)
     out[low & texture_ok & (out == REJECTED)] = TEXTURE
     out[~detailed & flat_ok & (out == REJECTED)] = FLAT
     if t.require_fine:
