@@ -40,22 +40,35 @@ def colour_blind(signatures: Sequence[bytes], t: Thresholds = DEFAULT) -> tuple[
     """(blind, colour) per signature: no tint (mean colour less its gray) and
     next to no chroma anywhere; or some colour.  A file without a usable
     signature is neither."""
-    n = len(signatures)
-    col = np.zeros((n, COLOR_BYTES), dtype=np.uint8)
-    present = np.zeros(n, dtype=bool)
-    for k, sig in enumerate(signatures):
+    return _blind(*_colours(signatures, range(len(signatures))), t)
+
+
+def _colours(signatures: Sequence[bytes], rows) -> tuple[np.ndarray, np.ndarray]:
+    """(colour thumbnails (k, COLOR_BYTES) uint8, present) of ``rows``."""
+    rows = list(rows)
+    col = np.zeros((len(rows), COLOR_BYTES), dtype=np.uint8)
+    present = np.zeros(len(rows), dtype=bool)
+    for at, k in enumerate(rows):
+        sig = signatures[int(k)]
         if len(sig) >= FINE_OFFSET:
-            col[k] = np.frombuffer(sig, dtype=np.uint8, count=COLOR_BYTES)
-            present[k] = True
-    return _blind(col, present, t)
+            col[at] = np.frombuffer(sig, dtype=np.uint8, count=COLOR_BYTES)
+            present[at] = True
+    return col, present
 
 
 def _blind(col: np.ndarray, present: np.ndarray, t: Thresholds) -> tuple[np.ndarray, ...]:
-    colours = col.reshape(len(col), -1, 3).astype(np.float32)
-    chroma = colours - colours.mean(axis=2, keepdims=True)
-    saturation = np.abs(chroma).mean(axis=(1, 2))
-    tint = np.linalg.norm(chroma.mean(axis=1), axis=1)
-    blind = present & (tint < t.tint_gray) & (saturation <= t.gray_max)
+    pixels = col.reshape(len(col), -1, 3)
+    # The mean |chroma| is at least a third of the channels' spread: most
+    # files (a dense cluster of colour pictures) are told apart on uint8 alone.
+    spread = (pixels.max(axis=2) - pixels.min(axis=2)).mean(axis=1)
+    blind = np.zeros(len(col), dtype=bool)
+    maybe = np.flatnonzero(present & (spread <= 3 * t.gray_max))
+    if len(maybe):
+        colours = pixels[maybe].astype(np.float32)
+        chroma = colours - colours.mean(axis=2, keepdims=True)
+        saturation = np.abs(chroma).mean(axis=(1, 2))
+        tint = np.linalg.norm(chroma.mean(axis=1), axis=1)
+        blind[maybe] = (tint < t.tint_gray) & (saturation <= t.gray_max)
     return blind, present & ~blind
 
 
@@ -72,18 +85,18 @@ def split_bridged(
     if not groups:
         return labels
     need = getattr(signatures, "need", None)
+    rows = np.concatenate(groups)
     if need is not None:  # a scan's table reads its signatures in bulk
-        need(np.concatenate(groups))
-    sigs = {int(k): signatures[int(k)] for rows in groups for k in rows}
-    flagged = []
-    for rows in groups:
-        blind, colour = colour_blind([sigs[int(k)] for k in rows], thresholds)
-        if blind.any() and colour.sum() >= 2:
-            flagged.append(rows)
+        need(rows)
+    blind, colour = _blind(*_colours(signatures, rows.tolist()), thresholds)
+    owner = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
+    blinds = np.bincount(owner, weights=blind, minlength=len(groups))
+    colours = np.bincount(owner, weights=colour, minlength=len(groups))
+    flagged = [g for g, b, c in zip(groups, blinds, colours, strict=True) if b and c >= 2]
     if not flagged:
         return labels
     members = np.concatenate(flagged)
-    feats = Features([sigs[int(k)] for k in members])
+    feats = Features([signatures[int(k)] for k in members])
     out = labels.copy()
     fresh = int(labels.max()) + 1
     at = 0
