@@ -566,10 +566,8 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     plain = (f.plain_share[a] >= _PLAIN_SHARE) & (f.plain_share[b] >= _PLAIN_SHARE)
     low = grainy & (~detailed | plain)
     grain_corr = np.full(len(a), -1.0, dtype=np.float32)
-    tint_ok = np.ones(len(a), dtype=bool)
     if low.any():
         texture_ok[low], grain_corr[low] = _texture_ok(f, a[low], b[low], t)
-        tint_ok[low] = _tint_ok(f, a[low], b[low], t)
     # A caption, a logo or a frame on a low-detail picture is detailed where the
     # paper is not: the parts of the texture it leaves (not clipped) must agree too.
     edited = detailed & (structure_ok | tone_ok | local_ok | aligned_ok)
@@ -587,9 +585,13 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     # soft wallpaper; two papers of one tint correlate 0.2 at most), nor
     # their tints where they have a grain: one paper in two faint tints is
     # within flat's levels.
-    flat_ok &= ~grainy | ((grain_corr >= t.flat_grain_min_correlation) & tint_ok)
+    flat_ok &= ~grainy | (grain_corr >= t.flat_grain_min_correlation)
     out[low & texture_ok & (out == REJECTED)] = TEXTURE
-    out[~detailed & flat_ok & (out == REJECTED)] = FLAT
+    flat_ok &= ~detailed & (out == REJECTED)
+    tinted = np.flatnonzero(flat_ok & grainy)
+    if len(tinted):
+        flat_ok[tinted] = _tint_ok(f, a[tinted], b[tinted], t)
+    out[flat_ok] = FLAT
     if t.require_fine:
         # (and detail outside one band on both: the same caption or logo on
         # two plain pictures is not one picture)
