@@ -60,7 +60,9 @@ def _blind(col: np.ndarray, present: np.ndarray, t: Thresholds) -> tuple[np.ndar
     pixels = col.reshape(len(col), -1, 3)
     # The mean |chroma| is at least a third of the channels' spread: most
     # files (a dense cluster of colour pictures) are told apart on uint8 alone.
-    spread = (pixels.max(axis=2) - pixels.min(axis=2)).mean(axis=1)
+    r, g, b = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    high, low = np.maximum(np.maximum(r, g), b), np.minimum(np.minimum(r, g), b)
+    spread = (high - low).sum(axis=1, dtype=np.int64) / pixels.shape[1]
     blind = np.zeros(len(col), dtype=bool)
     maybe = np.flatnonzero(present & (spread <= 3 * t.gray_max))
     if len(maybe):
