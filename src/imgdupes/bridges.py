@@ -1,26 +1,26 @@
-"""Set-level verification: no set holds two colour pictures that verification
-tells apart and that only a colour-blind copy links.
+"""Set-level verification: the colour files of a set are linked through
+colour files, not only through a colour-blind copy.
 
 Verification is pairwise and sets are connected components, so links are
 transitive.  A grayscale copy (or a JPEG whose chroma rounding dropped a
 faint tint) is a true copy of a picture in any tint: it joins the families of
 one paper in two tints, which verification, compared directly, rejects.
 
-A component is examined here only when it holds such a *colour-blind* file
+A component is looked at here only when it holds such a *colour-blind* file
 (no tint and next to no chroma) and at least two colour files, and at most
 :data:`MAX_FILES` files: a cluster of near-identical colour pictures is not
-looked at again.  Every pair of its files is then compared directly (in both
-directions).  A pair of colour files is *apart* when verification rejects it
-and every file that it accepts with both is colour-blind: copies of one
-picture with different edits (a caption, a border) are rejected too, but
-their original, in colour, accepts both.  A component without an apart pair
-is left as it is.  One with apart pairs is rebuilt from its accepted links,
-links between colour files first, then the others, each group of links from
-the most alike pair to the least (mean difference of the 16x16 thumbnails;
-ties by path): a link joins its two parts unless they would then hold an
-apart pair.  So the gray copy of one tint joins the tint whose luminance it
-has, the two tints stay apart, and no file that was in a set through a
-colour-blind copy is left alone.
+compared again.  Its colour files are grouped into *cores* by the links
+verification accepts between colour files (in either order), checked against
+the first colour file (in path order) and, for the few that it rejects,
+against every other: copies of one picture with different edits (a caption,
+a border) are rejected by each other but accepted by their original, so they
+are one core, and a component of one core is left as it is.  One of two
+cores or more holds pictures that only colour-blind files link: it is rebuilt
+from its cores and the colour-blind files' accepted links, from the most
+alike pair to the least (mean difference of the 16x16 thumbnails; ties by
+path), a link joining two parts unless both hold a core.  So the gray copy of
+one tint stays in a set, with the tint whose luminance it has, and the two
+tints stay apart.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .group import label_members
+from .group import components, label_members
 from .signature import COLOR_BYTES, FINE_OFFSET, gray_of
 from .verify import DEFAULT, REJECTED, Features, Thresholds, decide
 
@@ -80,8 +80,8 @@ def split_bridged(
     keys: Sequence[bytes],
     thresholds: Thresholds = DEFAULT,
 ) -> np.ndarray:
-    """Set label per row (-1: none) with every component that holds apart
-    pairs rebuilt as the module says; other components keep their label."""
+    """Set label per row (-1: none) with every component of two cores or
+    more rebuilt as the module says; other components keep their label."""
     labels = np.asarray(labels, dtype=np.int64)
     groups = [rows for _, rows in label_members(labels) if 3 <= len(rows) <= MAX_FILES]
     if not groups:
@@ -94,29 +94,39 @@ def split_bridged(
     owner = np.repeat(np.arange(len(groups)), [len(g) for g in groups])
     blinds = np.bincount(owner, weights=blind, minlength=len(groups))
     colours = np.bincount(owner, weights=colour, minlength=len(groups))
-    flagged = [g for g, b, c in zip(groups, blinds, colours, strict=True) if b and c >= 2]
-    if not flagged:
+    picked = [g for g, (b, c) in enumerate(zip(blinds, colours, strict=True)) if b and c >= 2]
+    if not picked:
         return labels
-    members = np.concatenate(flagged)
-    feats = Features([signatures[int(k)] for k in members])
+    sizes = [len(groups[g]) for g in picked]
+    rows = np.concatenate([groups[g] for g in picked])
+    feats = Features([signatures[int(k)] for k in rows])
+    blind, colour = _blind(feats.raw[:, :COLOR_BYTES], feats.present, thresholds)
+    starts = np.cumsum([0, *sizes])
+    comps = []  # per component: its rows of feats, in path order
+    for lo, hi in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
+        local = np.arange(lo, hi)
+        comps.append(local[np.argsort([keys[int(rows[k])] for k in local], kind="stable")])
+    core = _cores(feats, comps, colour, thresholds)
+    split = [k for k, files in enumerate(comps) if len(np.unique(core[files[colour[files]]])) >= 2]
+    if not split:
+        return labels
     out = labels.copy()
     fresh = int(labels.max()) + 1
-    at = 0
-    for rows in flagged:
-        local = np.arange(at, at + len(rows))
-        at += len(rows)
-        parts = _parts(feats, local, [keys[int(k)] for k in rows], thresholds)
-        if parts is None:
-            continue
-        sizes = np.bincount(parts)
-        out[rows] = np.where(sizes[parts] >= 2, fresh + parts, -1)
-        fresh += len(sizes)
+    attached = _attach(feats, [comps[k] for k in split], blind, core, thresholds)
+    for k, parts in zip(split, attached, strict=True):
+        files = comps[k]
+        counts = np.bincount(parts)
+        out[rows[files]] = np.where(counts[parts] >= 2, fresh + parts, -1)
+        fresh += len(counts)
     return out
 
 
 def _accepted(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.ndarray:
     """Whether verification accepts a[k] and b[k] in either order (the aligned
     rule warps one side only)."""
+    a, b = np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)
+    if not len(a):
+        return np.zeros(0, dtype=bool)
     ok = decide(f, a, b, t) != REJECTED
     redo = np.flatnonzero(~ok)
     if len(redo):
@@ -124,40 +134,76 @@ def _accepted(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.nd
     return ok
 
 
-def _parts(
-    f: Features, files: np.ndarray, keys: Sequence[bytes], t: Thresholds
-) -> np.ndarray | None:
-    """Part number per file of one component (``files``: its rows of ``f``),
-    or None when it holds no apart pair."""
-    n = len(files)
-    i, j = np.triu_indices(n, 1)
-    ok = np.zeros((n, n), dtype=bool)
-    ok[i, j] = _accepted(f, files[i], files[j], t)
-    ok |= ok.T
-    blind, colour = _blind(f.raw[files, :COLOR_BYTES], f.present[files], t)
-    both = ok.astype(np.int32)
-    common = both @ both  # files accepted with both of a pair
-    common_colour = both[:, colour] @ both[colour, :]
-    apart = ~ok & np.outer(colour, colour) & (common > 0) & (common_colour == 0)
-    np.fill_diagonal(apart, False)
-    if not apart.any():
-        return None
-    # Links between colour files first, then those of a colour-blind file;
-    # each from the most alike pair, ties in path order.
-    rank = np.empty(n, dtype=np.int64)
-    rank[sorted(range(n), key=keys.__getitem__)] = np.arange(n)
-    li, lj = i[ok[i, j]], j[ok[i, j]]
-    gray = gray_of(f.raw, files).astype(np.float32)
-    diff = np.abs(gray[li] - gray[lj]).mean(axis=1)
-    lo, hi = np.minimum(rank[li], rank[lj]), np.maximum(rank[li], rank[lj])
-    order = np.lexsort((hi, lo, diff, ~(colour[li] & colour[lj])))
-    part = np.arange(n)
-    conflict = apart.copy()  # row p: the files part p may not hold
-    for x, y in zip(li[order].tolist(), lj[order].tolist(), strict=True):
-        px, py = part[x], part[y]
-        if px == py or conflict[px, part == py].any():
-            continue
-        keep, gone = min(px, py), max(px, py)
-        part[part == gone] = keep
-        conflict[keep] |= conflict[gone]
-    return np.unique(part, return_inverse=True)[1].reshape(-1)
+def _cores(f: Features, comps: list[np.ndarray], colour: np.ndarray, t: Thresholds) -> np.ndarray:
+    """Core label per row of ``f`` (colour files; -1 elsewhere): the
+    components of the accepted links between the colour files of each of
+    ``comps``.  Every colour file is compared with the component's first; the
+    ones it rejects with every other colour file, so the links found connect
+    exactly what all links between them would."""
+    first = [files[colour[files]] for files in comps]
+    lead = np.concatenate([np.full(len(c) - 1, c[0]) for c in first])
+    rest = np.concatenate([c[1:] for c in first])
+    ok = _accepted(f, lead, rest, t)
+    a, b = [lead[ok]], [rest[ok]]
+    refused = set(rest[~ok].tolist())
+    pa, pb = [], []
+    for c in first:
+        out = [x for x in c[1:].tolist() if x in refused]
+        for x in out:
+            for y in c[1:].tolist():
+                if y != x and not (y in refused and y < x):  # each pair once
+                    pa.append(x)
+                    pb.append(y)
+    if pa:
+        pa_, pb_ = np.array(pa, dtype=np.int64), np.array(pb, dtype=np.int64)
+        ok = _accepted(f, pa_, pb_, t)
+        a.append(pa_[ok])
+        b.append(pb_[ok])
+    label = components(len(f.present), np.concatenate(a), np.concatenate(b))
+    return np.where(colour, label, -1)
+
+
+def _attach(
+    f: Features, comps: list[np.ndarray], blind: np.ndarray, core: np.ndarray, t: Thresholds
+) -> list[np.ndarray]:
+    """Part number per file (in the order of each of ``comps``) once the
+    colour-blind files' accepted links join their cores, most alike first;
+    no link joins two parts that both hold a core."""
+    pa, pb, owner = [], [], []
+    for k, files in enumerate(comps):
+        for x in files[blind[files]].tolist():
+            for y in files.tolist():
+                if y != x and not (blind[y] and y < x):
+                    pa.append(x)
+                    pb.append(y)
+                    owner.append(k)
+    a, b = np.array(pa, dtype=np.int64), np.array(pb, dtype=np.int64)
+    ok = _accepted(f, a, b, t)
+    a, b, link_owner = a[ok], b[ok], np.array(owner, dtype=np.int64)[ok]
+    gray = gray_of(f.raw, np.arange(len(f.present))).astype(np.float32)
+    diff = np.abs(gray[a] - gray[b]).mean(axis=1)
+    out = []
+    for k, files in enumerate(comps):
+        at = {x: n for n, x in enumerate(files.tolist())}  # path rank in the component
+        mine = np.flatnonzero(link_owner == k)
+        la = np.array([at[x] for x in a[mine].tolist()], dtype=np.int64)
+        lb = np.array([at[x] for x in b[mine].tolist()], dtype=np.int64)
+        lo, hi = np.minimum(la, lb), np.maximum(la, lb)
+        order = np.lexsort((hi, lo, diff[mine]))
+        # the colour files of a core are one part from the start
+        mine_core = core[files]
+        part = np.arange(len(files))
+        for c in np.unique(mine_core[mine_core >= 0]):
+            members = np.flatnonzero(mine_core == c)
+            part[members] = members[0]
+        held = np.full(len(files), -1)  # the core each part holds, -1: none
+        held[part[mine_core >= 0]] = mine_core[mine_core >= 0]
+        for x, y in zip(lo[order].tolist(), hi[order].tolist(), strict=True):
+            px, py = part[x], part[y]
+            if px == py or (held[px] >= 0 and held[py] >= 0):
+                continue
+            keep, gone = min(px, py), max(px, py)
+            part[part == gone] = keep
+            held[keep] = max(held[keep], held[gone])
+        out.append(np.unique(part, return_inverse=True)[1].reshape(-1))
+    return out
