@@ -31,7 +31,7 @@ import numpy as np
 
 from .group import components, label_members
 from .signature import COLOR_BYTES, FINE_OFFSET, gray_of
-from .verify import DEFAULT, REJECTED, Features, Thresholds, decide
+from .verify import DEFAULT, REJECTED, Features, Thresholds, _tint_ok, decide
 
 MAX_FILES = 256  # a component this large costs 32,640 direct comparisons
 
@@ -106,6 +106,11 @@ def split_bridged(
     for lo, hi in zip(starts[:-1].tolist(), starts[1:].tolist(), strict=True):
         local = np.arange(lo, hi)
         comps.append(local[np.argsort([keys[int(rows[k])] for k in local], kind="stable")])
+    # Only colour files in tints no tone change explains can be told apart by
+    # colour (a family's copies keep their tint): the others are not compared.
+    comps = [files for files in comps if _tints_differ(feats, files[colour[files]], thresholds)]
+    if not comps:
+        return labels
     core = _cores(feats, comps, colour, thresholds)
     split = [k for k, files in enumerate(comps) if len(np.unique(core[files[colour[files]]])) >= 2]
     if not split:
@@ -119,6 +124,12 @@ def split_bridged(
         out[rows[files]] = np.where(counts[parts] >= 2, fresh + parts, -1)
         fresh += len(counts)
     return out
+
+
+def _tints_differ(f: Features, files: np.ndarray, t: Thresholds) -> bool:
+    """Whether two of ``files`` have tints that verification's tint check refuses."""
+    i, j = np.triu_indices(len(files), 1)
+    return bool(len(i)) and not _tint_ok(f, files[i], files[j], t).all()
 
 
 def _accepted(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.ndarray:
