@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from . import hashes, signature
+from . import hashes, signature, thumbs
 from .cache import HashStore
 from .decode import Decoded, DecodeError, decode, decode_bytes
 from .hashvalue import names_for
@@ -200,11 +200,8 @@ def _fill(
             bits = hashes.compute_all(spec.computed, img.gray, spec.hash_size, original)
             for key, b in bits.items():
                 packed[key][k] = np.packbits(b.ravel())
-    grays = None if spec.full_decode else [_pixels(img.gray) for img in decoded]
-    if grays is not None:
-        bits = hashes.compute_batch(spec.computed, grays, spec.hash_size, originals)
-        for key, b in bits.items():
-            packed[key][where] = hashes.pack_rows(b)
+    else:
+        _fill_fast(packed, sigs, rows, decoded, originals, spec)
     if spec.rotations:
         from .rotations import variant_hashes
 
@@ -214,24 +211,65 @@ def _fill(
                 if key not in packed:
                     packed[key] = np.zeros((len(sigs), len(value)), dtype=np.uint8)
                 packed[key][k] = np.frombuffer(value, dtype=np.uint8)
+    if not spec.full_decode:
+        return
     # Always kept: verification needs it.  Its thumbnails are at most 32 px,
     # so a whole-factor box reduction first saves most of the Lanczos work;
     # down to >= 128 px, not 64: from 64 the box's aliasing moves the 32x32
     # thumbnail's fine detail (0.94 from its copy instead of 0.999).
     colors, small = [], []
-    for k, img in enumerate(decoded):
+    for img in decoded:
         factor = min(img.gray.size) // 128
         if factor >= 2:
             colors.append(_pixels(img.color.reduce(factor)))
             small.append(_pixels(img.gray.reduce(factor)))
         else:
             colors.append(_pixels(img.color))
-            small.append(grays[k] if grays is not None else _pixels(img.gray))
+            small.append(_pixels(img.gray))
     sigs[where] = signature.compute_batch(colors, small)
     # The regions' hashes (extra candidates for crops, borders, caption
     # bands) from the same reduced picture: a 32x32 of a region of it.
     for key, b in hashes.region_hashes(spec.computed, small, spec.hash_size).items():
         packed[key][where] = hashes.pack_rows(b)
+
+
+def _fill_fast(
+    packed: dict[str, np.ndarray],
+    sigs: np.ndarray,
+    rows: list[int],
+    decoded: list[Decoded],
+    originals: list[tuple[int, int]],
+    spec: HashSpec,
+) -> None:
+    """The fast path: pictures of one size (and whash working size) go through
+    one shared reduction (:func:`imgdupes.thumbs.reduce_stack`) that yields
+    the hashes' resized pictures, the signature's thumbnails (taken, as with
+    --full-decode, from the picture box-reduced to >= 128 px) and the
+    regions' (the picture less a uniform border, its top 80%)."""
+    methods = spec.computed
+    n = spec.hash_size
+    hashes.check_batch(methods, n)
+    grays = [_pixels(img.gray) for img in decoded]
+    colors = [_pixels(img.color) for img in decoded]
+    groups: dict[tuple[tuple[int, int], int], list[int]] = {}
+    for k, (pixels, original) in enumerate(zip(grays, originals, strict=True)):
+        scale = hashes.whash_scale(original, n) if "whash" in methods else 0
+        groups.setdefault((pixels.shape, scale), []).append(k)
+    regions = any(m in hashes.TONE_METHODS for m in methods)
+    for (_, scale), members in groups.items():
+        small = thumbs.reduce_stack(
+            np.stack([grays[k] for k in members]),
+            np.stack([colors[k] for k in members]),
+            n,
+            scale,
+            regions,
+        )
+        where = np.asarray([rows[k] for k in members])
+        bits = hashes.bits_from_thumbnails(methods, small, n)
+        bits.update(hashes.region_bits(methods, small, n))
+        for key, b in bits.items():
+            packed[key][where] = hashes.pack_rows(b)
+        sigs[where] = signature.from_thumbnails(small["color"], small["gray"], small["fine"])
 
 
 def _pixels(img: Image.Image) -> np.ndarray:

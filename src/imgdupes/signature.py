@@ -109,3 +109,10 @@ def compute_batch(colors: list[np.ndarray], grays: list[np.ndarray]) -> np.ndarr
         out[rows, nc:FINE_OFFSET] = small_gray.reshape(b, GRAY_SIDE * GRAY_SIDE)
         out[rows, FINE_OFFSET:] = fine.reshape(b, FINE_SIDE * FINE_SIDE)
     return out
+
+
+def from_thumbnails(color: np.ndarray, gray: np.ndarray, fine: np.ndarray) -> np.ndarray:
+    """(B, SIGNATURE_BYTES) uint8 from thumbnails already made (the fast path's
+    :func:`imgdupes.thumbs.reduce_stack`): (B, 8, 8, 3), (B, 16, 16), (B, 32, 32)."""
+    b = len(gray)
+    return np.concatenate([color.reshape(b, -1), gray.reshape(b, -1), fine.reshape(b, -1)], axis=1)
