@@ -18,7 +18,15 @@ from PIL import Image
 
 from . import hashes, signature, thumbs
 from .cache import HashStore
-from .decode import Decoded, DecodeError, decode, decode_bytes
+from .decode import (
+    Decoded,
+    DecodeError,
+    Pixels,
+    decode,
+    decode_bytes,
+    decode_pixels,
+    decode_pixels_bytes,
+)
 from .hashvalue import names_for
 from .model import HASH_METHODS, FileRecord, HashedImage, HashRecord, ScanError
 from .progress import Progress
@@ -140,7 +148,7 @@ def hash_chunk(
     packed = {key: np.zeros((count, nbytes), dtype=np.uint8) for key in keys}
     sigs = np.zeros((count, signature.SIGNATURE_BYTES), dtype=np.uint8)
     rows: list[int] = []
-    decoded: list[Decoded] = []
+    decoded: list[Decoded | Pixels] = []
     pixels = 0
 
     def flush() -> None:
@@ -160,11 +168,14 @@ def hash_chunk(
         decoded.clear()
 
     for k, path in enumerate(paths):
+        img: Decoded | Pixels
         try:
-            if data is None:
-                img = decode(path, spec.reduce_to)
+            if spec.full_decode:
+                img = decode(path, spec.reduce_to) if data is None else decode_bytes(data[k])
+            elif data is None:
+                img = decode_pixels(path, spec.reduce_to)
             else:  # images inside a dataset shard: named by path, held in memory
-                img = decode_bytes(data[k], spec.reduce_to)
+                img = decode_pixels_bytes(data[k], spec.reduce_to)
         except DecodeError as exc:
             reasons[k] = str(exc)
             continue
@@ -173,7 +184,7 @@ def hash_chunk(
         width[k], height[k] = img.width, img.height
         # A chunk is sized by file bytes; a few small files can still decode
         # big (PNG), so decoded pictures are hashed once they hold this much.
-        pixels += img.gray.size[0] * img.gray.size[1]
+        pixels += img.width * img.height if isinstance(img, Decoded) else img.color.size // 3
         if pixels >= CHUNK_PIXELS:
             flush()
             pixels = 0
@@ -189,30 +200,44 @@ def _fill(
     packed: dict[str, np.ndarray],
     sigs: np.ndarray,
     rows: list[int],
-    decoded: list[Decoded],
+    decoded: list[Decoded | Pixels],
     spec: HashSpec,
 ) -> None:
     """Hashes and signatures of ``decoded`` into rows ``rows`` of the chunk's arrays."""
-    where = np.asarray(rows)
-    originals = [(img.width, img.height) for img in decoded]
     if spec.full_decode:
-        for k, img, original in zip(rows, decoded, originals, strict=True):
-            bits = hashes.compute_all(spec.computed, img.gray, spec.hash_size, original)
-            for key, b in bits.items():
-                packed[key][k] = np.packbits(b.ravel())
+        _fill_exact(packed, sigs, rows, decoded, spec)  # type: ignore[arg-type]
     else:
-        _fill_fast(packed, sigs, rows, decoded, originals, spec)
+        _fill_fast(packed, sigs, rows, decoded, spec)  # type: ignore[arg-type]
     if spec.rotations:
         from .rotations import variant_hashes
 
-        for k, img, original in zip(rows, decoded, originals, strict=True):
-            turned = variant_hashes(img.gray, spec.methods, spec.hash_size, original)
+        for k, img in zip(rows, decoded, strict=True):
+            if isinstance(img, Decoded):
+                gray = img.gray
+            else:
+                gray = Image.fromarray(thumbs.luma(img.color) if img.gray is None else img.gray)
+            original = (img.width, img.height)
+            turned = variant_hashes(gray, spec.methods, spec.hash_size, original)
             for key, value in turned.items():
                 if key not in packed:
                     packed[key] = np.zeros((len(sigs), len(value)), dtype=np.uint8)
                 packed[key][k] = np.frombuffer(value, dtype=np.uint8)
-    if not spec.full_decode:
-        return
+
+
+def _fill_exact(
+    packed: dict[str, np.ndarray],
+    sigs: np.ndarray,
+    rows: list[int],
+    decoded: list[Decoded],
+    spec: HashSpec,
+) -> None:
+    """--full-decode: each picture through ImageHash's own steps."""
+    where = np.asarray(rows)
+    for k, img in zip(rows, decoded, strict=True):
+        original = (img.width, img.height)
+        bits = hashes.compute_all(spec.computed, img.gray, spec.hash_size, original)
+        for key, b in bits.items():
+            packed[key][k] = np.packbits(b.ravel())
     # Always kept: verification needs it.  Its thumbnails are at most 32 px,
     # so a whole-factor box reduction first saves most of the Lanczos work;
     # down to >= 128 px, not 64: from 64 the box's aliasing moves the 32x32
@@ -237,8 +262,7 @@ def _fill_fast(
     packed: dict[str, np.ndarray],
     sigs: np.ndarray,
     rows: list[int],
-    decoded: list[Decoded],
-    originals: list[tuple[int, int]],
+    decoded: list[Pixels],
     spec: HashSpec,
 ) -> None:
     """The fast path: pictures of one size (and whash working size) go through
@@ -249,20 +273,17 @@ def _fill_fast(
     methods = spec.computed
     n = spec.hash_size
     hashes.check_batch(methods, n)
-    grays = [_pixels(img.gray) for img in decoded]
-    colors = [_pixels(img.color) for img in decoded]
-    groups: dict[tuple[tuple[int, int], int], list[int]] = {}
-    for k, (pixels, original) in enumerate(zip(grays, originals, strict=True)):
-        scale = hashes.whash_scale(original, n) if "whash" in methods else 0
-        groups.setdefault((pixels.shape, scale), []).append(k)
+    whash = "whash" in methods
+    # JPEGs decoded by simplejpeg come without their gray: the reduction makes it
+    groups: dict[tuple[tuple[int, ...], int, bool], list[int]] = {}
+    for k, img in enumerate(decoded):
+        scale = hashes.whash_scale((img.width, img.height), n) if whash else 0
+        groups.setdefault((img.color.shape, scale, img.gray is None), []).append(k)
     regions = any(m in hashes.TONE_METHODS for m in methods)
-    for (_, scale), members in groups.items():
+    for (_, scale, no_gray), members in groups.items():
+        grays = None if no_gray else np.stack([decoded[k].gray for k in members])  # type: ignore[misc]
         small = thumbs.reduce_stack(
-            np.stack([grays[k] for k in members]),
-            np.stack([colors[k] for k in members]),
-            n,
-            scale,
-            regions,
+            grays, np.stack([decoded[k].color for k in members]), n, scale, regions
         )
         where = np.asarray([rows[k] for k in members])
         bits = hashes.bits_from_thumbnails(methods, small, n)

@@ -26,7 +26,7 @@ from .hashvalue import INNER, UPPER
 # Pictures converted per block: gray and colour rows as float32 come to this
 # many bytes at most, so the buffers are reused from the heap instead of
 # being mapped afresh for each chunk (glibc maps anything above 32 MB).
-BLOCK_BYTES = 8 << 20
+BLOCK_BYTES = 4 << 20
 # A region box taller than this times its width is resized by Pillow: Pillow
 # 13 runs the vertical pass first on some of those (from 1.06 times the
 # width on a 64x64 target), and its rounding then falls elsewhere.  It ran
@@ -43,14 +43,15 @@ _BORDER_MAX = 0.25  # of a side, trimmed at most from each edge
 
 
 def reduce_stack(
-    gray: np.ndarray,
+    gray: np.ndarray | None,
     color: np.ndarray | None,
     hash_size: int,
     whash_scale: int = 0,
     regions: bool = True,
 ) -> dict[str, np.ndarray]:
     """The small pictures of a stack of same-size pictures ((B, H, W) uint8 gray,
-    (B, H, W, 3) uint8 colour; without colour only the hashes' parts).
+    (B, H, W, 3) uint8 colour; without colour only the hashes' parts; without
+    gray, Pillow's ``convert("L")`` of the colour, see :func:`luma_float`).
 
     Keys: ``ahash`` (B, n, n), ``dhash`` (B, n, n+1), ``phash`` (B, 4n, 4n) uint8;
     ``whash`` (B, n, n) block sums (with ``whash_scale``); with colour also
@@ -58,11 +59,11 @@ def reduce_stack(
     ``regions``, ``inner`` and ``upper`` (B, 4n, 4n) uint8.  The signature and
     the regions are taken, as before, from the picture box-reduced to >= 128 px
     (``Image.reduce``) when it is at least 256 px on its shorter side."""
-    count, height, width = gray.shape
+    count, height, width = (color if gray is None else gray).shape[:3]
     step = max(1, BLOCK_BYTES // (height * width * 16))
     parts = [
         _reduce_block(
-            gray[lo : lo + step],
+            None if gray is None else gray[lo : lo + step],
             None if color is None else color[lo : lo + step],
             hash_size,
             whash_scale,
@@ -76,7 +77,7 @@ def reduce_stack(
 
 
 def _reduce_block(
-    gray: np.ndarray,
+    gray: np.ndarray | None,
     color: np.ndarray | None,
     hash_size: int,
     whash_scale: int,
@@ -84,6 +85,13 @@ def _reduce_block(
 ) -> dict[str, np.ndarray]:
     n = hash_size
     side = 4 * n
+    as_float = color_float = None
+    if gray is None:
+        assert color is not None
+        b, h, w, _ = color.shape
+        color_float = color.reshape(b, h, w * 3).astype(np.float32)
+        as_float = luma_float(color_float.reshape(b, h, w, 3))
+        gray = as_float.astype(np.uint8)
     height = gray.shape[1]
     specs = [resample.lanczos(n), resample.lanczos(n + 1), resample.lanczos(side)]
     if whash_scale:
@@ -95,7 +103,7 @@ def _reduce_block(
         specs.append(resample.lanczos(GRAY_SIDE))
         if side != FINE_SIDE:
             specs.append(resample.lanczos(FINE_SIDE))
-    parts = resample.horizontal(gray, specs)
+    parts = resample.horizontal(gray, specs, as_float)
     out = {
         "ahash": resample.vertical(parts[0], n),
         "dhash": resample.vertical(parts[1], n),
@@ -126,12 +134,29 @@ def _reduce_block(
     out["gray"] = resample.vertical(across_gray, GRAY_SIDE)
     b, h, w = small.shape
     (across_color,) = resample.horizontal(
-        small_color.reshape(b, h, w * 3), [resample.bands(COLOR_SIDE)]
+        small_color.reshape(b, h, w * 3),
+        [resample.bands(COLOR_SIDE)],
+        color_float if shared else None,
     )
     out["color"] = resample.vertical(across_color, COLOR_SIDE).reshape(b, COLOR_SIDE, COLOR_SIDE, 3)
     if regions:
         out[INNER], out[UPPER] = _regions(small, across_side, side)
     return out
+
+
+# Pillow's RGB -> L: (R * 19595 + G * 38470 + B * 7471 + 0x8000) >> 16
+_LUMA = np.array([19595.0, 38470.0, 7471.0], dtype=np.float32)
+
+
+def luma_float(color: np.ndarray) -> np.ndarray:
+    """Pillow's ``convert("L")`` of (..., 3) RGB values held as float32, as float32.
+    Exact: every product and partial sum is an integer below 2**24."""
+    return np.floor((color @ _LUMA + 32768.0) * (1.0 / 65536.0))
+
+
+def luma(color: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 Pillow ``convert("L")`` of an (H, W, 3) uint8 picture."""
+    return luma_float(color.astype(np.float32)).astype(np.uint8)
 
 
 def _box_reduce(gray: np.ndarray, color: np.ndarray, factor: int) -> tuple[np.ndarray, np.ndarray]:
