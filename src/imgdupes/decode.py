@@ -287,8 +287,8 @@ def _simplejpeg_decode(data: bytes, reduce_to: int | None) -> Pixels | None:
         height, width, space, _ = jpeg.decode_jpeg_header(data)  # type: ignore[attr-defined]
     except (ValueError, TypeError):
         return None
-    if space not in ("YCbCr", "Gray") or not 0 < width * height <= MAX_PIXELS:
-        return None  # CMYK/YCCK/RGB, Pillow's pixel limit and big-image slot: Pillow's path
+    if space not in ("YCbCr", "Gray") or not 0 < width * height <= BIG_PIXELS:
+        return None  # CMYK/YCCK/RGB, Pillow's pixel limits and big-image slot: Pillow's path
     if _turned(data):
         return None
     scale = 1

@@ -287,7 +287,6 @@ def _fill_fast(
         )
         where = np.asarray([rows[k] for k in members])
         bits = hashes.bits_from_thumbnails(methods, small, n)
-        bits.update(hashes.region_bits(methods, small, n))
         for key, b in bits.items():
             packed[key][where] = hashes.pack_rows(b)
         sigs[where] = signature.from_thumbnails(small["color"], small["gray"], small["fine"])

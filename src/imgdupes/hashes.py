@@ -384,7 +384,9 @@ def bits_from_thumbnails(
 ) -> dict[str, np.ndarray]:
     """``{key: (B, bits) bool}`` from a stack's resized pictures
     (:func:`imgdupes.thumbs.reduce_stack`): ahash, dhash, whash's block sums,
-    and one batched DCT and rank for phash, phash_org and their tones."""
+    and for phash and phash_org their plain, tone and (where ``small`` holds
+    the regions' pictures) region hashes from one batched DCT of all of them,
+    each the same bits as :func:`compute_batch` and :func:`region_hashes`."""
     nbits = hash_size * hash_size
     out: dict[str, np.ndarray] = {}
     b = len(small["phash"])
@@ -397,27 +399,16 @@ def bits_from_thumbnails(
     if "whash" in methods:
         out["whash"] = _above_median(small["whash"].reshape(b, nbits))
     tones = [m for m in methods if m in TONE_METHODS]
-    if tones:
-        p = small["phash"]
-        dct = _dct2_matmul(p)
-        ranks = _dct2_matmul(_ranks_batch(p))
-        for method in tones:
-            out[method] = _dct_bits_batch(dct, hash_size, method)
-            out[tone_key(method)] = _dct_bits_batch(ranks, hash_size, method)
-    return out
-
-
-def region_bits(
-    methods: tuple[str, ...] | list[str], small: dict[str, np.ndarray], hash_size: int
-) -> dict[str, np.ndarray]:
-    """:func:`region_hashes` from a stack's region pictures
-    (:func:`imgdupes.thumbs.reduce_stack`'s ``inner`` and ``upper``)."""
-    wanted = [m for m in methods if m in TONE_METHODS]
-    out: dict[str, np.ndarray] = {}
-    for name in REGIONS if wanted else ():
-        dct = _dct2_matmul(small[name])
-        for method in wanted:
-            out[key_name(method, name)] = _dct_bits_batch(dct, hash_size, method)
+    if not tones:
+        return out
+    p = small["phash"]
+    names = [None, TONE, *(r for r in REGIONS if r in small)]
+    stack = [p, _ranks_batch(p), *(small[r] for r in names[2:])]
+    dct = _dct2_matmul(np.concatenate(stack))
+    for method in tones:
+        bits = _dct_bits_batch(dct, hash_size, method)
+        for k, name in enumerate(names):
+            out[key_name(method, name) if name else method] = bits[k * b : (k + 1) * b]
     return out
 
 

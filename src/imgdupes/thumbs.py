@@ -99,10 +99,15 @@ def _reduce_block(
     # the signature's and regions' own picture is this one unless it is big
     factor = min(gray.shape[1:]) // 128
     shared = color is not None and factor < 2
+    boxes = common = None
     if shared:
         specs.append(resample.lanczos(GRAY_SIDE))
         if side != FINE_SIDE:
             specs.append(resample.lanczos(FINE_SIDE))
+        if regions:
+            boxes, common = _inner_boxes(gray)
+            if common is not None:  # one more column block of the same product
+                specs.append(resample.lanczos(side, common[0], common[2]))
     parts = resample.horizontal(gray, specs, as_float)
     out = {
         "ahash": resample.vertical(parts[0], n),
@@ -127,7 +132,12 @@ def _reduce_block(
         own = [resample.lanczos(GRAY_SIDE), resample.lanczos(FINE_SIDE)]
         if side != FINE_SIDE:
             own.append(resample.lanczos(side))
+        if regions:
+            boxes, common = _inner_boxes(small)
+            if common is not None:
+                own.append(resample.lanczos(side, common[0], common[2]))
         got = resample.horizontal(small, own)
+        parts = got
         across_gray, across_fine = got[0], got[1]
         across_side = got[1] if side == FINE_SIDE else got[2]
         out["fine"] = resample.vertical(across_fine, FINE_SIDE)
@@ -140,7 +150,11 @@ def _reduce_block(
     )
     out["color"] = resample.vertical(across_color, COLOR_SIDE).reshape(b, COLOR_SIDE, COLOR_SIDE, 3)
     if regions:
-        out[INNER], out[UPPER] = _regions(small, across_side, side)
+        assert boxes is not None
+        inner = None
+        if common is not None:
+            inner = resample.vertical(parts[-1], side, common[1], common[3])
+        out[INNER], out[UPPER] = _regions(small, across_side, side, boxes, inner)
     return out
 
 
@@ -175,12 +189,15 @@ def trimmed_boxes(gray: np.ndarray) -> np.ndarray:
     to a quarter of the side each) within a few levels of the frame's median
     colour almost everywhere.  A picture uniform all over is left whole."""
     count, h, w = gray.shape
-    g = gray.astype(np.int16)
-    frame = np.concatenate([g[:, 0], g[:, -1], g[:, :, 0], g[:, :, -1]], axis=1)
+    frame = np.concatenate([gray[:, 0], gray[:, -1], gray[:, :, 0], gray[:, :, -1]], axis=1)
     level = np.median(frame, axis=1).astype(np.int16)  # int() of a .5 median truncates
-    near = np.abs(g - level[:, None, None]) <= _BORDER_TOLERANCE
-    rows = near.mean(axis=2) >= 0.98
-    cols = near.mean(axis=1) >= 0.98
+    # |pixel - level| <= tolerance, as two uint8 comparisons
+    low = np.clip(level - _BORDER_TOLERANCE, 0, 255).astype(np.uint8)[:, None, None]
+    high = np.clip(level + _BORDER_TOLERANCE, 0, 255).astype(np.uint8)[:, None, None]
+    near = (gray >= low) & (gray <= high)
+    # the same division as near.mean(): exact counts over the side
+    rows = np.count_nonzero(near, axis=2) / w >= 0.98
+    cols = np.count_nonzero(near, axis=1) / h >= 0.98
 
     def run(flags: np.ndarray) -> np.ndarray:
         limit = int(flags.shape[1] * _BORDER_MAX)
@@ -207,31 +224,53 @@ def region_boxes(gray: np.ndarray) -> tuple[np.ndarray, tuple[float, float, floa
     return inner, upper  # type: ignore[return-value]
 
 
+def _tall(box: tuple[float, ...] | list[float]) -> bool:
+    x0, y0, x1, y1 = box
+    return (y1 - y0) > TALL * (x1 - x0)
+
+
+def _inner_boxes(gray: np.ndarray) -> tuple[np.ndarray, tuple[float, ...] | None]:
+    """The inner boxes of a stack, and the box when all share it (pictures
+    without a border do) and the matrix product can resize it."""
+    boxes, _ = region_boxes(gray)
+    first = boxes[0]
+    if (boxes == first).all() and not _tall(first.tolist()):
+        return boxes, tuple(first.tolist())
+    return boxes, None
+
+
 def _regions(
-    small: np.ndarray, across_side: np.ndarray, side: int
+    small: np.ndarray,
+    across_side: np.ndarray,
+    side: int,
+    inner_boxes: np.ndarray,
+    inner: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(inner, upper) (B, side, side) uint8: each region of ``small`` resized to
-    side x side as ``Image.resize(..., LANCZOS, box=...)`` does."""
+    side x side as ``Image.resize(..., LANCZOS, box=...)`` does (``inner``:
+    already made, when the pictures share one box)."""
     b, h, w = small.shape
-    inner_boxes, upper = region_boxes(small)
-    if upper[3] > TALL * upper[2]:
+    upper = tuple(float(v) for v in np.float32([0, 0, w, 0.8 * h]))
+    if _tall(upper):
         upper_px = np.stack([_pillow_region(p, upper, side) for p in small])
     else:
         # the top 80% spans the whole width: phash's horizontal pass already is its first
         upper_px = resample.vertical(across_side, side, upper[1], upper[3])
+    if inner is not None:
+        return inner, upper_px
     inner_px = np.empty((b, side, side), dtype=np.uint8)
-    # pictures without a border share one box (and pictures with the same border)
+    # pictures with the same border share a box
     keys, which = np.unique(inner_boxes, axis=0, return_inverse=True)
     for k, box in enumerate(keys.tolist()):
-        members = np.nonzero(which.ravel() == k)[0]
+        members = np.flatnonzero(which.ravel() == k)
         x0, y0, x1, y1 = box
-        if (y1 - y0) > TALL * (x1 - x0):
+        if _tall(box):
             for i in members:
                 inner_px[i] = _pillow_region(small[i], tuple(box), side)
             continue
         # only the rows the vertical pass reads are resized across
         weights = resample.box_weights(h, side, y0, y1)
-        used = np.nonzero(weights.any(axis=0))[0]
+        used = np.flatnonzero(weights.any(axis=0))
         lo, hi = int(used[0]), int(used[-1]) + 1
         (across,) = resample.horizontal(small[members, lo:hi], [resample.lanczos(side, x0, x1)])
         inner_px[members] = resample.round8(np.matmul(weights[:, lo:hi], across)).astype(np.uint8)
