@@ -249,18 +249,36 @@ _SOI = b"\xff\xd8\xff"
 
 
 def _plain_jpeg_bytes(path: str) -> bytes | None:
-    """The whole file when it starts like a JPEG and is not a camera RAW; None
-    otherwise or on any error (then :func:`decode` reads it and says why)."""
-    if os.path.splitext(path)[1].lower() in RAW_EXTENSIONS:
+    """The whole file when it is a regular file that starts like a JPEG and is
+    not named as a camera RAW; None otherwise or on any error (then
+    :func:`decode` opens it again and says why)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
         return None
     try:
-        with open_regular(path) as fh:
-            head = fh.read(3)
-            if head != _SOI:
-                return None
-            return head + fh.read()
-    except (OSError, DecodeError):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _FAST_MAX_BYTES:
+            return None  # a FIFO or device swapped in: never read (decode() says why)
+        data = os.read(fd, st.st_size + 1)
+        if data[:3] != _SOI or path.lower().endswith(_RAW_SUFFIXES):
+            return None
+        while len(data) <= st.st_size:  # a short read (or a file that grew)
+            more = os.read(fd, max(1, st.st_size + 1 - len(data)))
+            if not more:
+                break
+            data += more
+        return data
+    except OSError:
         return None
+    finally:
+        os.close(fd)
+
+
+_RAW_SUFFIXES = tuple(RAW_EXTENSIONS)
+# Bigger files are left to Pillow, which reads as it decodes (a huge or
+# sparse file named .jpg is never read whole into memory).
+_FAST_MAX_BYTES = 64 << 20
 
 
 _simplejpeg: object | None = None
@@ -319,6 +337,8 @@ def _simplejpeg_decode(data: bytes, reduce_to: int | None) -> Pixels | None:
 def _turned(data: bytes) -> bool:
     """Whether a JPEG's EXIF block asks for a turn or a mirror (or cannot be read,
     or an XMP block may): those go through Pillow, which applies it."""
+    if data.find(b"\xff\xe1") < 0:
+        return False  # no APP1 block at all (entropy-coded data never holds FF E1)
     at = 2
     while at + 4 <= len(data) and data[at] == 0xFF:
         marker = data[at + 1]
