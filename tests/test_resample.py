@@ -123,3 +123,18 @@ def test_one_reduction_gives_pillows_thumbnails_and_regions(photo):
                 assert np.array_equal(got[key][0], np.asarray(picture)), (color.size, key)
     box = thumbs.trimmed_boxes(np.asarray(framed.convert("L"))[None])[0]
     assert tuple(box) == (12, 30, 212, 180)
+
+
+def test_border_search_of_a_stack_is_the_per_picture_one():
+    """thumbs.trimmed_boxes against hashes.trimmed_box: tiny sides (nothing to
+    trim), borders near black and white, and uniform pictures."""
+    from imgdupes import thumbs
+
+    rng = np.random.default_rng(5)
+    for h, w in [(1, 1), (2, 3), (3, 40), (9, 9), (30, 17), (64, 96)]:
+        stack = rng.integers(0, 256, (4, h, w), dtype=np.uint8)
+        stack[1, : max(1, h // 4)] = 3  # a top border near black
+        stack[2, :, : max(1, w // 5)] = 250  # a left border near white
+        stack[3] = 77  # uniform: left whole
+        want = [hashes.trimmed_box(g) for g in stack]
+        assert [tuple(b) for b in thumbs.trimmed_boxes(stack).tolist()] == want, (h, w)

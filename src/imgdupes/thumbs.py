@@ -201,6 +201,8 @@ def trimmed_boxes(gray: np.ndarray) -> np.ndarray:
 
     def run(flags: np.ndarray) -> np.ndarray:
         limit = int(flags.shape[1] * _BORDER_MAX)
+        if limit == 0:  # a side under 4 px: nothing to trim
+            return np.zeros(len(flags), dtype=np.int64)
         stop = ~flags[:, :limit]
         return np.where(stop.any(axis=1), stop.argmax(axis=1), limit)
 
