@@ -290,7 +290,9 @@ def _fill_fast(
         bits = hashes.bits_from_thumbnails(methods, small, n)
         for key, b in bits.items():
             packed[key][where] = hashes.pack_rows(b)
-        sigs[where] = signature.from_thumbnails(small["color"], small["gray"], small["fine"])
+        sigs[where] = signature.from_thumbnails(
+            small["color"], small["gray"], small["fine"], small["texture"]
+        )
 
 
 def _pixels(img: Image.Image) -> np.ndarray:

@@ -181,8 +181,10 @@ def compute_batch(colors: list[np.ndarray], grays: list[np.ndarray]) -> np.ndarr
     return out
 
 
-def from_thumbnails(color: np.ndarray, gray: np.ndarray, fine: np.ndarray) -> np.ndarray:
-    """(B, SIGNATURE_BYTES) uint8 from thumbnails already made (the fast path's
-    :func:`imgdupes.thumbs.reduce_stack`): (B, 8, 8, 3), (B, 16, 16), (B, 32, 32)."""
+def from_thumbnails(
+    color: np.ndarray, gray: np.ndarray, fine: np.ndarray, texture: np.ndarray
+) -> np.ndarray:
+    """(B, SIGNATURE_BYTES) uint8 from parts already made (the fast path's
+    :func:`imgdupes.thumbs.reduce_stack`), in :data:`PARTS`' order."""
     b = len(gray)
-    return np.concatenate([color.reshape(b, -1), gray.reshape(b, -1), fine.reshape(b, -1)], axis=1)
+    return np.concatenate([p.reshape(b, -1) for p in (color, gray, fine, texture)], axis=1)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import resample
+from . import resample, signature
 from .hashvalue import INNER, UPPER
 
 # Pictures converted per block: gray and colour rows as float32 come to this
@@ -55,7 +55,8 @@ def reduce_stack(
 
     Keys: ``ahash`` (B, n, n), ``dhash`` (B, n, n+1), ``phash`` (B, 4n, 4n) uint8;
     ``whash`` (B, n, n) block sums (with ``whash_scale``); with colour also
-    ``gray`` (B, 16, 16), ``fine`` (B, 32, 32), ``color`` (B, 8, 8, 3) and, with
+    ``gray`` (B, 16, 16), ``fine`` (B, 32, 32), ``color`` (B, 8, 8, 3), ``texture``
+    (B, 256) (see :mod:`imgdupes.signature`) and, with
     ``regions``, ``inner`` and ``upper`` (B, 4n, 4n) uint8.  The signature and
     the regions are taken, as before, from the picture box-reduced to >= 128 px
     (``Image.reduce``) when it is at least 256 px on its shorter side."""
@@ -142,6 +143,8 @@ def _reduce_block(
         across_side = got[1] if side == FINE_SIDE else got[2]
         out["fine"] = resample.vertical(across_fine, FINE_SIDE)
     out["gray"] = resample.vertical(across_gray, GRAY_SIDE)
+    # the signature's texture: area means, in float, as signature.compute_batch makes it
+    out["texture"] = signature.textures(small)
     b, h, w = small.shape
     (across_color,) = resample.horizontal(
         small_color.reshape(b, h, w * 3),
