@@ -20,6 +20,7 @@ are still read, without the checks their missing parts serve.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -76,14 +77,18 @@ def texture_of(raw: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.nd
     return raw[rows, TEXTURE_OFFSET:SIGNATURE_BYTES]
 
 
+@functools.lru_cache(maxsize=256)
 def _area_weights(size: int, out: int) -> np.ndarray:
     """(out, size) float32: each output cell the mean of the input pixels it
-    covers (fractional at the edges), so every pixel counts alike."""
+    covers (fractional at the edges), so every pixel counts alike.  Cached:
+    a folder's pictures share a handful of sizes."""
     edges = np.arange(out + 1) * (size / out)
     lo, hi = edges[:-1, None], edges[1:, None]
     px = np.arange(size)[None, :]
     cover = np.clip(np.minimum(hi, px + 1) - np.maximum(lo, px), 0, None)
-    return (cover / cover.sum(axis=1, keepdims=True)).astype(np.float32)
+    weights = (cover / cover.sum(axis=1, keepdims=True)).astype(np.float32)
+    weights.flags.writeable = False
+    return weights
 
 
 def _plane_projector(side: int) -> np.ndarray:
