@@ -101,6 +101,7 @@ def _plane_projector(side: int) -> np.ndarray:
 PLANE_RESIDUAL = _plane_projector(GRAY_SIDE)
 _YS, _XS = np.mgrid[0:GRAY_SIDE, 0:GRAY_SIDE]
 _DESIGN = np.stack([np.ones(GRAY_SIDE**2), _XS.ravel(), _YS.ravel()], axis=1).astype(np.float32)
+_DESIGN_PAIRS = (_DESIGN[:, :, None] * _DESIGN[:, None, :]).reshape(GRAY_SIDE**2, 9)
 
 
 def _plain_plane(means: np.ndarray) -> np.ndarray:
@@ -112,7 +113,10 @@ def _plain_plane(means: np.ndarray) -> np.ndarray:
     spread = np.median(np.abs(means - plane), axis=1, keepdims=True) * 1.5 + 0.05
     for _ in range(2):
         w = (np.abs(means - plane) <= 2.5 * spread).astype(np.float32)
-        normal = np.einsum("bk,ki,kj->bij", w, _DESIGN, _DESIGN)
+        # = einsum("bk,ki,kj->bij", w, D, D), bit for bit: w is 0/1 and D's
+        # products are whole numbers, so every partial sum is an exact
+        # float32 integer in any order; one matrix product, not a 3-way einsum
+        normal = (w @ _DESIGN_PAIRS).reshape(-1, 3, 3)
         normal += np.eye(3, dtype=np.float32) * 1e-3
         rhs = np.einsum("bk,ki,bk->bi", w, _DESIGN, means)
         plane = np.linalg.solve(normal, rhs[..., None])[..., 0] @ _DESIGN.T
