@@ -260,10 +260,11 @@ def _plain_jpeg_bytes(path: str) -> bytes | None:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or st.st_size > _FAST_MAX_BYTES:
             return None  # a FIFO or device swapped in: never read (decode() says why)
-        data = os.read(fd, st.st_size + 1)
-        if data[:3] != _SOI or path.lower().endswith(_RAW_SUFFIXES):
+        # the first bytes alone first: another format is read by Pillow only
+        data = os.read(fd, len(_SOI))
+        if data != _SOI or path.lower().endswith(_RAW_SUFFIXES):
             return None
-        while len(data) <= st.st_size:  # a short read (or a file that grew)
+        while len(data) <= st.st_size:  # to the end (or a file that grew: one more read)
             more = os.read(fd, max(1, st.st_size + 1 - len(data)))
             if not more:
                 break
