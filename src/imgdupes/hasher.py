@@ -8,7 +8,6 @@ so they all "matched" each other).
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from .decode import (
 from .hashvalue import names_for
 from .model import HASH_METHODS, FileRecord, HashedImage, HashRecord, ScanError
 from .progress import Progress
-from .workers import worker_pool
+from .workers import steady_heap, worker_pool
 
 if TYPE_CHECKING:
     from .columns import ImageTable
@@ -319,36 +318,8 @@ def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
 
 def _work(args: tuple[list[int], list[str], HashSpec]) -> tuple[list[int], ChunkHashes]:
     indices, paths, spec = args
-    _steady_heap()
+    steady_heap()
     return indices, hash_chunk(paths, spec)
-
-
-@functools.cache
-def _steady_heap() -> None:
-    """Once per hashing worker: glibc's malloc thresholds at the top of their
-    sliding range (mmap 32 MiB, trim 64 MiB), as cluster.py sets them for
-    Dask's workers.
-
-    A chunk's float blocks are a few MB; glibc's sliding thresholds sit
-    about there, so the heap top was handed back after most chunks and
-    faulted in again by the next: 20,000 96x72 JPEGs cold, whole command,
-    2.97-3.33 s of system time against 0.55-0.66 s with these thresholds
-    (user time alike).  A worker keeps at most its own peak of freed memory
-    (tens of MB).  Left alone where the user set either threshold."""
-    if "MALLOC_TRIM_THRESHOLD_" in os.environ or "MALLOC_MMAP_THRESHOLD_" in os.environ:
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
-_M_TRIM_THRESHOLD = -1  # glibc's mallopt() parameter numbers
-_M_MMAP_THRESHOLD = -3
 
 
 def default_workers() -> int:
