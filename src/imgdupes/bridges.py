@@ -33,14 +33,9 @@ from .group import components, label_members
 from .signature import COLOR_BYTES, FINE_OFFSET, gray_of
 from .verify import DEFAULT, REJECTED, Features, Thresholds, _tint_ok, decide
 
-MAX_FILES = 256  # a component this large costs 32,640 direct comparisons
-
-
-def colour_blind(signatures: Sequence[bytes], t: Thresholds = DEFAULT) -> tuple[np.ndarray, ...]:
-    """(blind, colour) per signature: no tint (mean colour less its gray) and
-    next to no chroma anywhere; or some colour.  A file without a usable
-    signature is neither."""
-    return _blind(*_colours(signatures, range(len(signatures))), t)
+# Larger sets are left as they are: a file the first rejects is compared with
+# every other colour file, and a cluster of thousands would cost millions.
+MAX_FILES = 256
 
 
 def _colours(signatures: Sequence[bytes], rows) -> tuple[np.ndarray, np.ndarray]:
@@ -57,6 +52,9 @@ def _colours(signatures: Sequence[bytes], rows) -> tuple[np.ndarray, np.ndarray]
 
 
 def _blind(col: np.ndarray, present: np.ndarray, t: Thresholds) -> tuple[np.ndarray, ...]:
+    """(blind, colour) per colour thumbnail: no tint (mean colour less its
+    gray) and next to no chroma anywhere; or some colour.  A file without a
+    usable signature is neither."""
     pixels = col.reshape(len(col), -1, 3)
     # The mean |chroma| is at least a third of the channels' spread: most
     # files (a dense cluster of colour pictures) are told apart on uint8 alone.
