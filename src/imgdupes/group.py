@@ -32,7 +32,7 @@ SORT_KEYS = ("filesize", "filepath", "imagesize", "width", "height", "mtime", "n
 # second to import and a sparse matrix of every edge).
 
 _SMALL = 200_000  # edges; below this the pure-Python union-find wins
-_EDGES_PER_STEP = 1 << 20
+_EDGES_PER_STEP = 1 << 18  # ~12 MB of temporaries per step
 
 
 def find_roots(parent: np.ndarray, x: np.ndarray) -> np.ndarray:

@@ -258,13 +258,28 @@ class Features:
     def __init__(self, signatures: Sequence[bytes]):
         n = len(signatures)
         raw = np.zeros((n, SIGNATURE_BYTES), dtype=np.uint8)
-        self.present = np.zeros(n, dtype=bool)
-        self.has_fine = np.zeros(n, dtype=bool)  # a version-1 signature has no 32x32 part
+        present = np.zeros(n, dtype=bool)
+        has_fine = np.zeros(n, dtype=bool)  # a version-1 signature has no 32x32 part
         for k, sig in enumerate(signatures):
             if len(sig) in (FINE_OFFSET, SIGNATURE_BYTES):
                 raw[k, : len(sig)] = np.frombuffer(sig, dtype=np.uint8)
-                self.present[k] = True
-                self.has_fine[k] = len(sig) == SIGNATURE_BYTES
+                present[k] = True
+                has_fine[k] = len(sig) == SIGNATURE_BYTES
+        self._derive(raw, present, has_fine)
+
+    @classmethod
+    def from_matrix(cls, raw: np.ndarray, present: np.ndarray) -> Features:
+        """The features of (n, SIGNATURE_BYTES) signatures given as one matrix
+        (``present``: which rows hold one), used as it is: no bytes object
+        per file, no copy."""
+        f = cls.__new__(cls)
+        f._derive(raw, present, present)
+        return f
+
+    def _derive(self, raw: np.ndarray, present: np.ndarray, has_fine: np.ndarray) -> None:
+        n = len(raw)
+        self.present = present
+        self.has_fine = has_fine
         self.raw = raw
         self.fine_raw = fine_of(raw)
         self.fine_energy = np.zeros(n, dtype=np.float32)
@@ -309,13 +324,23 @@ class Features:
         return centred / np.maximum(self.norm[rows], 1e-6)[:, None]
 
 
-_FILES_PER_STEP = 1 << 14
+_FILES_PER_STEP = 1 << 12  # files at once: 4 MB per float temporary
 _FINE_FILES_PER_STEP = 1 << 11
 
 
 # What confirmed (or not) a pair, as :func:`decide` numbers it.
 RULES = ("rejected", "structure", "tone", "local", "flat", "unchecked", "aligned")
 REJECTED, STRUCTURE, TONE, LOCAL, FLAT, UNCHECKED, ALIGNED = range(len(RULES))
+
+
+def features_of(signatures: Sequence[bytes], rows: np.ndarray) -> Features:
+    """The :class:`Features` of ``signatures[k]`` for k in ``rows``: a scan's
+    table hands them over as one matrix (see :meth:`Signatures.matrix
+    <imgdupes.columns.Signatures.matrix>`), not a bytes object per file."""
+    matrix = getattr(signatures, "matrix", None)
+    if matrix is not None:
+        return Features.from_matrix(*matrix(rows))
+    return Features([signatures[k] for k in rows.tolist()])
 
 
 def _rows(f: Features, name: str, rows: np.ndarray) -> np.ndarray:
@@ -571,7 +596,7 @@ def refine_components(
     files = np.nonzero(involved_rows[unique_index])[0]
     if len(files) == 0:
         return labels
-    feats = Features([signatures[k] for k in files])
+    feats = features_of(signatures, files)
     local = {int(fid): k for k, fid in enumerate(files)}
 
     # Files of each row in a stable order.
