@@ -7,9 +7,15 @@ size so that the hash store keeps it next to the hashes.
 
 Layout (SIGNATURE_BYTES bytes): an 8x8 RGB thumbnail (192 bytes), a 16x16
 grayscale thumbnail (256 bytes) and a 32x32 grayscale thumbnail (1024 bytes),
-all Lanczos-reduced, row-major.  The 32x32 one (version 2) carries the fine
-detail that tells apart pages of one layout with different text; a version-1
-signature (the first 448 bytes) is still read, without that check.
+all Lanczos-reduced, row-major, then (version 3) the 16x16 *texture* (256
+bytes): the area means of the gray picture on a 16x16 grid, in float, less
+their best-fitting plane, in 1/:data:`TEXTURE_GAIN` of a level about 128
+(clipped at about 8 levels either way).  The 32x32 one (version 2) carries
+the fine detail that tells apart pages of one layout with different text; the
+texture carries the pattern of a low-detail picture (a paper, a soft
+gradient) whose thumbnails, rounded to whole levels, hold less than a level
+of it.  Shorter signatures of earlier layouts (the first 448 or 1472 bytes)
+are still read, without the checks their missing parts serve.
 """
 
 from __future__ import annotations
@@ -26,19 +32,24 @@ from . import resample
 
 # The matrix path (resample.py) matches Pillow's resize but for a rare +-1 in a byte
 # (3 of 89,600 on small JPEGs), far inside what verification tolerates: same version.
-SIGNATURE_VERSION = 2
+SIGNATURE_VERSION = 3
 COLOR_SIDE = 8
 GRAY_SIDE = 16
 FINE_SIDE = 32
 COLOR_BYTES = COLOR_SIDE * COLOR_SIDE * 3
 FINE_OFFSET = COLOR_BYTES + GRAY_SIDE * GRAY_SIDE  # = version 1's size
-SIGNATURE_BYTES = FINE_OFFSET + FINE_SIDE * FINE_SIDE
+TEXTURE_OFFSET = FINE_OFFSET + FINE_SIDE * FINE_SIDE  # = version 2's size
+SIGNATURE_BYTES = TEXTURE_OFFSET + GRAY_SIDE * GRAY_SIDE
+# Steps of the texture per gray level: a paper whose pattern spans half a level
+# (0.3-2.5 levels rms on the real split) keeps 8-40 steps of it.
+TEXTURE_GAIN = 16.0
 # The layout: each part a row-major uint8 thumbnail of this shape, in this order.
 # Other modules read a signature through the accessors below only.
 PARTS: tuple[tuple[str, tuple[int, ...]], ...] = (
     ("color", (COLOR_SIDE, COLOR_SIDE, 3)),
     ("gray", (GRAY_SIDE, GRAY_SIDE)),
     ("fine", (FINE_SIDE, FINE_SIDE)),
+    ("texture", (GRAY_SIDE, GRAY_SIDE)),
 )
 
 
@@ -56,7 +67,65 @@ def gray_of(raw: np.ndarray, rows: np.ndarray) -> np.ndarray:
 def fine_of(raw: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
     """(len(rows), pixels) uint8: the 32x32 grayscale thumbnails of signatures
     ``raw[rows]`` (version 2; empty columns for a version-1 ``raw``)."""
-    return raw[rows, FINE_OFFSET:SIGNATURE_BYTES]
+    return raw[rows, FINE_OFFSET:TEXTURE_OFFSET]
+
+
+def texture_of(raw: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.ndarray:
+    """(len(rows), pixels) uint8: the 16x16 textures of signatures ``raw[rows]``
+    (version 3; see the layout above)."""
+    return raw[rows, TEXTURE_OFFSET:SIGNATURE_BYTES]
+
+
+def _area_weights(size: int, out: int) -> np.ndarray:
+    """(out, size) float32: each output cell the mean of the input pixels it
+    covers (fractional at the edges), so every pixel counts alike."""
+    edges = np.arange(out + 1) * (size / out)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    px = np.arange(size)[None, :]
+    cover = np.clip(np.minimum(hi, px + 1) - np.maximum(lo, px), 0, None)
+    return (cover / cover.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _plane_projector(side: int) -> np.ndarray:
+    """(side*side, side*side): what the best-fitting plane leaves of a thumbnail."""
+    ys, xs = np.mgrid[0:side, 0:side]
+    design = np.stack([np.ones(side * side), xs.ravel(), ys.ravel()], axis=1)
+    return (np.eye(side * side) - design @ np.linalg.pinv(design)).astype(np.float32)
+
+
+PLANE_RESIDUAL = _plane_projector(GRAY_SIDE)
+_YS, _XS = np.mgrid[0:GRAY_SIDE, 0:GRAY_SIDE]
+_DESIGN = np.stack([np.ones(GRAY_SIDE**2), _XS.ravel(), _YS.ravel()], axis=1).astype(np.float32)
+
+
+def _plain_plane(means: np.ndarray) -> np.ndarray:
+    """(B, 256): the plane fitted to the cells that lie near it, so that a
+    frame, a caption band or a logo on a plain picture does not move it (the
+    paper keeps its own level and pattern around them).  Starts from the
+    median, then twice keeps the cells within 2.5 deviations and refits."""
+    plane = np.repeat(np.median(means, axis=1, keepdims=True), means.shape[1], axis=1)
+    spread = np.median(np.abs(means - plane), axis=1, keepdims=True) * 1.5 + 0.05
+    for _ in range(2):
+        w = (np.abs(means - plane) <= 2.5 * spread).astype(np.float32)
+        normal = np.einsum("bk,ki,kj->bij", w, _DESIGN, _DESIGN)
+        normal += np.eye(3, dtype=np.float32) * 1e-3
+        rhs = np.einsum("bk,ki,bk->bi", w, _DESIGN, means)
+        plane = np.linalg.solve(normal, rhs[..., None])[..., 0] @ _DESIGN.T
+        r = (means - plane) * w
+        kept = np.maximum(w.sum(axis=1, keepdims=True), 1)
+        spread = np.sqrt((r**2).sum(axis=1, keepdims=True) / kept) + 0.05
+    return plane
+
+
+def textures(gray: np.ndarray) -> np.ndarray:
+    """(B, GRAY_SIDE**2) uint8 textures of (B, H, W) uint8 pictures of one size."""
+    b, h, w = gray.shape
+    means = np.matmul(
+        np.matmul(_area_weights(h, GRAY_SIDE), gray.astype(np.float32)),
+        _area_weights(w, GRAY_SIDE).T,
+    ).reshape(b, -1)
+    residual = means - _plain_plane(means)
+    return np.clip(np.rint(128 + TEXTURE_GAIN * residual), 0, 255).astype(np.uint8)
 
 
 def parts(sig: bytes) -> list[np.ndarray]:
@@ -107,5 +176,6 @@ def compute_batch(colors: list[np.ndarray], grays: list[np.ndarray]) -> np.ndarr
             small_color.reshape(b, 3, COLOR_SIDE, COLOR_SIDE).transpose(0, 2, 3, 1).reshape(b, nc)
         )
         out[rows, nc:FINE_OFFSET] = small_gray.reshape(b, GRAY_SIDE * GRAY_SIDE)
-        out[rows, FINE_OFFSET:] = fine.reshape(b, FINE_SIDE * FINE_SIDE)
+        out[rows, FINE_OFFSET:TEXTURE_OFFSET] = fine.reshape(b, FINE_SIDE * FINE_SIDE)
+        out[rows, TEXTURE_OFFSET:] = textures(gray)
     return out

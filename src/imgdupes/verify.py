@@ -35,10 +35,14 @@ from .signature import (
     FINE_OFFSET,
     FINE_SIDE,
     GRAY_SIDE,
+    PLANE_RESIDUAL,
     SIGNATURE_BYTES,
+    TEXTURE_GAIN,
+    TEXTURE_OFFSET,
     color_of,
     fine_of,
     gray_of,
+    texture_of,
 )
 
 
@@ -82,26 +86,39 @@ class Thresholds:
     # one band, can be confirmed (the region hashes' extra candidates: a
     # low-detail picture's region says even less than the whole of it).
     require_fine: bool = False
+    # Low-detail pictures with a grain (a paper, a canvas: the texture's
+    # part that a 3x3 mean does not explain, levels rms): the grain must
+    # agree, in any tone.  Different papers reach 0.6 at most on the real
+    # split; copies 0.85 and more, where not clipped to white.
+    grain_min_energy: float = 0.15
+    grain_min_correlation: float = 0.8
+    grain_max_ratio: float = 3.0  # a re-toned copy's grain is scaled by the curve's slope
+    # The tint (mean colour less its gray): a tone curve keeps its direction
+    # and scales it with the grain; a grayscale copy has none and keeps the
+    # luminance (so do JPEG copies whose faint tint the chroma rounding took).
+    tint_gray: float = 0.6
+    tint_min_cosine: float = 0.9
+    tint_close: float = 2.0  # levels: faint tints whose direction says little
+    tint_max_ratio: float = 2.0
+    gray_copy_max_shift: float = 3.0
+    clipped_tint_min_cosine: float = 0.8
+    # ... and the grain after aligning a crop or a frame (see _aligned_grain):
+    # copies reach 0.5-0.85, other papers 0.45 at most on the real split.
+    aligned_grain_min_correlation: float = 0.5
+    flat_grain_min_correlation: float = 0.3  # see decide's flat rule
 
 
 DEFAULT = Thresholds()
 
 
-def _plane_residual_projector() -> np.ndarray:
-    ys, xs = np.mgrid[0:GRAY_SIDE, 0:GRAY_SIDE]
-    design = np.stack([np.ones(GRAY_SIDE * GRAY_SIDE), xs.ravel(), ys.ravel()], axis=1)
-    projector = np.eye(GRAY_SIDE * GRAY_SIDE) - design @ np.linalg.pinv(design)
-    return projector.T.astype(np.float32)
+_PLANE_RESIDUAL = PLANE_RESIDUAL.T
 
 
-_PLANE_RESIDUAL = _plane_residual_projector()
-
-
-def fine_detail(fine: np.ndarray) -> np.ndarray:
+def fine_detail(fine: np.ndarray, side: int = FINE_SIDE) -> np.ndarray:
     """(k, 1024) 32x32 thumbnails -> what a 3x3 mean does not explain (text,
     edges, texture), as (k, 1024) float32: a page of one layout with other
     words differs here while its thumbnails at 16x16 are the same gray bars."""
-    g = fine.astype(np.float32).reshape(-1, FINE_SIDE, FINE_SIDE)
+    g = fine.astype(np.float32).reshape(-1, side, side)
     p = np.pad(g, ((0, 0), (1, 1), (1, 1)), mode="edge")
     rows = p[:, :, :-2] + p[:, :, 1:-1] + p[:, :, 2:]  # the 3x3 sum, one axis at a time
     box = (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9
@@ -260,12 +277,14 @@ class Features:
         raw = np.zeros((n, SIGNATURE_BYTES), dtype=np.uint8)
         present = np.zeros(n, dtype=bool)
         has_fine = np.zeros(n, dtype=bool)  # a version-1 signature has no 32x32 part
+        has_texture = np.zeros(n, dtype=bool)  # ... nor version 2 a texture
         for k, sig in enumerate(signatures):
-            if len(sig) in (FINE_OFFSET, SIGNATURE_BYTES):
+            if len(sig) in (FINE_OFFSET, TEXTURE_OFFSET, SIGNATURE_BYTES):
                 raw[k, : len(sig)] = np.frombuffer(sig, dtype=np.uint8)
                 present[k] = True
-                has_fine[k] = len(sig) == SIGNATURE_BYTES
-        self._derive(raw, present, has_fine)
+                has_fine[k] = len(sig) >= TEXTURE_OFFSET
+                has_texture[k] = len(sig) == SIGNATURE_BYTES
+        self._derive(raw, present, has_fine, has_texture)
 
     @classmethod
     def from_matrix(cls, raw: np.ndarray, present: np.ndarray) -> Features:
@@ -273,15 +292,29 @@ class Features:
         (``present``: which rows hold one), used as it is: no bytes object
         per file, no copy."""
         f = cls.__new__(cls)
-        f._derive(raw, present, present)
+        f._derive(raw, present, present, present)
         return f
 
-    def _derive(self, raw: np.ndarray, present: np.ndarray, has_fine: np.ndarray) -> None:
+    def _derive(
+        self, raw: np.ndarray, present: np.ndarray, has_fine: np.ndarray, has_texture: np.ndarray
+    ) -> None:
         n = len(raw)
         self.present = present
         self.has_fine = has_fine
+        self.has_texture = has_texture
         self.raw = raw
         self.fine_raw = fine_of(raw)
+        # the grain (see :meth:`grain`), in levels rms, and the share of
+        # the texture's cells that are plain (see :func:`_plain_cells`)
+        self.grain_energy = np.zeros(n, dtype=np.float32)
+        self.plain_share = np.zeros(n, dtype=np.float32)
+        # the tint: the mean colour less its gray (what a grayscale copy has none of)
+        colours = color_of(raw, np.arange(n))
+        mean_colour = colours.mean(axis=1, dtype=np.float32)  # no float copy of the thumbnails
+        self.tint = mean_colour - mean_colour.mean(axis=1, keepdims=True)
+        # share of the colour thumbnail clipped to white in some channel: a
+        # brightened pale picture, whose tint the clipping shrinks and turns
+        self.clipped = (colours.max(axis=2) >= _CLIPPED).mean(axis=1).astype(np.float32)
         self.fine_energy = np.zeros(n, dtype=np.float32)
         self.mean = np.zeros(n, dtype=np.float32)
         self.std = np.zeros(n, dtype=np.float32)
@@ -308,9 +341,22 @@ class Features:
                 part = rows[at : at + _FINE_FILES_PER_STEP]
                 fine = fine_detail(self.fine_raw[part])
                 self.fine_energy[part] = np.sqrt((fine**2).mean(axis=1))
+                self.grain_energy[part] = np.sqrt((self.grain(part) ** 2).mean(axis=1))
+                self.plain_share[part] = _plain_cells(texture_of(raw, part)).mean(axis=1)
+        self.grain_energy[~self.has_texture] = 0
+        self.plain_share[~self.has_texture] = 0
 
     def gray(self, rows: np.ndarray) -> np.ndarray:
         return gray_of(self.raw, rows).astype(np.float32)
+
+    def texture(self, rows: np.ndarray) -> np.ndarray:
+        """The textures of some files, in levels about 0."""
+        return (texture_of(self.raw, rows).astype(np.float32) - 128) / TEXTURE_GAIN
+
+    def grain(self, rows: np.ndarray) -> np.ndarray:
+        """What a 3x3 mean leaves of the texture, in levels: a paper's pattern,
+        where a gradient or a soft bowl of light has none."""
+        return fine_detail(texture_of(self.raw, rows), GRAY_SIDE) / TEXTURE_GAIN
 
     def color(self, rows: np.ndarray) -> np.ndarray:
         return color_of(self.raw, rows).astype(np.float32)
@@ -329,8 +375,8 @@ _FINE_FILES_PER_STEP = 1 << 11
 
 
 # What confirmed (or not) a pair, as :func:`decide` numbers it.
-RULES = ("rejected", "structure", "tone", "local", "flat", "unchecked", "aligned")
-REJECTED, STRUCTURE, TONE, LOCAL, FLAT, UNCHECKED, ALIGNED = range(len(RULES))
+RULES = ("rejected", "structure", "tone", "local", "flat", "unchecked", "aligned", "texture")
+REJECTED, STRUCTURE, TONE, LOCAL, FLAT, UNCHECKED, ALIGNED, TEXTURE = range(len(RULES))
 
 
 def features_of(signatures: Sequence[bytes], rows: np.ndarray) -> Features:
@@ -542,19 +588,204 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     flat_ok = (
         np.abs(_rows(f, "gray", a) - _rows(f, "gray", b)).mean(axis=1) <= t.flat_max_diff
     ) & (np.abs(_rows(f, "color", a) - _rows(f, "color", b)).mean(axis=(1, 2)) <= t.flat_max_diff)
+    grainy = (f.grain_energy[a] >= t.grain_min_energy) & (f.grain_energy[b] >= t.grain_min_energy)
+    texture_ok = np.zeros(len(a), dtype=bool)
+    # (pictures plain but for an edit, a caption on a paper, count as low-detail here)
+    plain = (f.plain_share[a] >= _PLAIN_SHARE) & (f.plain_share[b] >= _PLAIN_SHARE)
+    low = grainy & (~detailed | plain)
+    grain_corr = np.full(len(a), -1.0, dtype=np.float32)
+    if low.any():
+        texture_ok[low], grain_corr[low] = _texture_ok(f, a[low], b[low], t)
+    # A caption, a logo or a frame on a low-detail picture is detailed where the
+    # paper is not: the parts of the texture it leaves (not clipped) must agree too.
+    edited = detailed & (structure_ok | tone_ok | local_ok | aligned_ok)
+    if edited.any():
+        at = np.nonzero(edited)[0]
+        ok = _plain_parts_ok(f, a[at], b[at], t)
+        for rule_ok in (structure_ok, tone_ok, local_ok, aligned_ok):
+            rule_ok[at] &= ok
     out[detailed & local_ok] = LOCAL
     out[detailed & aligned_ok] = ALIGNED
     out[detailed & tone_ok] = TONE
     out[detailed & structure_ok] = STRUCTURE
-    out[~detailed & flat_ok] = FLAT
+    # Pictures that look the same thumbnail for thumbnail and whose grain
+    # does not contradict it (JPEG's blocks add a grain of their own to a
+    # soft wallpaper; two papers of one tint correlate 0.2 at most).
+    flat_ok &= ~grainy | (grain_corr >= t.flat_grain_min_correlation)
+    out[low & texture_ok & (out == REJECTED)] = TEXTURE
+    out[~detailed & flat_ok & (out == REJECTED)] = FLAT
     if t.require_fine:
         # (and detail outside one band on both: the same caption or logo on
         # two plain pictures is not one picture)
+        # A paper's grain is detail of its own: its rule stands (it refuses
+        # the same caption on two papers, whose grains differ).
         spread = (f.std_outside[a] >= t.min_detail) & (f.std_outside[b] >= t.min_detail)
-        out[~(fine & spread)] = REJECTED
+        out[~(fine & spread) & (out != TEXTURE)] = REJECTED
     # A file without a signature (hashes imported from a file) cannot be checked.
     out[~(f.present[a] & f.present[b])] = UNCHECKED
     return out
+
+
+_UNCLIPPED = 254  # a 16x16 cell at this level or above has lost its grain to white
+
+
+def _tint_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.ndarray:
+    """Whether a tone change or a grayscale copy explains the tints of a[k]
+    and b[k] (see :class:`Thresholds`)."""
+    shift = np.abs(f.mean[a] - f.mean[b])
+    qa, qb = f.tint[a], f.tint[b]
+    na, nb = np.linalg.norm(qa, axis=1), np.linalg.norm(qb, axis=1)
+    gray_a, gray_b = na < t.tint_gray, nb < t.tint_gray
+    cosine = np.einsum("ij,ij->i", qa, qb) / np.maximum(na * nb, 1e-6)
+    strength = na / np.maximum(nb, 1e-6)
+    tinted = (
+        ((cosine >= t.tint_min_cosine) | (np.linalg.norm(qa - qb, axis=1) <= t.tint_close))
+        & (strength <= t.tint_max_ratio)
+        & (strength >= 1 / t.tint_max_ratio)
+    )
+    # Where the brighter side is clipped in a quarter of its colour cells, its
+    # tint may be any part of the other's, turned a little (each channel
+    # clips at its own level); a grayscale copy is not clipped that way.
+    a_brighter = f.mean[a] >= f.mean[b]
+    clipped = np.where(a_brighter, f.clipped[a], f.clipped[b]) >= _CLIPPED_SHARE
+    weaker = np.where(a_brighter, strength <= t.tint_max_ratio, strength >= 1 / t.tint_max_ratio)
+    tinted |= clipped & weaker & (cosine >= t.clipped_tint_min_cosine)
+    tint_ok = np.where(
+        (gray_a | gray_b) & ~clipped,
+        (gray_a & gray_b) | (shift <= t.gray_copy_max_shift),
+        tinted | (gray_a & gray_b),
+    )
+    return tint_ok
+
+
+def _texture_ok(
+    f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``texture`` rule for low-detail pictures with a grain: the grains
+    correlate (where neither side is clipped), within a tone change, in a
+    tint that a tone change or a grayscale copy explains.  Two papers of one
+    tint differ in their grain; two tints of one paper in their tint."""
+    keep = (_rows(f, "gray", a) < _UNCLIPPED) & (_rows(f, "gray", b) < _UNCLIPPED)
+    keep &= _plain_cells(texture_of(f.raw, a)) & _plain_cells(texture_of(f.raw, b))
+    ga, gb = f.grain(a), f.grain(b)
+    corr = _masked_corr(ga, gb, keep)
+    corr[keep.mean(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0
+    ratio = np.sqrt((ga**2 * keep).sum(axis=1) / np.maximum((gb**2 * keep).sum(axis=1), 1e-6))
+    shift = np.abs(f.mean[a] - f.mean[b])
+    tint_ok = _tint_ok(f, a, b, t)
+    alike = (ratio <= t.grain_max_ratio) & (ratio >= 1 / t.grain_max_ratio)
+    alike &= (shift <= t.tone_max_brightness_shift) & tint_ok
+    ok = alike & (corr >= t.grain_min_correlation)
+    # A crop or a frame scales the grain about the centre: compare it again
+    # under the scales and shifts of :data:`_GRAIN_WARPS`.
+    redo = np.nonzero(alike & ~ok)[0]
+    if len(redo):
+        best = _aligned_grain(f, a[redo], b[redo])
+        ok[redo] = (best >= t.aligned_grain_min_correlation) & (
+            best >= corr[redo] + t.aligned_min_gain
+        )
+    return ok, corr
+
+
+# The grain's warps: the scales of a crop or a frame of up to ~10% a side,
+# or both between two copies, then a cell's shift either way around the best.
+_GRAIN_SCALES = np.array(
+    [
+        (s, 0.0, 0.0, 0.0)
+        for s in (0.8, 0.84, 0.87, 0.9, 0.93, 0.96, 1.04, 1.075, 1.11, 1.15, 1.19, 1.25)
+    ],
+    dtype=np.float32,
+)
+_GRAIN_SHIFTS = np.array(
+    [(0.0, 0.0, dx, dy) for dx in (-1.0, 0.0, 1.0) for dy in (-1.0, 0.0, 1.0) if dx or dy],
+    dtype=np.float32,
+)
+
+
+def _aligned_grain(f: Features, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The best correlation of a's grain with b's texture warped (its grain
+    taken after the warp), over the cells plain on both sides: first over
+    :data:`_GRAIN_SCALES`, then the best scale shifted by :data:`_GRAIN_SHIFTS`."""
+    out = np.full(len(a), -1.0, dtype=np.float32)
+    for lo in range(0, len(a), _ALIGN_PAIRS_PER_STEP):
+        ra, rb = a[lo : lo + _ALIGN_PAIRS_PER_STEP], b[lo : lo + _ALIGN_PAIRS_PER_STEP]
+        ga = f.grain(ra)
+        plain_a = _plain_cells(texture_of(f.raw, ra))
+        tb = texture_of(f.raw, rb).astype(np.float32)
+        plain_b = _plain_cells(texture_of(f.raw, rb)).astype(np.float32)
+        k, scales = len(ra), len(_GRAIN_SCALES)
+        params = np.broadcast_to(_GRAIN_SCALES, (k, scales, 4))
+        corr = _grain_under(ga, plain_a, tb, plain_b, params)
+        best = params[np.arange(k), np.argmax(corr, axis=1)]
+        near = best[:, None, :] + _GRAIN_SHIFTS[None, :, :]
+        shifted = _grain_under(ga, plain_a, tb, plain_b, near)
+        out[lo : lo + k] = np.maximum(corr.max(axis=1), shifted.max(axis=1))
+    return out
+
+
+def _grain_under(
+    ga: np.ndarray, plain_a: np.ndarray, tb: np.ndarray, plain_b: np.ndarray, params: np.ndarray
+) -> np.ndarray:
+    """(k, P) correlations of grains ``ga`` with textures ``tb`` under warps
+    ``params`` (k, P, 4), over cells plain on both sides and inside."""
+    k, p = params.shape[:2]
+    index, weight, inside = _coords(GRAY_SIDE, np.ascontiguousarray(params))
+    warped = _warp(tb, index, weight).reshape(k * p, -1)
+    keep = (_warp(plain_b, index, weight).reshape(k * p, -1) > 0.99) & inside.reshape(k * p, -1)
+    keep &= np.repeat(plain_a, p, axis=0)
+    corr = _masked_corr(
+        np.repeat(ga, p, axis=0), fine_detail(warped, GRAY_SIDE) / TEXTURE_GAIN, keep
+    )
+    corr[keep.mean(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0
+    return corr.reshape(k, p)
+
+
+_CLIPPED_SHARE = 0.25
+_PLAIN_SHARE = 0.5  # of the texture's cells: a picture this plain outside its edit
+_PLAIN_MIN_CORRELATION = 0.5
+
+
+def _plain_parts_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.ndarray:
+    """Whether the plain parts of two pictures agree: the texture's cells
+    that are not clipped (within about 8 levels of the plane) and whose
+    neighbours are not, where both have at least half of their cells so
+    plain (a paper with a caption, a logo or a frame; a photo has few).
+    Their grains must correlate, or, where there is no grain, their levels
+    match as the ``flat`` rule wants."""
+    ok = np.ones(len(a), dtype=bool)
+    ta, tb = texture_of(f.raw, a), texture_of(f.raw, b)
+    plain_a, plain_b = _plain_cells(ta), _plain_cells(tb)
+    both = (f.plain_share[a] >= _PLAIN_SHARE) & (f.plain_share[b] >= _PLAIN_SHARE)
+    if not both.any():
+        return ok
+    k = np.nonzero(both)[0]
+    keep = plain_a[k] & plain_b[k]
+    ga, gb = f.grain(a[k]), f.grain(b[k])
+    corr = _masked_corr(ga, gb, keep)
+    energy = np.sqrt(
+        np.minimum((ga**2 * keep).sum(axis=1), (gb**2 * keep).sum(axis=1))
+        / np.maximum(keep.sum(axis=1), 1)
+    )
+    grainy = energy >= t.grain_min_energy
+    # no grain: the plain parts' levels must be alike (two sheets of one colour)
+    level = np.abs(f.gray(a[k]) - f.gray(b[k]))
+    level = (level * keep).sum(axis=1) / np.maximum(keep.sum(axis=1), 1)
+    # (in a tint the other's explains: two tints of one paper are not one picture)
+    tinted = _tint_ok(f, a[k], b[k], t)
+    ok[k] = np.where(grainy, (corr >= _PLAIN_MIN_CORRELATION) & tinted, level <= t.flat_max_diff)
+    ok[k] &= keep.mean(axis=1) >= _MIN_ALIGNED_PIXELS / 2
+    return ok
+
+
+def _plain_cells(texture: np.ndarray) -> np.ndarray:
+    """(k, 256) bool: the texture's cells neither clipped nor next to one."""
+    clipped = ((texture <= 1) | (texture >= 254)).reshape(-1, GRAY_SIDE, GRAY_SIDE)
+    p = np.pad(clipped, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    near = np.zeros_like(clipped)
+    for dy in range(3):
+        for dx in range(3):
+            near |= p[:, dy : dy + GRAY_SIDE, dx : dx + GRAY_SIDE]
+    return ~near.reshape(len(texture), -1)
 
 
 def accept(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -> np.ndarray:
