@@ -122,6 +122,7 @@ class Signatures:
         self._present = np.ones(len(fresh_rows), dtype=bool)
         self._ids = store_ids  # (count,) int64, -1 where not from the store
         self._fetch = fetch
+        self._fresh = len(fresh_rows)  # slots below this hold rows hashed in this run
 
     def need(self, rows: np.ndarray) -> None:
         """Make sure ``rows`` are at hand (one bulk read for those that are not)."""
@@ -144,6 +145,15 @@ class Signatures:
             self._present = np.concatenate([self._present, present])
         else:  # the first read (a warm run's only one): no second copy of it
             self._rows, self._present = got, present
+
+    def release(self) -> None:
+        """Let go of the rows read from the store (read again if asked): once
+        the sets are made, their images hold their own signatures, and a dense
+        folder's sets hold every file."""
+        if len(self._rows) > self._fresh and self._fetch is not None:
+            self._slot[self._slot >= self._fresh] = -1
+            self._rows = self._rows.reshape(-1, self.width)[: self._fresh].copy()
+            self._present = self._present[: self._fresh].copy()
 
     def matrix(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(len(rows), width) uint8 signatures of ``rows`` and whether each
@@ -182,6 +192,9 @@ class _OwnedSignatures(Signatures):
 
     def need(self, rows: np.ndarray) -> None:
         self._base.need(self._owner[np.asarray(rows, dtype=np.int64)])
+
+    def release(self) -> None:
+        self._base.release()
 
     def matrix(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._base.matrix(self._owner[np.asarray(rows, dtype=np.int64)])

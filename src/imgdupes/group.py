@@ -418,6 +418,8 @@ def group_images(
     if table is not None:
         table.prepare(np.flatnonzero(labels >= 0))  # the files of the sets, in one read
     sets = build_sets(images, labels, nbits, sort_keys, reverse)
+    if table is not None:
+        table.signatures.release()  # the sets' images hold theirs now
     if rotations or use_tones or use_regions:
         _distance_in_best_form(sets, images, rotations, use_tones, use_regions)
     return sets

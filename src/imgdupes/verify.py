@@ -315,6 +315,7 @@ class Features:
         # share of the colour thumbnail clipped to white in some channel: a
         # brightened pale picture, whose tint the clipping shrinks and turns
         self.clipped = (colours.max(axis=2) >= _CLIPPED).mean(axis=1).astype(np.float32)
+        del colours, mean_colour  # (n, 192) bytes: not held through the steps below
         self.fine_energy = np.zeros(n, dtype=np.float32)
         self.mean = np.zeros(n, dtype=np.float32)
         self.std = np.zeros(n, dtype=np.float32)
@@ -371,7 +372,7 @@ class Features:
 
 
 _FILES_PER_STEP = 1 << 12  # files at once: 4 MB per float temporary
-_FINE_FILES_PER_STEP = 1 << 11
+_FINE_FILES_PER_STEP = 1 << 9  # ~2 MB per float temporary (fine_detail makes five)
 
 
 # What confirmed (or not) a pair, as :func:`decide` numbers it.
