@@ -126,3 +126,7 @@ def test_verification_reads_stored_signatures_as_one_matrix(tmp_path, photo):
                 assert np.array_equal(getattr(matrix, name), getattr(one_by_one, name))
             a, b = np.triu_indices(len(rows), 1)
             assert np.array_equal(decide(matrix, a, b), decide(one_by_one, a, b))
+        # let go once the sets are made, they are read again when asked
+        before = [warm.signatures[k] for k in range(n)]
+        warm.signatures.release()
+        assert [warm.signatures[k] for k in range(n)] == before
