@@ -39,12 +39,12 @@ import accuracy_data as data  # noqa: E402
 import real_data as real  # noqa: E402
 
 import imgdupes  # noqa: E402
-from imgdupes import group, hashes  # noqa: E402
+from imgdupes import group, hashes, thumbs  # noqa: E402
 
 
 def _no_regions():
     """Patches that skip the region hashes and their search (forked workers inherit them)."""
-    saved = (hashes.region_hashes, group.region_labels)
+    saved = (hashes.region_hashes, group.region_labels, thumbs._inner_boxes, thumbs._regions)
 
     def empty(methods, grays, hash_size):
         return {}  # the region keys keep their zeros
@@ -52,13 +52,22 @@ def _no_regions():
     def alone(plain, regions, link, signatures, keys, known):
         return np.full(len(plain), -1, dtype=np.int64)
 
+    def no_boxes(gray):  # the fast path's: no region resizes at all
+        return np.zeros((len(gray), 4), dtype=np.float32), None
+
+    def blank(small, across_side, side, boxes, inner):
+        blank = np.zeros((len(small), side, side), dtype=np.uint8)
+        return blank, blank
+
     hashes.region_hashes = empty
     group.region_labels = alone
+    thumbs._inner_boxes = no_boxes
+    thumbs._regions = blank
     return saved
 
 
 def _restore(saved) -> None:
-    hashes.region_hashes, group.region_labels = saved
+    hashes.region_hashes, group.region_labels, thumbs._inner_boxes, thumbs._regions = saved
 
 
 def _distinct(folder: str, count: int) -> list[str]:

@@ -1,17 +1,18 @@
 """Throughput at dataset scale: small JPEGs cold and warm, a million files warm, dense clusters.
 
     python benchmarks/throughput.py [--count 105000] [--many 1000000] [--dense 50000]
-        [--num-proc 2] [--czkawka /tmp/vcz/bin/python] [--only small,many,dense]
+        [--num-proc 2] [--side 96x72] [--czkawka /tmp/vcz/bin/python] [--only small,many,dense]
 
 Everything is written to a temporary folder and removed afterwards.
 
-- small: ``--count`` JPEGs of 96x72 (an ML dataset's thumbnails).  Prints the
-  draft-decode floor (Pillow decoding each file at 1/8 scale in N processes,
-  nothing else), a bare ``os.walk`` + ``os.stat`` of the tree, our cold run
-  (empty hash store) and warm run (everything stored) as whole commands with
-  their peak memory, czkawka's engine on the same folder (its Python bindings,
-  run from their own venv: ``python -m venv V && V/bin/pip install czkawka``,
-  cache folder empty), and the warm run's stages in this process.
+- small: ``--count`` JPEGs of 96x72 (an ML dataset's thumbnails; ``--side
+  256x192`` for bigger ones). Prints the draft-decode floor (Pillow decoding each
+  file at 1/8 scale in N processes, nothing else), a bare ``os.walk`` +
+  ``os.stat`` of the tree, our cold run (empty hash store) and warm run
+  (everything stored) as whole commands with their peak memory, czkawka's engine
+  on the same folder (its Python bindings, run from their own venv: ``python -m
+  venv V && V/bin/pip install czkawka``, cache folder empty), and the warm run's
+  stages in this process.
 - many: ``--many`` tiny files whose hashes are already in the store (filled
   directly, no decode: what a warm run over a million-file dataset does), one
   warm run as a whole command with its peak memory, next to a bare walk + stat.
@@ -60,20 +61,20 @@ print(len(groups))
 # --- making the trees ------------------------------------------------------------------------
 
 
-def _write_small(job: tuple[str, int, int]) -> None:
-    root, start, stop = job
+def _write_small(job: tuple[str, int, int, tuple[int, int]]) -> None:
+    root, start, stop, side = job
     rng = np.random.default_rng(start)
     for i in range(start, stop):
         folder = os.path.join(root, f"d{i // PER_DIR:04d}")
         os.makedirs(folder, exist_ok=True)
         small = rng.integers(0, 256, size=(9, 12, 3), dtype=np.uint8)
-        img = Image.fromarray(small).resize(SIDE, Image.Resampling.BILINEAR)
+        img = Image.fromarray(small).resize(side, Image.Resampling.BILINEAR)
         img.save(os.path.join(folder, f"f{i:07d}.jpg"), quality=85)
 
 
-def make_small(root: str, count: int, procs: int) -> None:
+def make_small(root: str, count: int, procs: int, side: tuple[int, int] = SIDE) -> None:
     step = -(-count // (procs * 4))
-    jobs = [(root, lo, min(count, lo + step)) for lo in range(0, count, step)]
+    jobs = [(root, lo, min(count, lo + step), side) for lo in range(0, count, step)]
     with multiprocessing.get_context("fork").Pool(procs) as pool:
         pool.map(_write_small, jobs)
 
@@ -179,8 +180,9 @@ def stages(root: str, cache: str, procs: int) -> None:
 def small(tmp: str, args: argparse.Namespace, env: dict[str, str]) -> None:
     root = os.path.join(tmp, "small")
     t = time.perf_counter()
-    make_small(root, args.count, args.num_proc)
-    print(f"\n== {args.count} JPEGs of 96x72, written in {time.perf_counter() - t:.0f} s ==")
+    side = tuple(int(v) for v in args.side.split("x"))
+    make_small(root, args.count, args.num_proc, side)  # type: ignore[arg-type]
+    print(f"\n== {args.count} JPEGs of {args.side}, written in {time.perf_counter() - t:.0f} s ==")
     walk, paths = bare_walk(root)
     walk = min(walk, bare_walk(root)[0])
     floor = decode_floor(paths, args.num_proc)
@@ -294,6 +296,7 @@ def main() -> int:
     p.add_argument("--many", type=int, default=1_000_000, help="stored files, warm (1000000)")
     p.add_argument("--dense", type=int, default=50_000, help="files in 200 clusters (50000)")
     p.add_argument("--num-proc", type=int, default=2)
+    p.add_argument("--side", default="96x72", help="small JPEGs' size, WxH (96x72)")
     p.add_argument("--czkawka", default="/tmp/vcz/bin/python", help="python with czkawka")
     p.add_argument("--only", default="small,many,dense", help="sections, comma-separated")
     args = p.parse_args()

@@ -153,6 +153,7 @@ def forbid_decoding(monkeypatch):
             raise DecodeError("decoded although the hash store holds it")
 
         monkeypatch.setattr(hasher, "decode", refuse)
+        monkeypatch.setattr(hasher, "decode_pixels", refuse)  # the fast path's
 
     return forbid
 

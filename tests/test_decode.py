@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from imgdupes import decode as decode_mod
-from imgdupes import hashes
+from imgdupes import hashes, thumbs
 from imgdupes.discover import discover
 from imgdupes.hasher import HashSpec, hash_files, hash_path
 from imgdupes.samples import synthetic_photo
@@ -368,3 +368,72 @@ def test_permission_denied_is_one_warning(imgdupes, tmp_path):
         for name in os.listdir(folder):
             os.unlink(os.path.join(folder, name))
         os.rmdir(folder)
+
+
+# --- the fast path's JPEG decoder ----------------------------------------------------------
+
+
+def _jpeg_kinds(folder: Path, size: tuple[int, int]) -> dict[str, Path]:
+    img = synthetic_photo(80, size)
+    out = {}
+    for name, kw in {
+        "baseline420": {"quality": 85},
+        "444": {"quality": 90, "subsampling": 0},
+        "progressive": {"quality": 85, "progressive": True},
+    }.items():
+        out[name] = folder / f"{name}_{size[0]}.jpg"
+        img.save(out[name], **kw)
+    out["gray"] = folder / f"gray_{size[0]}.jpg"
+    img.convert("L").save(out["gray"], quality=85)
+    exif = img.getexif()
+    exif[0x0112] = 1
+    out["exif_upright"] = folder / f"upright_{size[0]}.jpg"
+    img.save(out["exif_upright"], quality=85, exif=exif)
+    exif[0x0112] = 6
+    out["rotated"] = folder / f"rotated_{size[0]}.jpg"
+    img.save(out["rotated"], quality=85, exif=exif)
+    out["cmyk"] = folder / f"cmyk_{size[0]}.jpg"
+    img.convert("CMYK").save(out["cmyk"], quality=85)
+    return out
+
+
+# 96x72 and 256x192: decoded whole; 1024x768 and 2400x1800: at 1/2 and 1/4 (draft)
+@pytest.mark.parametrize("size", [(96, 72), (256, 192), (1024, 768), (2400, 1800)])
+def test_fast_jpeg_decode_gives_pillows_pixels(tmp_path, size):
+    """simplejpeg (where it takes a file) and Pillow's draft decode give the same
+    pixels; EXIF-turned and CMYK files go through Pillow, which turns and converts."""
+    pytest.importorskip("simplejpeg")
+    for kind, path in _jpeg_kinds(tmp_path, size).items():
+        want = decode_mod.decode(str(path), 256)
+        got = decode_mod.decode_pixels(str(path), 256)
+        fast = decode_mod._simplejpeg_decode(path.read_bytes(), 256) is not None
+        assert fast == (kind not in ("rotated", "cmyk")), kind
+        assert (got.width, got.height) == (want.width, want.height), kind
+        assert np.array_equal(got.color, np.asarray(want.color)), kind
+        gray = got.gray if got.gray is not None else thumbs.luma(got.color)
+        assert np.array_equal(gray, np.asarray(want.gray)), kind
+    rotated = decode_mod.decode_pixels(str(tmp_path / f"rotated_{size[0]}.jpg"), 256)
+    assert (rotated.width, rotated.height) == (size[1], size[0])
+
+
+def test_fast_jpeg_decode_refuses_what_pillow_refuses(tmp_path, monkeypatch):
+    """A truncated or corrupt JPEG gives the same one-line error either way, and
+    without simplejpeg the same pictures come out of Pillow."""
+    paths = _jpeg_kinds(tmp_path, (96, 72))
+    data = paths["baseline420"].read_bytes()
+    (tmp_path / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (tmp_path / "corrupt.jpg").write_bytes(data[:300] + b"\xff\xd9" + bytes(200))
+    (tmp_path / "noise.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 2)
+    for name in ("truncated.jpg", "corrupt.jpg", "noise.jpg"):
+        path = str(tmp_path / name)
+        with pytest.raises(decode_mod.DecodeError) as pillow:
+            decode_mod.decode(path, 256)
+        with pytest.raises(decode_mod.DecodeError) as ours:
+            decode_mod.decode_pixels(path, 256)
+        assert str(ours.value) == str(pillow.value)
+        assert "\n" not in str(ours.value)
+    with_it = decode_mod.decode_pixels(str(paths["baseline420"]), 256)
+    monkeypatch.setattr(decode_mod, "_simplejpeg", False)  # as if it were not installed
+    without = decode_mod.decode_pixels(str(paths["baseline420"]), 256)
+    assert np.array_equal(with_it.color, without.color)
+    assert without.gray is not None

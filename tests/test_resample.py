@@ -89,3 +89,52 @@ def test_blas_held_to_one_thread_while_hashing_and_restored_after():
     after = [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
     assert inside and all(n == 1 for n in inside)
     assert after == before
+
+
+def test_one_reduction_gives_pillows_thumbnails_and_regions(photo):
+    """thumbs.reduce_stack: the signature's thumbnails and the regions' pictures
+    are Pillow's resizes (with box=) of the same picture, bit for bit."""
+    from PIL import ImageOps
+
+    from imgdupes import thumbs
+
+    wide = [photo(20 + k, (96, 72)) for k in range(3)] + [photo(30, (256, 192))]
+    framed = ImageOps.expand(photo(31, (200, 150)), border=(12, 30, 12, 4), fill=(250, 250, 250))
+    cases = [*wide, framed, photo(32, (72, 96)), photo(34, (50, 93)), photo(33, (600, 450))]
+    with _one_blas_thread():
+        for color in cases:
+            gray = color.convert("L")
+            got = thumbs.reduce_stack(np.asarray(gray)[None], np.asarray(color)[None], 8)
+            factor = min(gray.size) // 128
+            small_gray = gray.reduce(factor) if factor >= 2 else gray
+            small_color = color.reduce(factor) if factor >= 2 else color
+            s = np.asarray(small_gray)
+            x0, y0, x1, y1 = hashes.trimmed_box(s)
+            dx, dy = 0.05 * (x1 - x0), 0.05 * (y1 - y0)
+            want = {
+                "inner": small_gray.resize((32, 32), LANCZOS, (x0 + dx, y0 + dy, x1 - dx, y1 - dy)),
+                "upper": small_gray.resize((32, 32), LANCZOS, (0, 0, s.shape[1], 0.8 * s.shape[0])),
+            }
+            if gray.size[1] <= gray.size[0]:  # Pillow's own pass order on tall ones: +-1
+                want["gray"] = small_gray.resize((16, 16), LANCZOS)
+                want["fine"] = small_gray.resize((32, 32), LANCZOS)
+                want["color"] = small_color.resize((8, 8), LANCZOS)
+            for key, picture in want.items():
+                assert np.array_equal(got[key][0], np.asarray(picture)), (color.size, key)
+    box = thumbs.trimmed_boxes(np.asarray(framed.convert("L"))[None])[0]
+    assert tuple(box) == (12, 30, 212, 180)
+
+
+def test_border_search_of_a_stack_is_the_per_picture_one():
+    """thumbs.trimmed_boxes against hashes.trimmed_box: tiny sides (nothing to
+    trim), borders near black and white, and uniform pictures."""
+    from imgdupes import thumbs
+
+    rng = np.random.default_rng(5)
+    for h, w in [(1, 1), (2, 3), (3, 40), (9, 9), (30, 17), (64, 96)]:
+        stack = rng.integers(0, 256, (4, h, w), dtype=np.uint8)
+        stack[1, : max(1, h // 4)] = 3  # a top border near black
+        stack[2, :, : max(1, w // 5)] = 250  # a left border near white
+        stack[3] = 77  # uniform: left whole
+        want = [hashes.trimmed_box(g) for g in stack]
+        assert [tuple(b) for b in thumbs.trimmed_boxes(stack).tolist()] == want, (h, w)

@@ -20,9 +20,7 @@ Nothing here is imported unless ``--dask-scheduler`` is given.
 
 from __future__ import annotations
 
-import functools
 import math
-import os
 import socket
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,6 +30,7 @@ from urllib.parse import urlsplit
 from . import __version__
 from .errors import RunError
 from .hasher import ChunkHashes, HashSpec, Runner, hash_chunk
+from .workers import steady_heap
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -46,9 +45,6 @@ RETRIES = 1
 MAX_CHUNK = 128
 TASKS_PER_THREAD = 8
 
-M_TRIM_THRESHOLD = -1  # glibc's mallopt() parameter numbers
-M_MMAP_THRESHOLD = -3
-HEAP_SLACK = 64 * 1024 * 1024  # freed heap top a worker keeps between two tasks
 
 INSTALL_HINT = "pip install 'dask[distributed]' (or pip install '.[dask]' in imgdupes' source)"
 
@@ -232,38 +228,11 @@ def chunked(items: Sequence[Any], threads: int) -> list[list[Any]]:
 # --- files ------------------------------------------------------------------------------
 
 
-@functools.cache
-def _tune_worker_malloc() -> None:
-    """Once per worker process: glibc's malloc thresholds back to where its
-    own sliding defaults end (mmap 32 MiB, trim 64 MiB), as in the local pool.
-
-    Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 (to hand
-    memory back to the OS).  That freezes the sliding mmap threshold at 128
-    KiB, so every decoded picture is mmap'd, zero-filled and unmapped, and
-    trims the heap top whenever 64 KiB of it is free, so the next task faults
-    its buffers (tens of MB for 125 pictures) in again.  1,500 small JPEGs in
-    tasks of 125: system time 0.05-0.10 s without Dask's setting, 0.49-0.60 s
-    with it, 0.29-0.49 s with only the mmap threshold raised, 0.20 s with the
-    trim threshold at 32 MiB, 0.04-0.08 s (15,000 page faults, against
-    210,000) at 64 MiB.  A worker thus keeps at most 64 MiB of freed memory
-    at its heap's top, which it hands back as soon as there is more."""
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ or "MALLOC_MMAP_THRESHOLD_" in os.environ:
-        return
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(M_MMAP_THRESHOLD, HEAP_SLACK // 2)
-        libc.mallopt(M_TRIM_THRESHOLD, HEAP_SLACK)
-    except (OSError, AttributeError):  # not glibc: nothing of Dask's setting to undo
-        pass
-
-
 def hash_files_task(
     items: list[tuple[int, str]], spec: HashSpec
 ) -> list[tuple[list[int], ChunkHashes]]:
     """Runs on a worker: the same chunk hashing as the local pool (hasher.hash_chunk)."""
-    _tune_worker_malloc()
+    steady_heap(undo_trim_env=True)
     return [([i for i, _ in items], hash_chunk([path for _, path in items], spec))]
 
 
@@ -293,7 +262,7 @@ def shard_task(
     """Runs on a worker: every image of the shard (one per task), read in order."""
     from .shards import hash_shard
 
-    _tune_worker_malloc()
+    steady_heap(undo_trim_env=True)
     return [(index, hash_shard(path, spec, options)) for index, path in shards]
 
 

@@ -199,6 +199,173 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
         raise DecodeError(f"corrupt image ({type(exc).__name__}: {exc})") from None
 
 
+@dataclass(slots=True)
+class Pixels:
+    """A picture decoded for the fast path's hashes, as arrays."""
+
+    color: np.ndarray  # (H, W, 3) uint8, orientation applied, transparency composited
+    gray: np.ndarray | None  # (H, W) uint8; None: Pillow's "L" of ``color`` (see hasher)
+    width: int  # original pixel size after EXIF orientation
+    height: int
+
+
+def decode_pixels(path: str, reduce_to: int | None = None) -> Pixels:
+    """:func:`decode` as arrays, for hashing.
+
+    A plain JPEG (YCbCr or grayscale, no EXIF turn, below Pillow's pixel
+    limit) is decoded by simplejpeg when it is installed: the same
+    libjpeg-turbo decoder Pillow uses, with the same scale as Pillow's draft
+    mode, so the same pixels, without Pillow's per-file parsing and image
+    objects (96x72: about 55 us against 234).  Anything else, and any file
+    simplejpeg refuses or warns about, goes through :func:`decode` unchanged,
+    which gives the picture or the same one-line error as ever."""
+    data = _plain_jpeg_bytes(path)
+    if data is not None:
+        fast = _simplejpeg_decode(data, reduce_to)
+        if fast is not None:
+            return fast
+    img = decode(path, reduce_to)
+    return Pixels(_as_array(img.color), _as_array(img.gray), img.width, img.height)
+
+
+def decode_pixels_bytes(data: bytes, reduce_to: int | None = None) -> Pixels:
+    """:func:`decode_pixels` for an image held in memory (one inside a dataset shard)."""
+    if data[:3] == _SOI:
+        fast = _simplejpeg_decode(data, reduce_to)
+        if fast is not None:
+            return fast
+    img = decode_bytes(data, reduce_to)
+    return Pixels(_as_array(img.color), _as_array(img.gray), img.width, img.height)
+
+
+def _as_array(img: Image.Image) -> np.ndarray:
+    """(H, W) or (H, W, 3) uint8 of a mode L or RGB picture (a little quicker than asarray)."""
+    w, h = img.size
+    shape = (h, w) if img.mode == "L" else (h, w, 3)
+    return np.frombuffer(img.tobytes(), dtype=np.uint8).reshape(shape)
+
+
+_SOI = b"\xff\xd8\xff"
+
+
+def _plain_jpeg_bytes(path: str) -> bytes | None:
+    """The whole file when it is a regular file that starts like a JPEG and is
+    not named as a camera RAW; None otherwise or on any error (then
+    :func:`decode` opens it again and says why)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > _FAST_MAX_BYTES:
+            return None  # a FIFO or device swapped in: never read (decode() says why)
+        # the first bytes alone first: another format is read by Pillow only
+        data = os.read(fd, len(_SOI))
+        if data != _SOI or path.lower().endswith(_RAW_SUFFIXES):
+            return None
+        while len(data) <= st.st_size:  # to the end (or a file that grew: one more read)
+            more = os.read(fd, max(1, st.st_size + 1 - len(data)))
+            if not more:
+                break
+            data += more
+        return data
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+_RAW_SUFFIXES = tuple(RAW_EXTENSIONS)
+# Bigger files are left to Pillow, which reads as it decodes (a huge or
+# sparse file named .jpg is never read whole into memory).
+_FAST_MAX_BYTES = 64 << 20
+
+
+_simplejpeg: object | None = None
+
+
+def _jpeg_module():  # type: ignore[no-untyped-def]
+    """simplejpeg, or False when it is missing (looked up once per process)."""
+    global _simplejpeg
+    if _simplejpeg is None:
+        try:
+            import simplejpeg
+        except ImportError:
+            _simplejpeg = False
+        else:
+            _simplejpeg = simplejpeg
+    return _simplejpeg
+
+
+def _simplejpeg_decode(data: bytes, reduce_to: int | None) -> Pixels | None:
+    jpeg = _jpeg_module()
+    if not jpeg:
+        return None
+    try:
+        height, width, space, _ = jpeg.decode_jpeg_header(data)  # type: ignore[attr-defined]
+    except (ValueError, TypeError):
+        return None
+    if space not in ("YCbCr", "Gray") or not 0 < width * height <= BIG_PIXELS:
+        return None  # CMYK/YCCK/RGB, Pillow's pixel limits and big-image slot: Pillow's path
+    if _turned(data):
+        return None
+    scale = 1
+    if reduce_to:
+        want = _draft_target((width, height), reduce_to)
+        ratio = min(width // want[0], height // want[1])
+        scale = next(a for a in (8, 4, 2, 1) if ratio >= a)  # Pillow's draft()
+        w, h = -(-width // scale), -(-height // scale)
+        if min(w, h) // reduce_to >= 2:
+            return None  # Pillow box-reduces it further: its path
+    else:
+        w, h = width, height
+    gray = space == "Gray"
+    try:
+        out = jpeg.decode_jpeg(  # type: ignore[attr-defined]
+            data, colorspace="GRAY" if gray else "RGB", min_height=h, min_width=w, strict=True
+        )
+    except (ValueError, TypeError, MemoryError):
+        return None  # corrupt, truncated, or a warning (strict): Pillow decides
+    if out.shape[:2] != (h, w):
+        return None  # another scale than Pillow's draft would have used
+    if gray:
+        g = out.reshape(h, w)
+        return Pixels(np.repeat(g[:, :, None], 3, axis=2), g, width, height)
+    return Pixels(out, None, width, height)
+
+
+def _turned(data: bytes) -> bool:
+    """Whether a JPEG's EXIF block asks for a turn or a mirror (or cannot be read,
+    or an XMP block may): those go through Pillow, which applies it."""
+    if data.find(b"\xff\xe1") < 0:
+        return False  # no APP1 block at all (entropy-coded data never holds FF E1)
+    at = 2
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xDA or 0xD0 <= marker <= 0xD9:  # scan data or standalone: no more headers
+            return False
+        if marker == 0xFF:
+            at += 1
+            continue
+        length = int.from_bytes(data[at + 2 : at + 4], "big")
+        if marker == 0xE1:
+            segment = data[at + 4 : at + 2 + length]
+            if segment.startswith(b"Exif\x00\x00"):
+                try:
+                    exif = Image.Exif()
+                    exif.load(segment)
+                    orientation = exif.get(0x0112)
+                except Exception:  # Pillow ignores a broken block; so does its path
+                    return True
+                if orientation not in (None, 1):
+                    return True
+            elif b"Orientation" in segment:
+                return True
+        at += 2 + length
+    return False
+
+
 def decode_bytes(data: bytes, reduce_to: int | None = None) -> Decoded:
     """:func:`decode` for an image held in memory (one inside a dataset shard)."""
     if not data:

@@ -16,13 +16,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from . import hashes, signature
+from . import hashes, signature, thumbs
 from .cache import HashStore
-from .decode import Decoded, DecodeError, decode, decode_bytes
+from .decode import (
+    Decoded,
+    DecodeError,
+    Pixels,
+    decode,
+    decode_bytes,
+    decode_pixels,
+    decode_pixels_bytes,
+)
 from .hashvalue import names_for
 from .model import HASH_METHODS, FileRecord, HashedImage, HashRecord, ScanError
 from .progress import Progress
-from .workers import worker_pool
+from .workers import steady_heap, worker_pool
 
 if TYPE_CHECKING:
     from .columns import ImageTable
@@ -140,7 +148,7 @@ def hash_chunk(
     packed = {key: np.zeros((count, nbytes), dtype=np.uint8) for key in keys}
     sigs = np.zeros((count, signature.SIGNATURE_BYTES), dtype=np.uint8)
     rows: list[int] = []
-    decoded: list[Decoded] = []
+    decoded: list[Decoded | Pixels] = []
     pixels = 0
 
     def flush() -> None:
@@ -160,11 +168,14 @@ def hash_chunk(
         decoded.clear()
 
     for k, path in enumerate(paths):
+        img: Decoded | Pixels
         try:
-            if data is None:
-                img = decode(path, spec.reduce_to)
+            if spec.full_decode:
+                img = decode(path, spec.reduce_to) if data is None else decode_bytes(data[k])
+            elif data is None:
+                img = decode_pixels(path, spec.reduce_to)
             else:  # images inside a dataset shard: named by path, held in memory
-                img = decode_bytes(data[k], spec.reduce_to)
+                img = decode_pixels_bytes(data[k], spec.reduce_to)
         except DecodeError as exc:
             reasons[k] = str(exc)
             continue
@@ -173,7 +184,7 @@ def hash_chunk(
         width[k], height[k] = img.width, img.height
         # A chunk is sized by file bytes; a few small files can still decode
         # big (PNG), so decoded pictures are hashed once they hold this much.
-        pixels += img.gray.size[0] * img.gray.size[1]
+        pixels += img.width * img.height if isinstance(img, Decoded) else img.color.size // 3
         if pixels >= CHUNK_PIXELS:
             flush()
             pixels = 0
@@ -189,49 +200,98 @@ def _fill(
     packed: dict[str, np.ndarray],
     sigs: np.ndarray,
     rows: list[int],
-    decoded: list[Decoded],
+    decoded: list[Decoded | Pixels],
     spec: HashSpec,
 ) -> None:
     """Hashes and signatures of ``decoded`` into rows ``rows`` of the chunk's arrays."""
-    where = np.asarray(rows)
-    originals = [(img.width, img.height) for img in decoded]
     if spec.full_decode:
-        for k, img, original in zip(rows, decoded, originals, strict=True):
-            bits = hashes.compute_all(spec.computed, img.gray, spec.hash_size, original)
-            for key, b in bits.items():
-                packed[key][k] = np.packbits(b.ravel())
-    grays = None if spec.full_decode else [_pixels(img.gray) for img in decoded]
-    if grays is not None:
-        bits = hashes.compute_batch(spec.computed, grays, spec.hash_size, originals)
-        for key, b in bits.items():
-            packed[key][where] = hashes.pack_rows(b)
+        _fill_exact(packed, sigs, rows, decoded, spec)  # type: ignore[arg-type]
+    else:
+        _fill_fast(packed, sigs, rows, decoded, spec)  # type: ignore[arg-type]
     if spec.rotations:
         from .rotations import variant_hashes
 
-        for k, img, original in zip(rows, decoded, originals, strict=True):
-            turned = variant_hashes(img.gray, spec.methods, spec.hash_size, original)
+        for k, img in zip(rows, decoded, strict=True):
+            if isinstance(img, Decoded):
+                gray = img.gray
+            else:
+                gray = Image.fromarray(thumbs.luma(img.color) if img.gray is None else img.gray)
+            original = (img.width, img.height)
+            turned = variant_hashes(gray, spec.methods, spec.hash_size, original)
             for key, value in turned.items():
                 if key not in packed:
                     packed[key] = np.zeros((len(sigs), len(value)), dtype=np.uint8)
                 packed[key][k] = np.frombuffer(value, dtype=np.uint8)
+
+
+def _fill_exact(
+    packed: dict[str, np.ndarray],
+    sigs: np.ndarray,
+    rows: list[int],
+    decoded: list[Decoded],
+    spec: HashSpec,
+) -> None:
+    """--full-decode: each picture through ImageHash's own steps."""
+    where = np.asarray(rows)
+    for k, img in zip(rows, decoded, strict=True):
+        original = (img.width, img.height)
+        bits = hashes.compute_all(spec.computed, img.gray, spec.hash_size, original)
+        for key, b in bits.items():
+            packed[key][k] = np.packbits(b.ravel())
     # Always kept: verification needs it.  Its thumbnails are at most 32 px,
     # so a whole-factor box reduction first saves most of the Lanczos work;
     # down to >= 128 px, not 64: from 64 the box's aliasing moves the 32x32
     # thumbnail's fine detail (0.94 from its copy instead of 0.999).
     colors, small = [], []
-    for k, img in enumerate(decoded):
+    for img in decoded:
         factor = min(img.gray.size) // 128
         if factor >= 2:
             colors.append(_pixels(img.color.reduce(factor)))
             small.append(_pixels(img.gray.reduce(factor)))
         else:
             colors.append(_pixels(img.color))
-            small.append(grays[k] if grays is not None else _pixels(img.gray))
+            small.append(_pixels(img.gray))
     sigs[where] = signature.compute_batch(colors, small)
     # The regions' hashes (extra candidates for crops, borders, caption
     # bands) from the same reduced picture: a 32x32 of a region of it.
     for key, b in hashes.region_hashes(spec.computed, small, spec.hash_size).items():
         packed[key][where] = hashes.pack_rows(b)
+
+
+def _fill_fast(
+    packed: dict[str, np.ndarray],
+    sigs: np.ndarray,
+    rows: list[int],
+    decoded: list[Pixels],
+    spec: HashSpec,
+) -> None:
+    """The fast path: pictures of one size (and whash working size) go through
+    one shared reduction (:func:`imgdupes.thumbs.reduce_stack`) that yields
+    the hashes' resized pictures, the signature's thumbnails (taken, as with
+    --full-decode, from the picture box-reduced to >= 128 px) and the
+    regions' (the picture less a uniform border, its top 80%)."""
+    methods = spec.computed
+    n = spec.hash_size
+    hashes.check_batch(methods, n)
+    whash = "whash" in methods
+    # JPEGs decoded by simplejpeg come without their gray: the reduction makes it
+    groups: dict[tuple[tuple[int, ...], int, bool], list[int]] = {}
+    for k, img in enumerate(decoded):
+        scale = hashes.whash_scale((img.width, img.height), n) if whash else 0
+        groups.setdefault((img.color.shape, scale, img.gray is None), []).append(k)
+    regions = any(m in hashes.TONE_METHODS for m in methods)
+    for (_, scale, no_gray), members in groups.items():
+        grays = None if no_gray else np.stack([decoded[k].gray for k in members])  # type: ignore[misc]
+        small = thumbs.reduce_stack(
+            grays, np.stack([decoded[k].color for k in members]), n, scale, regions
+        )
+        where = np.asarray([rows[k] for k in members])
+        bits = hashes.bits_from_thumbnails(methods, small, n)
+        for key, b in bits.items():
+            packed[key][where] = hashes.pack_rows(b)
+        sigs[where] = signature.from_thumbnails(
+            small["color"], small["gray"], small["fine"], small["texture"]
+        )
 
 
 def _pixels(img: Image.Image) -> np.ndarray:
@@ -258,6 +318,7 @@ def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
 
 def _work(args: tuple[list[int], list[str], HashSpec]) -> tuple[list[int], ChunkHashes]:
     indices, paths, spec = args
+    steady_heap()
     return indices, hash_chunk(paths, spec)
 
 

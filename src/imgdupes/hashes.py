@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import resample
-
 # The bits' text and distance live with the hash value; named here too, as before.
 from .hashvalue import INNER as INNER
 from .hashvalue import REGIONS as REGIONS
@@ -351,49 +349,66 @@ def compute_batch(
     handful of sizes, so a chunk costs a few array operations, not a few
     dozen per picture.  whash is a projection (block sums of the resized
     picture, see :func:`whash_projected`)."""
+    check_batch(methods, hash_size)
+    out = {key: np.zeros((len(grays), hash_size**2), dtype=bool) for key in batch_keys(methods)}
+    groups: dict[tuple[tuple[int, int], int], list[int]] = {}
+    for k, (pixels, original) in enumerate(zip(grays, original_sizes, strict=True)):
+        scale = whash_scale(original, hash_size) if "whash" in methods else 0
+        groups.setdefault((pixels.shape, scale), []).append(k)
+    from . import thumbs
+
+    for (_, scale), members in groups.items():
+        small = thumbs.reduce_stack(np.stack([grays[k] for k in members]), None, hash_size, scale)
+        rows = np.asarray(members)
+        for key, bits in bits_from_thumbnails(methods, small, hash_size).items():
+            out[key][rows] = bits
+    return out
+
+
+def check_batch(methods: tuple[str, ...] | list[str], hash_size: int) -> None:
+    """ValueError (the reason) for a method or hash size the fast path cannot compute."""
     for method in methods:
         if method not in HASH_METHODS:
             raise _unknown(method)
     if "whash" in methods:
         _check_whash_size(hash_size)
+
+
+def batch_keys(methods: tuple[str, ...] | list[str]) -> list[str]:
+    """The keys :func:`compute_batch` returns: every method and ``method@tone``."""
+    return [*methods, *(tone_key(m) for m in methods if m in TONE_METHODS)]
+
+
+def bits_from_thumbnails(
+    methods: tuple[str, ...] | list[str], small: dict[str, np.ndarray], hash_size: int
+) -> dict[str, np.ndarray]:
+    """``{key: (B, bits) bool}`` from a stack's resized pictures
+    (:func:`imgdupes.thumbs.reduce_stack`): ahash, dhash, whash's block sums,
+    and for phash and phash_org their plain, tone and (where ``small`` holds
+    the regions' pictures) region hashes from one batched DCT of all of them,
+    each the same bits as :func:`compute_batch` and :func:`region_hashes`."""
     nbits = hash_size * hash_size
-    count = len(grays)
-    tones = [m for m in methods if m in TONE_METHODS]
-    keys = [*methods, *(tone_key(m) for m in tones)]
-    out = {key: np.zeros((count, nbits), dtype=bool) for key in keys}
-    sizes: dict[str, tuple[int, int]] = {}
+    out: dict[str, np.ndarray] = {}
+    b = len(small["phash"])
     if "ahash" in methods:
-        sizes["ahash"] = (hash_size, hash_size)
+        p = small["ahash"]
+        out["ahash"] = (p > p.mean(axis=(1, 2), keepdims=True)).reshape(b, nbits)
     if "dhash" in methods:
-        sizes["dhash"] = (hash_size + 1, hash_size)
-    if tones:
-        sizes["phash"] = (hash_size * 4, hash_size * 4)
-    groups: dict[tuple[tuple[int, int], int], list[int]] = {}
-    for k, (pixels, original) in enumerate(zip(grays, original_sizes, strict=True)):
-        scale = whash_scale(original, hash_size) if "whash" in methods else 0
-        groups.setdefault((pixels.shape, scale), []).append(k)
-    for (_, scale), members in groups.items():
-        stack = np.stack([grays[k] for k in members])
-        blocks = (scale, hash_size) if scale else None
-        resized, sums = resample.shrink_batch(stack, list(sizes.values()), blocks)
-        pixels = dict(zip(sizes, resized, strict=True))
-        rows = np.asarray(members)
-        b = len(members)
-        if "ahash" in pixels:
-            p = pixels["ahash"]
-            out["ahash"][rows] = (p > p.mean(axis=(1, 2), keepdims=True)).reshape(b, nbits)
-        if "dhash" in pixels:
-            p = pixels["dhash"]
-            out["dhash"][rows] = (p[:, :, 1:] > p[:, :, :-1]).reshape(b, nbits)
-        if sums is not None:
-            out["whash"][rows] = _above_median(sums.reshape(b, nbits))
-        if tones:
-            p = pixels["phash"]
-            dct = _dct2_matmul(p)
-            ranks = _dct2_matmul(_ranks_batch(p))
-            for method in tones:
-                out[method][rows] = _dct_bits_batch(dct, hash_size, method)
-                out[tone_key(method)][rows] = _dct_bits_batch(ranks, hash_size, method)
+        p = small["dhash"]
+        out["dhash"] = (p[:, :, 1:] > p[:, :, :-1]).reshape(b, nbits)
+    if "whash" in methods:
+        out["whash"] = _above_median(small["whash"].reshape(b, nbits))
+    tones = [m for m in methods if m in TONE_METHODS]
+    if not tones:
+        return out
+    p = small["phash"]
+    names = [None, TONE, *(r for r in REGIONS if r in small)]
+    stack = [p, _ranks_batch(p), *(small[r] for r in names[2:])]
+    dct = _dct2_matmul(np.concatenate(stack))
+    for method in tones:
+        bits = _dct_bits_batch(dct, hash_size, method)
+        for k, name in enumerate(names):
+            out[key_name(method, name) if name else method] = bits[k * b : (k + 1) * b]
     return out
 
 

@@ -41,13 +41,20 @@ def _lanczos(x: np.ndarray) -> np.ndarray:
     return np.where(np.abs(x) < 3.0, np.sinc(x) * np.sinc(x / 3.0), 0.0)
 
 
-def _taps(in_size: int, out_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pillow's ``precompute_coeffs``: (input index, normalised weight, valid) per tap."""
-    scale = in_size / out_size
+def _taps(
+    in_size: int, out_size: int, in0: float = 0.0, in1: float | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pillow's ``precompute_coeffs`` for the source span ``in0..in1`` (the whole
+    picture by default; Pillow holds a box as C floats, so ``in0``/``in1`` must be
+    float32 values already): (input index, normalised weight, valid) per tap."""
+    if in1 is None:
+        in1 = float(in_size)
+    # (in1 - in0) is a float subtraction in C, the division a double one
+    scale = float(np.float32(in1) - np.float32(in0)) / out_size
     filterscale = max(scale, 1.0)
     support = 3.0 * filterscale
     taps = int(np.ceil(support)) * 2 + 1
-    centers = (np.arange(out_size) + 0.5) * scale
+    centers = in0 + (np.arange(out_size) + 0.5) * scale
     # C's (int) cast truncates toward zero, as astype does
     xmin = np.maximum((centers - support + 0.5).astype(np.int64), 0)
     xmax = np.minimum((centers + support + 0.5).astype(np.int64), in_size)
@@ -64,7 +71,14 @@ def pillow_weights(in_size: int, out_size: int) -> np.ndarray:
     """(out_size, in_size) float64 matrix of Pillow's integer weights (x 2**22).
 
     Cached: a folder of photos from one camera shares a handful of sizes."""
-    x, w, valid = _taps(in_size, out_size)
+    return box_weights(in_size, out_size, 0.0, float(in_size))
+
+
+@functools.lru_cache(maxsize=2048)
+def box_weights(in_size: int, out_size: int, in0: float, in1: float) -> np.ndarray:
+    """:func:`pillow_weights` of the source span ``in0..in1`` (``resize(box=...)``;
+    float32 values, as Pillow holds them)."""
+    x, w, valid = _taps(in_size, out_size, in0, in1)
     # normalize_coeffs_8bpc: round half away from zero
     k = np.where(w < 0, np.trunc(w * _ONE - 0.5), np.trunc(w * _ONE + 0.5))
     rows = np.broadcast_to(np.arange(out_size)[:, None], x.shape)
@@ -87,35 +101,131 @@ def block_weights(in_size: int, out_size: int, blocks: int) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=512)
-def _tolerance(in_size: int, out_size: int) -> np.ndarray:
-    """(out_size,) float32: how far the float32 first-pass sum of each output
+def _tolerance_of(weights: np.ndarray) -> np.ndarray:
+    """(out,) float32: how far the float32 first-pass sum of each output
     column can be from the exact one.  The weights k / 2**22 are exact in
     float32 (k < 2**23) and the pixels are integers, so only the additions
     round: at most (n + 1) * 2**-24 * sum(|pixel * weight|) for n taps, in
     any order of summation; doubled for margin."""
-    weights = pillow_weights(in_size, out_size)
     taps = np.count_nonzero(weights, axis=1)
     bound = (taps + 1) * 2.0**-24 * 255.0 * np.abs(weights).sum(axis=1) / _ONE
-    out = (2.0 * bound).astype(np.float32)
-    out.flags.writeable = False
-    return out
+    return (2.0 * bound).astype(np.float32)
 
 
-def _round8(sums: np.ndarray) -> np.ndarray:
+def round8(sums: np.ndarray) -> np.ndarray:
     """Pillow's clip8: (sum + half) >> 22, clamped to 0..255."""
     return np.clip(np.floor((sums + _HALF) / _ONE), 0.0, 255.0)
 
 
+# A horizontal pass, as a hashable key: ("lanczos", out, in0, in1) is Pillow's
+# resize of the span in0..in1 (float32 values) to ``out`` columns;
+# ("bands", out, n) the same of the whole width for each of n interleaved
+# bands (RGB rows as they come, no transpose); ("blocks", scale, blocks) whash's
+# block sums of the picture resized to ``scale``, unrounded.
+Pass = tuple
+
+
+def lanczos(out: int, in0: float = 0.0, in1: float | None = None) -> Pass:
+    return ("lanczos", out, in0, in1)
+
+
+def bands(out: int, n: int = 3) -> Pass:
+    return ("bands", out, n)
+
+
+def blocks(scale: int, count: int) -> Pass:
+    return ("blocks", scale, count)
+
+
+@functools.lru_cache(maxsize=1024)
+def _pass_weights(length: int, spec: Pass) -> np.ndarray:
+    """(out columns, length) float64: Pillow's integer weights of one pass over
+    rows of ``length`` values (or whash's fractional block weights)."""
+    kind = spec[0]
+    if kind == "lanczos":
+        _, out, in0, in1 = spec
+        return box_weights(length, out, in0, float(length) if in1 is None else in1)
+    if kind == "bands":
+        _, out, n = spec
+        # column j*n + c of the output is band c of output pixel j
+        return np.kron(pillow_weights(length // n, out), np.eye(n))
+    _, scale, count = spec
+    return block_weights(length, scale, count)
+
+
 @functools.lru_cache(maxsize=256)
-def _across(width: int, widths: tuple[int, ...], block_sums: tuple[int, int] | None) -> np.ndarray:
-    """(width, sum of widths [+ blocks]) float32: every horizontal pass side by side."""
-    columns = [pillow_weights(width, w) / _ONE for w in widths]
-    if block_sums is not None:
-        columns.append(block_weights(width, *block_sums))
+def _across_specs(
+    length: int, specs: tuple[Pass, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(length, total columns) float32 of every pass side by side; each
+    column's distance from a half below which its float32 sum is checked
+    (0.5 less :func:`_tolerance_of`; 1 for the unrounded block sums: never);
+    and (total columns, length) float64 of the integer weights (the check's)."""
+    columns, limits, weights = [], [], []
+    for spec in specs:
+        w = _pass_weights(length, spec)
+        if spec[0] == "blocks":
+            columns.append(w)
+            limits.append(np.ones(len(w), dtype=np.float32))
+        else:
+            columns.append(w / _ONE)
+            limits.append(np.float32(0.5) - _tolerance_of(w))
+        weights.append(w)
     out = np.ascontiguousarray(np.concatenate(columns).T, dtype=np.float32)
-    out.flags.writeable = False
+    limit = np.concatenate(limits)
+    exact = np.concatenate(weights)
+    for a in (out, limit, exact):
+        a.flags.writeable = False
+    return out, limit, exact
+
+
+def horizontal(
+    pixels: np.ndarray, specs: Sequence[Pass], as_float: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """Every pass of ``specs`` over the rows of ``pixels`` ((..., length) uint8),
+    as one float32 matrix product: Pillow's first-pass values (rounded to 8
+    bits, as float64) for the Lanczos passes, unrounded sums for ``blocks``.
+    Each result has the shape of ``pixels`` with the last axis replaced by the
+    pass's columns (a view into one array).  ``as_float``: the same pixels as
+    float32 already (spares the conversion)."""
+    shape = pixels.shape
+    rows = pixels.reshape(-1, shape[-1])
+    matrix, limit, weights = _across_specs(shape[-1], tuple(specs))
+    flat = rows.astype(np.float32) if as_float is None else as_float.reshape(rows.shape)
+    across = flat @ matrix
+    # Pillow's first-pass rounding, on float32 sums of fractional weights:
+    # floor(sum + 0.5), all columns at once
+    part = across + np.float32(0.5)
+    np.floor(part, out=part)
+    # Where a float32 sum lies within its rounding error of a half, the
+    # exact integer sum decides, as in Pillow (a few in a thousand sums).
+    off = across - part  # in [-0.5, 0.5): +-0.5 at a half
+    np.abs(off, out=off)
+    near = off >= limit
+    if near.any():
+        # (np.nonzero of a 2-D mask is 20x slower than this in numpy 2.4)
+        r, c = np.divmod(np.flatnonzero(near), near.shape[1])
+        exact = np.einsum("kj,kj->k", rows[r].astype(np.float64), weights[c])
+        part[r, c] = np.floor((exact + _HALF) / _ONE)
+    np.clip(part, 0.0, 255.0, out=part)
+    rounded = part.astype(np.float64)
+    out: list[np.ndarray] = []
+    start = 0
+    for spec in specs:
+        stop = start + len(_pass_weights(shape[-1], spec))
+        source = across if spec[0] == "blocks" else rounded
+        out.append(source[:, start:stop].reshape(*shape[:-1], -1))
+        start = stop
     return out
+
+
+def vertical(part: np.ndarray, out: int, in0: float = 0.0, in1: float | None = None) -> np.ndarray:
+    """Pillow's second pass of a (B, rows, columns) first-pass result to ``out``
+    rows of the span in0..in1: float64 with Pillow's integer weights, where
+    every sum is exact.  (B, out, columns) uint8."""
+    rows = part.shape[-2]
+    weights = box_weights(rows, out, in0, float(rows) if in1 is None else in1)
+    return round8(np.matmul(weights, part)).astype(np.uint8)
 
 
 def shrink_batch(
@@ -131,32 +241,14 @@ def shrink_batch(
     The horizontal passes of the whole stack are one matrix product, so a
     chunk of small pictures costs a few array operations, not a few per picture.
     """
-    count, height, width = pixels.shape
-    flat = pixels.reshape(count * height, width).astype(np.float32)
-    across = (flat @ _across(width, tuple(w for w, _ in sizes), block_sums)).reshape(
-        count, height, -1
-    )
-    out: list[np.ndarray] = []
-    start = 0
-    for w, h in sizes:
-        # Pillow's first-pass rounding, on float32 sums of fractional weights
-        block = across[:, :, start : start + w]
-        part = np.floor(block + 0.5)
-        # Where a float32 sum lies within its rounding error of a half, the
-        # exact integer sum decides, as in Pillow (a few in a thousand sums).
-        near = np.abs(block - np.floor(block) - 0.5) <= _tolerance(width, w)
-        if near.any():
-            b, r, c = np.nonzero(near)
-            weights = pillow_weights(width, w)
-            exact = np.einsum("kj,kj->k", pixels[b, r].astype(np.float64), weights[c])
-            part[b, r, c] = np.floor((exact + _HALF) / _ONE)
-        part = np.clip(part, 0.0, 255.0)
-        start += w
-        # float64 with Pillow's integer weights: every sum exact
-        out.append(_round8(np.matmul(pillow_weights(height, h), part)).astype(np.uint8))
+    specs = [lanczos(w) for w, _ in sizes]
+    if block_sums is not None:
+        specs.append(blocks(*block_sums))
+    parts = horizontal(pixels, specs)
+    out = [vertical(part, h) for part, (_, h) in zip(parts, sizes, strict=False)]
     sums = None
     if block_sums is not None:
-        sums = np.matmul(block_weights(height, *block_sums), across[:, :, start:])
+        sums = np.matmul(block_weights(pixels.shape[1], *block_sums), parts[-1])
     return out, sums
 
 

@@ -20,6 +20,7 @@ are still read, without the checks their missing parts serve.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -76,14 +77,18 @@ def texture_of(raw: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.nd
     return raw[rows, TEXTURE_OFFSET:SIGNATURE_BYTES]
 
 
+@functools.lru_cache(maxsize=256)
 def _area_weights(size: int, out: int) -> np.ndarray:
     """(out, size) float32: each output cell the mean of the input pixels it
-    covers (fractional at the edges), so every pixel counts alike."""
+    covers (fractional at the edges), so every pixel counts alike.  Cached:
+    a folder's pictures share a handful of sizes."""
     edges = np.arange(out + 1) * (size / out)
     lo, hi = edges[:-1, None], edges[1:, None]
     px = np.arange(size)[None, :]
     cover = np.clip(np.minimum(hi, px + 1) - np.maximum(lo, px), 0, None)
-    return (cover / cover.sum(axis=1, keepdims=True)).astype(np.float32)
+    weights = (cover / cover.sum(axis=1, keepdims=True)).astype(np.float32)
+    weights.flags.writeable = False
+    return weights
 
 
 def _plane_projector(side: int) -> np.ndarray:
@@ -96,6 +101,7 @@ def _plane_projector(side: int) -> np.ndarray:
 PLANE_RESIDUAL = _plane_projector(GRAY_SIDE)
 _YS, _XS = np.mgrid[0:GRAY_SIDE, 0:GRAY_SIDE]
 _DESIGN = np.stack([np.ones(GRAY_SIDE**2), _XS.ravel(), _YS.ravel()], axis=1).astype(np.float32)
+_DESIGN_PAIRS = (_DESIGN[:, :, None] * _DESIGN[:, None, :]).reshape(GRAY_SIDE**2, 9)
 
 
 def _plain_plane(means: np.ndarray) -> np.ndarray:
@@ -107,7 +113,10 @@ def _plain_plane(means: np.ndarray) -> np.ndarray:
     spread = np.median(np.abs(means - plane), axis=1, keepdims=True) * 1.5 + 0.05
     for _ in range(2):
         w = (np.abs(means - plane) <= 2.5 * spread).astype(np.float32)
-        normal = np.einsum("bk,ki,kj->bij", w, _DESIGN, _DESIGN)
+        # = einsum("bk,ki,kj->bij", w, D, D), bit for bit: w is 0/1 and D's
+        # products are whole numbers, so every partial sum is an exact
+        # float32 integer in any order; one matrix product, not a 3-way einsum
+        normal = (w @ _DESIGN_PAIRS).reshape(-1, 3, 3)
         normal += np.eye(3, dtype=np.float32) * 1e-3
         rhs = np.einsum("bk,ki,bk->bi", w, _DESIGN, means)
         plane = np.linalg.solve(normal, rhs[..., None])[..., 0] @ _DESIGN.T
@@ -179,3 +188,12 @@ def compute_batch(colors: list[np.ndarray], grays: list[np.ndarray]) -> np.ndarr
         out[rows, FINE_OFFSET:TEXTURE_OFFSET] = fine.reshape(b, FINE_SIDE * FINE_SIDE)
         out[rows, TEXTURE_OFFSET:] = textures(gray)
     return out
+
+
+def from_thumbnails(
+    color: np.ndarray, gray: np.ndarray, fine: np.ndarray, texture: np.ndarray
+) -> np.ndarray:
+    """(B, SIGNATURE_BYTES) uint8 from parts already made (the fast path's
+    :func:`imgdupes.thumbs.reduce_stack`), in :data:`PARTS`' order."""
+    b = len(gray)
+    return np.concatenate([p.reshape(b, -1) for p in (color, gray, fine, texture)], axis=1)
