@@ -263,3 +263,50 @@ def test_store_survives_non_utf8_names_and_symlinks(tmp_path):
         found = store.lookup(files, spec.decode_mode, 64, ("phash", "whash"), SIGNATURE_VERSION)
         assert list(found) == [0]
         assert found[0].hashes["phash"] == rows[0][1]["phash"]
+
+
+def test_a_store_of_the_earlier_schema_is_replaced_keeping_marked_pairs(imgdupes, tmp_path):
+    """One line says so; the pairs a person marked as not duplicates survive."""
+    from imgdupes.samples import make_samples
+
+    root = tmp_path / "samples"
+    make_samples(str(root), originals=2)  # two sets of four
+    cache = tmp_path / "cache"
+    first = imgdupes("--cache-dir", str(cache), "-r", str(root), "phash", "4")
+    assert len(first.sets) == 2
+    marked = imgdupes("--cache-dir", str(cache), "-rd", str(root), "phash", "4", stdin="x\nall\n")
+    assert "Marked as not duplicates" in marked.out
+    # what an earlier version left: its file name and schema version
+    old = cache / "hashes-v2.sqlite3"
+    with sqlite3.connect(cache / DB_NAME) as conn:
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    (cache / DB_NAME).rename(old)
+    res = imgdupes("--cache-dir", str(cache), "-r", str(root), "phash", "4")
+    assert res.code == 0
+    assert res.err.count("\n") == 1 and str(old) in res.err and "6 pairs" in res.err
+    assert res.sets == first.sets[1:]  # the marked set is still never offered
+    assert not old.exists() and (cache / DB_NAME).exists()
+    again = imgdupes("--cache-dir", str(cache), "-r", str(root), "phash", "4")
+    assert again.err == "" and again.sets == first.sets[1:]
+
+
+def test_full_decode_methods_and_hash_sizes_are_kept_side_by_side(
+    imgdupes, dupe_tree, forbid_decoding
+):
+    """A --full-decode run stores the asked method only; later ones add theirs,
+    and hashes of another --hash-bits do not replace the first ones."""
+    root, _ = dupe_tree
+    runs = [
+        ("--full-decode", str(root), "phash", "4"),
+        ("--full-decode", str(root), "dhash", "6"),
+        ("--hash-bits", "256", str(root), "phash", "20"),
+        (str(root), "phash", "4"),
+    ]
+    expected = [imgdupes(*run) for run in runs]
+    assert all(res.code == 0 for res in expected)
+    forbid_decoding()
+    for run, before in zip(runs, expected, strict=True):
+        res = imgdupes(*run)
+        assert res.err == "", run
+        assert res.sets == before.sets, run

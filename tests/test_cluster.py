@@ -245,7 +245,7 @@ def test_missing_distributed_names_what_to_install(dupe_tree):
 
 
 def test_ctrl_c_keeps_what_the_workers_hashed(cluster, client, dupe_tree, tmp_path, photo):
-    from imgdupes.cache import HashStore
+    from imgdupes.cache import DB_NAME, HashStore
 
     root, _ = dupe_tree
     markers = tmp_path / "markers"
@@ -265,6 +265,6 @@ def test_ctrl_c_keeps_what_the_workers_hashed(cluster, client, dupe_tree, tmp_pa
     assert proc.returncode == 130, err
     assert err.decode().strip().splitlines()[-1] == "imgdupes: interrupted"
     assert b"Traceback" not in err
-    with HashStore(str(cache / "hashes-v2.sqlite3")) as store:
+    with HashStore(str(cache / DB_NAME)) as store:
         stored = store.conn.execute("SELECT count(*) FROM images").fetchone()[0]
         assert stored >= 1  # written as they came back, kept through Ctrl-C

@@ -100,3 +100,33 @@ def test_stored_signatures_are_read_after_the_store_is_closed(tmp_path, photo):
     warm, _ = hash_table(files, spec, "phash", store=store, num_proc=1)
     store.close()
     assert [warm[k].signature for k in range(len(warm))] == [p.signature for _, p, *_ in rows]
+
+
+def test_verification_reads_stored_signatures_as_one_matrix(tmp_path, photo):
+    """A warm table hands verification its signatures as a matrix (a view
+    where it can): the checks come out as from the signatures one by one."""
+    import numpy as np
+
+    from imgdupes.verify import Features, decide, features_of
+
+    root = tmp_path / "t"
+    _messy(root, photo)
+    spec = HashSpec(("phash",), 64, full_decode=False)
+    files = discover([str(root)], recursive=True).files
+    with HashStore.open(str(tmp_path / "cache")) as store:
+        hash_table(files, spec, "phash", store=store, num_proc=1)
+    with HashStore.open(str(tmp_path / "cache")) as store:
+        warm, _ = hash_table(files, spec, "phash", store=store, num_proc=1)
+        n = len(warm)
+        for rows in (np.arange(n), np.arange(n)[::-1], np.arange(1, n)):
+            one_by_one = Features([warm.signatures[k] for k in rows.tolist()])
+            matrix = features_of(warm.signatures, rows)
+            assert matrix.present.all()
+            for name in ("raw", "present", "has_fine", "mean", "std", "saturation"):
+                assert np.array_equal(getattr(matrix, name), getattr(one_by_one, name))
+            a, b = np.triu_indices(len(rows), 1)
+            assert np.array_equal(decide(matrix, a, b), decide(one_by_one, a, b))
+        # let go once the sets are made, they are read again when asked
+        before = [warm.signatures[k] for k in range(n)]
+        warm.signatures.release()
+        assert [warm.signatures[k] for k in range(n)] == before

@@ -11,7 +11,9 @@ Results are written in small transactions as they arrive (WAL journal), so
 an interrupted run keeps its work and two runs at once only wait for each
 other.  A file that is not our database (corrupt, foreign, another schema
 version) gets one warning and is replaced; a store that cannot be used at all
-is switched off for the run with one warning, never failing the run.
+is switched off for the run with one warning, never failing the run.  The
+store of an earlier version (another file name) is replaced with one warning:
+its pairs marked as not duplicates are kept, its images hashed again.
 """
 
 from __future__ import annotations
@@ -29,16 +31,27 @@ import numpy as np
 from .columns import FileTable
 from .model import FileRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # "imgD" in ASCII: marks the file as ours so a foreign database is recognised.
 APPLICATION_ID = 0x696D6744
 DB_NAME = f"hashes-v{SCHEMA_VERSION}.sqlite3"
+# Stores of earlier schemas, replaced (their remembered non-duplicates kept).
+OLD_DB_NAMES = ("hashes-v2.sqlite3",)
 
+# One row per file, decode mode and hash size, with every hash in one blob
+# (``layouts`` says which hash is where); the signatures, which only the
+# files verification compares need, in a table of their own.  A warm run
+# reads the images table alone: no join per file, and pages of small rows.
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS layouts (
+    id INTEGER PRIMARY KEY,
+    names TEXT NOT NULL UNIQUE
+);
 CREATE TABLE IF NOT EXISTS images (
     id INTEGER PRIMARY KEY,
     path BLOB NOT NULL,
     decode TEXT NOT NULL,
+    bits INTEGER NOT NULL,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     inode INTEGER NOT NULL,
@@ -47,17 +60,16 @@ CREATE TABLE IF NOT EXISTS images (
     width INTEGER NOT NULL,
     height INTEGER NOT NULL,
     sig_version INTEGER NOT NULL,
-    signature BLOB NOT NULL,
-    UNIQUE (path, decode)
+    layout INTEGER NOT NULL,
+    hashes BLOB NOT NULL,
+    UNIQUE (path, decode, bits)
 );
-CREATE TABLE IF NOT EXISTS hashes (
-    image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
-    method TEXT NOT NULL,
-    bits INTEGER NOT NULL,
-    hash BLOB NOT NULL,
-    PRIMARY KEY (image_id, method, bits)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS signatures (
+    image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+    signature BLOB NOT NULL
+);
 """
+_TABLES = {"layouts", "images", "signatures"}
 
 # How long one run waits for another that holds the write lock, and how many
 # times a write batch is retried before the store is given up for the run.
@@ -110,43 +122,88 @@ class CachedColumns:
 _ROWS_PER_STEP = 1 << 15  # rows turned into columns at once: bounds the tuples alive
 
 
+def layout_name(hashes: dict[str, bytes]) -> str:
+    """The layout of an entry's blob: each hash name and its length, sorted by name."""
+    return ",".join(f"{name}:{len(hashes[name])}" for name in sorted(hashes))
+
+
+def parse_layout(names: str) -> dict[str, tuple[int, int]]:
+    """Hash name -> (offset, length) in an entry's blob of layout ``names``."""
+    out: dict[str, tuple[int, int]] = {}
+    at = 0
+    for part in names.split(","):
+        name, _, length = part.rpartition(":")
+        out[name] = (at, int(length))
+        at += int(length)
+    return out
+
+
+def _blob(hashes: dict[str, bytes]) -> bytes:
+    return b"".join(hashes[name] for name in sorted(hashes))
+
+
+def _split(blob: bytes, names: str) -> dict[str, bytes]:
+    return {name: blob[at : at + n] for name, (at, n) in parse_layout(names).items()}
+
+
+def _take(
+    blobs: np.ndarray, slots: dict[str, tuple[int, int]], wanted: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """Each of ``wanted``'s columns of (K, blob length) ``blobs``, contiguous."""
+    return {m: np.ascontiguousarray(blobs[:, at : at + n]) for m in wanted for at, n in [slots[m]]}
+
+
 def _columns(
-    rows: list[tuple], keys: dict[bytes, int], stamps: np.ndarray, wanted: tuple[str, ...]
-) -> CachedColumns:
+    rows: list[tuple],
+    keys: dict[bytes, int],
+    stamps: np.ndarray,
+    wanted: tuple[str, ...],
+    layouts: dict[int, str],
+) -> list[CachedColumns]:
     """Rows (path, id, dev, inode, size, mtime_ns, ctime_ns, width, height,
-    signature usable, hash per method) -> the valid ones of ``keys``' files as columns."""
+    layout, hashes) -> the valid ones of ``keys``' files as columns, one
+    part per layout holding every one of ``wanted``."""
     if not rows:
-        return CachedColumns.empty(wanted)
+        return []
     cols = list(zip(*rows, strict=True))
     index = np.fromiter(map(keys.get, cols[0], repeat(-1)), dtype=np.int64, count=len(rows))
     numbers = np.array(cols[1:10], dtype=np.int64)
     asked = index >= 0
     valid = np.zeros(len(rows), dtype=bool)
     valid[asked] = (numbers[1:6, asked].T == stamps[index[asked]]).all(axis=1)
-    valid &= numbers[8] == 1
-    take = np.flatnonzero(valid).tolist()
-    if not take:
-        return CachedColumns.empty(wanted)
-
-    def matrix(column: tuple) -> np.ndarray:
-        blob = b"".join([column[k] for k in take])
-        return np.frombuffer(blob, dtype=np.uint8).reshape(len(take), -1)
-
-    return CachedColumns(
-        index=index[take],
-        hashes={method: matrix(cols[10 + m]) for m, method in enumerate(wanted)},
-        width=numbers[6, take],
-        height=numbers[7, take],
-        ids=numbers[0, take],
-    )
+    parts = []
+    for layout, names in layouts.items():
+        slots = parse_layout(names)
+        if not set(wanted) <= slots.keys():
+            continue
+        take = np.flatnonzero(valid & (numbers[8] == layout)).tolist()
+        if not take:
+            continue
+        blob = b"".join([cols[10][k] for k in take])
+        blobs = np.frombuffer(blob, dtype=np.uint8).reshape(len(take), -1)
+        parts.append(
+            CachedColumns(
+                index=index[take],
+                hashes=_take(blobs, slots, wanted),
+                width=numbers[6, take],
+                height=numbers[7, take],
+                ids=numbers[0, take],
+            )
+        )
+    return parts
 
 
 def _concat_columns(
-    row: tuple, keys: dict[bytes, int], stamps: np.ndarray, wanted: tuple[str, ...]
+    row: tuple,
+    keys: dict[bytes, int],
+    stamps: np.ndarray,
+    wanted: tuple[str, ...],
+    names: str,
 ) -> CachedColumns:
     """One :meth:`HashStore._scan` result (count, paths, ids, stamps, width,
-    height, then each hash column with its shortest and longest blob) ->
-    the entries of ``keys``' files whose stamps match, as columns."""
+    height, the blobs with their shortest and longest length) of entries of
+    layout ``names`` -> the entries of ``keys``' files whose stamps match,
+    as columns."""
     count = row[0]
     paths = row[1].split(b"\0")
     numbers = np.stack([np.fromstring(v, dtype=np.int64, sep=",") for v in row[2:10]])
@@ -156,15 +213,13 @@ def _concat_columns(
     asked = np.flatnonzero(index >= 0)
     valid = (numbers[1:6, asked].T == stamps[index[asked]]).all(axis=1)
     take = asked[valid]
-    matrices = {}
-    for m, method in enumerate(wanted):
-        blob, shortest, longest = row[10 + 3 * m : 13 + 3 * m]
-        if shortest != longest:
-            raise _Misaligned
-        matrices[method] = np.frombuffer(blob, dtype=np.uint8).reshape(count, -1)[take]
+    blob, shortest, longest = row[10:13]
+    if shortest != longest or len(blob) != count * shortest:
+        raise _Misaligned
+    blobs = np.frombuffer(blob, dtype=np.uint8).reshape(count, -1)[take]
     return CachedColumns(
         index=index[take],
-        hashes=matrices,
+        hashes=_take(blobs, parse_layout(names), wanted),
         width=numbers[6, take],
         height=numbers[7, take],
         ids=numbers[0, take],
@@ -211,10 +266,65 @@ class HashStore:
         directory = cache_dir or default_cache_dir()
         try:
             os.makedirs(directory, exist_ok=True)
-            return cls(os.path.join(directory, DB_NAME), warn)
+            store = cls(os.path.join(directory, DB_NAME), warn)
         except (OSError, sqlite3.Error) as exc:
             warn(f"{directory}: cannot use the hash cache ({_reason(exc)}); going on without it")
             return None
+        for name in OLD_DB_NAMES:
+            if os.path.exists(os.path.join(directory, name)):
+                store._replace_old(os.path.join(directory, name))
+        return store
+
+    def _replace_old(self, old: str) -> None:
+        """A store of an earlier schema: its remembered non-duplicates are
+        copied over, its hashes are not (they are computed again), and the
+        file is removed, with one line saying so."""
+        conn = self.conn
+        try:
+            conn.execute("ATTACH DATABASE ? AS old", (old,))
+        except sqlite3.Error:
+            conn = None
+        kept = 0
+        if conn is not None:
+            try:
+                made = conn.execute(
+                    "SELECT sql FROM old.sqlite_master WHERE type = 'table'"
+                    " AND name = 'ignored_pairs'"
+                ).fetchone()
+                if made is not None:  # the table as ignored.py made it there
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute(
+                        made[0].replace(
+                            "CREATE TABLE ignored_pairs",
+                            "CREATE TABLE IF NOT EXISTS main.ignored_pairs",
+                            1,
+                        )
+                    )
+                    kept = conn.execute(
+                        "INSERT OR IGNORE INTO main.ignored_pairs SELECT * FROM old.ignored_pairs"
+                    ).rowcount
+                    conn.execute("COMMIT")
+            except sqlite3.Error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+            finally:
+                try:
+                    conn.execute("DETACH DATABASE old")
+                except sqlite3.Error:
+                    pass
+        gone = False
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            try:
+                os.unlink(old + suffix)
+                gone = gone or not suffix
+            except OSError:
+                pass
+        if gone:  # another run at once may have done it: one line, from one of them
+            pairs = f", {kept} pairs marked not duplicates kept" if kept > 0 else ""
+            self._warn(
+                f"{old}: hash cache of an earlier version replaced by {self.path}{pairs};"
+                " its images are hashed again"
+            )
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -231,7 +341,7 @@ class HashStore:
                 raise _Unusable("not an imgdupes hash cache")
             elif version != SCHEMA_VERSION:
                 raise _Unusable(f"schema version {version}, this build uses {SCHEMA_VERSION}")
-            elif not {"images", "hashes"} <= tables:
+            elif not _TABLES <= tables:
                 raise _Unusable("tables missing")
             # WAL lets readers and one writer work at once; NORMAL sync cannot
             # corrupt a WAL database, at worst it loses the last batch on power loss.
@@ -403,51 +513,53 @@ class HashStore:
     ) -> CachedColumns:
         """The valid entries of ``files`` holding every one of ``methods``, as columns.
 
-        One row per file (each method joined in as a column of its own, the
-        signature left in the store), and the identity check is one
-        comparison of arrays, so a warm run over a million files makes no
-        Python object per file beyond the row read."""
-        from .signature import SIGNATURE_BYTES
-
+        One row per file (its hashes one blob, the signature left in its own
+        table), and the identity check is one comparison of arrays, so a
+        warm run over a million files makes no Python object per file
+        beyond the row read."""
         wanted = tuple(dict.fromkeys(methods))
         empty = CachedColumns.empty(wanted)
         if self.disabled or not files:
             return empty
         table = FileTable.from_records(files)
         keys = self.keys(table)
-        joins = "".join(
-            f" JOIN hashes h{k} ON h{k}.image_id = i.id AND h{k}.method = ? AND h{k}.bits = ?"
-            for k in range(len(wanted))
-        )
-        columns = "".join(f", h{k}.hash" for k in range(len(wanted)))
-        join_args = [x for m in wanted for x in (m, bits)]
-        select = (
-            "SELECT i.path, i.id, i.dev, i.inode, i.size, i.mtime_ns, i.ctime_ns, i.width,"
-            f" i.height, i.sig_version = ? AND length(i.signature) = ?{columns}"
-            f" FROM images i{joins} WHERE i.decode = ?"
-        )
-        head = (sig_version, SIGNATURE_BYTES, *join_args, decode)
         parts: list[CachedColumns] = []
         try:
+            layouts = {
+                layout: names
+                for layout, names in self.conn.execute("SELECT id, names FROM layouts")
+                if set(wanted) <= parse_layout(names).keys()
+            }
+            if not layouts:
+                return empty
+            marks = ",".join("?" * len(layouts))
+            select = (
+                "SELECT path, id, dev, inode, size, mtime_ns, ctime_ns, width, height, layout,"
+                " hashes FROM images WHERE decode = ? AND bits = ? AND sig_version = ?"
+                f" AND layout IN ({marks})"
+            )
+            head = (decode, bits, sig_version, *layouts)
             stored_count = self.conn.execute("SELECT count(*) FROM images").fetchone()[0]
             if 2 * len(keys) >= stored_count:
                 # Most of the store is asked for: one scan in SQLite's order beats
                 # an index look-up per file three to one.
                 try:
-                    parts = self._scan(keys, table.stamps, decode, bits, wanted, sig_version)
+                    parts = self._scan(
+                        keys, table.stamps, decode, bits, wanted, sig_version, layouts
+                    )
                 except _Misaligned:  # never seen: read it a row at a time instead
                     cursor = self.conn.execute(select, head)
                     while batch := cursor.fetchmany(_ROWS_PER_STEP):
-                        parts.append(_columns(batch, keys, table.stamps, wanted))
+                        parts.extend(_columns(batch, keys, table.stamps, wanted, layouts))
             else:
                 key_list = list(keys)
                 for start in range(0, len(key_list), _LOOKUP_CHUNK):
                     chunk = key_list[start : start + _LOOKUP_CHUNK]
                     marks = ",".join("?" * len(chunk))
                     batch = self.conn.execute(
-                        f"{select} AND i.path IN ({marks})", (*head, *chunk)
+                        f"{select} AND path IN ({marks})", (*head, *chunk)
                     ).fetchall()
-                    parts.append(_columns(batch, keys, table.stamps, wanted))
+                    parts.extend(_columns(batch, keys, table.stamps, wanted, layouts))
         except sqlite3.OperationalError as exc:
             self._warn(f"{self.path}: hash cache not read ({_reason(exc)}); hashing everything")
             return empty
@@ -475,42 +587,34 @@ class HashStore:
         bits: int,
         wanted: tuple[str, ...],
         sig_version: int,
+        layouts: dict[int, str],
     ) -> list[CachedColumns]:
-        """Every entry of ``decode`` with all of ``wanted``, a range of ids at a
-        time, each column of the range as one value (``group_concat``): the
-        sqlite3 module's cost is per value it hands over, and a row per file
-        cost twice what SQLite itself spends."""
-        from .signature import SIGNATURE_BYTES
-
-        joins = "".join(
-            f" JOIN hashes h{k} ON h{k}.image_id = i.id AND h{k}.method = ? AND h{k}.bits = ?"
-            for k in range(len(wanted))
-        )
+        """Every entry of ``decode`` and ``bits`` in one of ``layouts``, a
+        range of ids at a time, each column of the range as one value
+        (``group_concat``): the sqlite3 module's cost is per value it hands
+        over, and a row per file cost twice what SQLite itself spends."""
         numbers = ", ".join(
-            f"group_concat(i.{c})"
+            f"group_concat({c})"
             for c in ("id", "dev", "inode", "size", "mtime_ns", "ctime_ns", "width", "height")
         )
-        blobs = "".join(
-            f", group_concat(h{k}.hash, ''), min(length(h{k}.hash)), max(length(h{k}.hash))"
-            for k in range(len(wanted))
-        )
         select = (
-            f"SELECT count(*), group_concat(i.path, x'00'), {numbers}{blobs} FROM images i{joins}"
-            " WHERE i.decode = ? AND i.sig_version = ? AND length(i.signature) = ?"
-            " AND i.id > ? AND i.id <= ?"
+            f"SELECT count(*), group_concat(path, x'00'), {numbers}, group_concat(hashes, ''),"
+            " min(length(hashes)), max(length(hashes)) FROM images"
+            " WHERE decode = ? AND bits = ? AND sig_version = ? AND layout = ?"
+            " AND id > ? AND id <= ?"
         )
-        args = [x for m in wanted for x in (m, bits)]
         top = self.conn.execute("SELECT max(id) FROM images").fetchone()[0] or 0
         parts: list[CachedColumns] = []
         factory = self.conn.text_factory
         self.conn.text_factory = bytes  # the paths' and hashes' bytes as they are
         try:
             for lo in range(0, top, _ROWS_PER_STEP):
-                row = self.conn.execute(
-                    select, (*args, decode, sig_version, SIGNATURE_BYTES, lo, lo + _ROWS_PER_STEP)
-                ).fetchone()
-                if row[0]:
-                    parts.append(_concat_columns(row, keys, stamps, wanted))
+                for layout, names in layouts.items():
+                    row = self.conn.execute(
+                        select, (decode, bits, sig_version, layout, lo, lo + _ROWS_PER_STEP)
+                    ).fetchone()
+                    if row[0]:
+                        parts.append(_concat_columns(row, keys, stamps, wanted, names))
         finally:
             self.conn.text_factory = factory
         return parts
@@ -540,7 +644,8 @@ class HashStore:
                 chunk = wanted[start : start + _LOOKUP_CHUNK]
                 marks = ",".join("?" * len(chunk))
                 for i, sig in conn.execute(
-                    f"SELECT id, signature FROM images WHERE id IN ({marks})", chunk
+                    f"SELECT image_id, signature FROM signatures WHERE image_id IN ({marks})",
+                    chunk,
                 ):
                     if len(sig) == SIGNATURE_BYTES:
                         out[where[i]] = np.frombuffer(sig, dtype=np.uint8)
@@ -645,73 +750,108 @@ class HashStore:
     def _write(self, batch: list[_Pending]) -> None:
         """One transaction, a few statements per batch (not per file): the
         parent writes while the workers hash, on the same cores."""
-        latest: dict[tuple[bytes, str], _Pending] = {}
+        latest: dict[tuple[bytes, str, int], _Pending] = {}
         for p in batch:
-            latest[(p.key, p.decode)] = p  # the same file twice: the later result wins
+            latest[(p.key, p.decode, p.bits)] = p  # the same file twice: the later result wins
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for decode in {d for _, d in latest}:
-                group = [p for (_, d), p in latest.items() if d == decode]
-                self._write_group(conn, decode, group)
+            # read inside the transaction: another run may have added one
+            layouts = {names: i for i, names in conn.execute("SELECT id, names FROM layouts")}
+            for decode, bits in {(d, b) for _, d, b in latest}:
+                group = [p for (_, d, b), p in latest.items() if d == decode and b == bits]
+                self._write_group(conn, decode, bits, group, layouts)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
 
-    def _write_group(self, conn: sqlite3.Connection, decode: str, group: list[_Pending]) -> None:
+    def _write_group(
+        self,
+        conn: sqlite3.Connection,
+        decode: str,
+        bits: int,
+        group: list[_Pending],
+        layouts: dict[str, int],
+    ) -> None:
         existing: dict[bytes, tuple] = {}
         keys = [p.key for p in group]
         for start in range(0, len(keys), _LOOKUP_CHUNK):
             chunk = keys[start : start + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
             for row in conn.execute(
-                "SELECT path, id, dev, inode, size, mtime_ns, ctime_ns FROM images"
-                f" WHERE decode = ? AND path IN ({marks})",
-                (decode, *chunk),
+                "SELECT i.path, i.id, i.dev, i.inode, i.size, i.mtime_ns, i.ctime_ns,"
+                " i.sig_version, l.names, i.hashes FROM images i JOIN layouts l"
+                f" ON l.id = i.layout WHERE i.decode = ? AND i.bits = ? AND i.path IN ({marks})",
+                (decode, bits, *chunk),
             ):
                 existing[row[0]] = row[1:]
 
-        def values(p: _Pending) -> tuple:
-            f = p.file
-            return (f.size, f.mtime_ns, f.ino, f.dev, f.ctime_ns, p.width, p.height)
+        def layout_of(hashes: dict[str, bytes]) -> int:
+            names = layout_name(hashes)
+            if names not in layouts:
+                layouts[names] = conn.execute(
+                    "INSERT INTO layouts (names) VALUES (?)", (names,)
+                ).lastrowid
+            return layouts[names]
 
-        fresh = [p for p in group if p.key not in existing]
+        from .signature import SIGNATURE_BYTES
+
+        rows = []
+        for p in group:
+            hashes = p.hashes
+            old = existing.get(p.key)
+            if old is not None and tuple(old[1:6]) == p.file.stamp:
+                # the same file: keep the methods hashed before (a --full-decode
+                # run computes the asked one only) unless hashed again now
+                hashes = {**_split(old[8], old[7]), **hashes}
+            f = p.file
+            rows.append(
+                (
+                    f.size,
+                    f.mtime_ns,
+                    f.ino,
+                    f.dev,
+                    f.ctime_ns,
+                    p.width,
+                    p.height,
+                    # an entry without a whole signature is never read back: hashed again
+                    p.sig_version if len(p.signature) == SIGNATURE_BYTES else -1,
+                    layout_of(hashes),
+                    _blob(hashes),
+                    p.key,
+                    decode,
+                    bits,
+                )
+            )
+        # one statement for new and known entries alike; a known entry keeps its id
         conn.executemany(
             "INSERT INTO images (size, mtime_ns, inode, dev, ctime_ns, width, height,"
-            " sig_version, signature, path, decode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(*values(p), p.sig_version, p.signature, p.key, decode) for p in fresh],
+            " sig_version, layout, hashes, path, decode, bits)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (path, decode, bits) DO UPDATE SET size = excluded.size,"
+            " mtime_ns = excluded.mtime_ns, inode = excluded.inode, dev = excluded.dev,"
+            " ctime_ns = excluded.ctime_ns, width = excluded.width, height = excluded.height,"
+            " sig_version = excluded.sig_version, layout = excluded.layout,"
+            " hashes = excluded.hashes",
+            rows,
         )
         ids = {key: row[0] for key, row in existing.items()}
-        fresh_keys = [p.key for p in fresh]
+        fresh_keys = [p.key for p in group if p.key not in existing]
         for start in range(0, len(fresh_keys), _LOOKUP_CHUNK):
             chunk = fresh_keys[start : start + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
             ids.update(
                 conn.execute(
-                    f"SELECT path, id FROM images WHERE decode = ? AND path IN ({marks})",
-                    (decode, *chunk),
+                    "SELECT path, id FROM images WHERE decode = ? AND bits = ?"
+                    f" AND path IN ({marks})",
+                    (decode, bits, *chunk),
                 )
             )
-        # The file changed: its old hashes (any method, any size) are wrong.
-        stamps = {p.key: p.file.stamp for p in group}
         conn.executemany(
-            "DELETE FROM hashes WHERE image_id = ?",
-            [(row[0],) for key, row in existing.items() if tuple(row[1:]) != stamps[key]],
-        )
-        conn.executemany(
-            "UPDATE images SET size = ?, mtime_ns = ?, inode = ?, dev = ?, ctime_ns = ?,"
-            " width = ?, height = ?, sig_version = ?, signature = ? WHERE id = ?",
-            [
-                (*values(p), p.sig_version, p.signature, ids[p.key])
-                for p in group
-                if p.key in existing
-            ],
-        )
-        conn.executemany(
-            "INSERT OR REPLACE INTO hashes (image_id, method, bits, hash) VALUES (?, ?, ?, ?)",
-            [(ids[p.key], m, p.bits, h) for p in group for m, h in p.hashes.items()],
+            "INSERT OR REPLACE INTO signatures (image_id, signature) VALUES (?, ?)",
+            [(ids[p.key], p.signature) for p in group],
         )
 
 

@@ -122,6 +122,7 @@ class Signatures:
         self._present = np.ones(len(fresh_rows), dtype=bool)
         self._ids = store_ids  # (count,) int64, -1 where not from the store
         self._fetch = fetch
+        self._fresh = len(fresh_rows)  # slots below this hold rows hashed in this run
 
     def need(self, rows: np.ndarray) -> None:
         """Make sure ``rows`` are at hand (one bulk read for those that are not)."""
@@ -130,14 +131,42 @@ class Signatures:
         if not len(missing):
             return
         ids = self._ids[missing]
-        got = np.zeros((len(missing), self.width), dtype=np.uint8)
-        present = np.zeros(len(missing), dtype=bool)
         known = ids >= 0
-        if self._fetch is not None and known.any():
-            got[known], present[known] = self._fetch(ids[known])
+        if self._fetch is not None and known.all():
+            got, present = self._fetch(ids)  # as read: no second copy of them
+        else:
+            got = np.zeros((len(missing), self.width), dtype=np.uint8)
+            present = np.zeros(len(missing), dtype=bool)
+            if self._fetch is not None and known.any():
+                got[known], present[known] = self._fetch(ids[known])
         self._slot[missing] = len(self._rows) + np.arange(len(missing))
-        self._rows = np.concatenate([self._rows.reshape(-1, self.width), got])
-        self._present = np.concatenate([self._present, present])
+        if len(self._rows):
+            self._rows = np.concatenate([self._rows.reshape(-1, self.width), got])
+            self._present = np.concatenate([self._present, present])
+        else:  # the first read (a warm run's only one): no second copy of it
+            self._rows, self._present = got, present
+
+    def release(self) -> None:
+        """Let go of the rows read from the store (read again if asked): once
+        the sets are made, their images hold their own signatures, and a dense
+        folder's sets hold every file."""
+        if len(self._rows) > self._fresh and self._fetch is not None:
+            self._slot[self._slot >= self._fresh] = -1
+            self._rows = self._rows.reshape(-1, self.width)[: self._fresh].copy()
+            self._present = self._present[: self._fresh].copy()
+
+    def matrix(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(len(rows), width) uint8 signatures of ``rows`` and whether each
+        was read: a view of what is held when ``rows`` are held in that
+        order (verification asks for the rows it had read, ascending), else a copy."""
+        rows = np.asarray(rows, dtype=np.int64)
+        self.need(rows)
+        slots = self._slot[rows]
+        if len(slots) and slots[-1] - slots[0] == len(slots) - 1:
+            if np.array_equal(slots, np.arange(slots[0], slots[-1] + 1)):
+                lo, hi = int(slots[0]), int(slots[-1]) + 1
+                return self._rows.reshape(-1, self.width)[lo:hi], self._present[lo:hi]
+        return self._rows.reshape(-1, self.width)[slots], self._present[slots]
 
     def __getitem__(self, row: int) -> bytes:
         if self._slot[row] < 0:
@@ -163,6 +192,12 @@ class _OwnedSignatures(Signatures):
 
     def need(self, rows: np.ndarray) -> None:
         self._base.need(self._owner[np.asarray(rows, dtype=np.int64)])
+
+    def release(self) -> None:
+        self._base.release()
+
+    def matrix(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._base.matrix(self._owner[np.asarray(rows, dtype=np.int64)])
 
     def __getitem__(self, row: int) -> bytes:
         return self._base[int(self._owner[row])]

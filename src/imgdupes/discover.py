@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -394,7 +395,10 @@ def _discover_folders(
         file_errors.append(ScanError(path, reason))
 
     paths: list[str] = []
-    nums: list[int] = []  # dev, ino, size, mtime_ns, ctime_ns of each row
+    # dev, ino, size, mtime_ns, ctime_ns of each row, as machine integers: a
+    # list of Python ints held 180 MB for a million files, this holds 40
+    nums = array("q")
+    add = nums.extend
     links: set[int] = set()
     folders: list[str] = []
     counts: list[int] = []
@@ -425,7 +429,7 @@ def _discover_folders(
                         continue
                     if is_reg(st.st_mode):
                         paths.append(path)
-                        nums += (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                        add((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
                         continue
                 found = _examine(path, False, on_file_error)
                 if found is None:
@@ -434,11 +438,11 @@ def _discover_folders(
                 if is_link:
                     links.add(len(paths))
                 paths.append(path)
-                nums += (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                add((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
             folders.append(folder)
             counts.append(len(paths) - start)
     result.errors.extend(file_errors)
-    stamps = np.array(nums, dtype=np.int64).reshape(-1, 5)
+    stamps = np.frombuffer(nums, dtype=np.int64).reshape(-1, 5)
     folder_of = np.repeat(np.arange(len(folders), dtype=np.int32), counts)
     name_at = np.repeat(
         np.array([len(_prefix(f)) for f in folders], dtype=np.int32), counts

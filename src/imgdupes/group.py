@@ -32,7 +32,7 @@ SORT_KEYS = ("filesize", "filepath", "imagesize", "width", "height", "mtime", "n
 # second to import and a sparse matrix of every edge).
 
 _SMALL = 200_000  # edges; below this the pure-Python union-find wins
-_EDGES_PER_STEP = 1 << 20
+_EDGES_PER_STEP = 1 << 18  # ~12 MB of temporaries per step
 
 
 def find_roots(parent: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -425,6 +425,8 @@ def group_images(
     if table is not None:
         table.prepare(np.flatnonzero(labels >= 0))  # the files of the sets, in one read
     sets = build_sets(images, labels, nbits, sort_keys, reverse)
+    if table is not None:
+        table.signatures.release()  # the sets' images hold theirs now
     if rotations or use_tones or use_regions:
         _distance_in_best_form(sets, images, rotations, use_tones, use_regions)
     return sets

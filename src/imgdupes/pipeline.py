@@ -267,13 +267,15 @@ def _name_rules(sets: list, images: Sequence[HashedImage]) -> None:
     entries = [e for s in sets for e in s.entries]
     if not entries:
         return
-    feats = Features([sig_of.get(id(e.file), b"") for e in entries])
     sizes = np.array([len(s.entries) for s in sets])
     first = np.repeat(np.cumsum(sizes) - sizes, sizes)
     others = np.nonzero(first != np.arange(len(entries)))[0]
     for lo in range(0, len(others), 1024):  # a block at a time: decide's arrays are per pair
         part = others[lo : lo + 1024]
-        codes = decide(feats, first[part], part)
+        # the features of this block's files only: a dense folder's sets hold every file
+        rows = np.unique(np.concatenate([first[part], part]))
+        feats = Features([sig_of.get(id(entries[k].file), b"") for k in rows.tolist()])
+        codes = decide(feats, np.searchsorted(rows, first[part]), np.searchsorted(rows, part))
         for k, code in zip(part.tolist(), codes.tolist(), strict=True):
             entries[k].rule = "linked" if code == REJECTED else RULES[code]
 

@@ -275,15 +275,33 @@ class Features:
     def __init__(self, signatures: Sequence[bytes]):
         n = len(signatures)
         raw = np.zeros((n, SIGNATURE_BYTES), dtype=np.uint8)
-        self.present = np.zeros(n, dtype=bool)
-        self.has_fine = np.zeros(n, dtype=bool)  # a version-1 signature has no 32x32 part
-        self.has_texture = np.zeros(n, dtype=bool)  # ... nor version 2 a texture
+        present = np.zeros(n, dtype=bool)
+        has_fine = np.zeros(n, dtype=bool)  # a version-1 signature has no 32x32 part
+        has_texture = np.zeros(n, dtype=bool)  # ... nor version 2 a texture
         for k, sig in enumerate(signatures):
             if len(sig) in (FINE_OFFSET, TEXTURE_OFFSET, SIGNATURE_BYTES):
                 raw[k, : len(sig)] = np.frombuffer(sig, dtype=np.uint8)
-                self.present[k] = True
-                self.has_fine[k] = len(sig) >= TEXTURE_OFFSET
-                self.has_texture[k] = len(sig) == SIGNATURE_BYTES
+                present[k] = True
+                has_fine[k] = len(sig) >= TEXTURE_OFFSET
+                has_texture[k] = len(sig) == SIGNATURE_BYTES
+        self._derive(raw, present, has_fine, has_texture)
+
+    @classmethod
+    def from_matrix(cls, raw: np.ndarray, present: np.ndarray) -> Features:
+        """The features of (n, SIGNATURE_BYTES) signatures given as one matrix
+        (``present``: which rows hold one), used as it is: no bytes object
+        per file, no copy."""
+        f = cls.__new__(cls)
+        f._derive(raw, present, present, present)
+        return f
+
+    def _derive(
+        self, raw: np.ndarray, present: np.ndarray, has_fine: np.ndarray, has_texture: np.ndarray
+    ) -> None:
+        n = len(raw)
+        self.present = present
+        self.has_fine = has_fine
+        self.has_texture = has_texture
         self.raw = raw
         self.fine_raw = fine_of(raw)
         # the grain (see :meth:`grain`), in levels rms, and the share of
@@ -297,6 +315,7 @@ class Features:
         # share of the colour thumbnail clipped to white in some channel: a
         # brightened pale picture, whose tint the clipping shrinks and turns
         self.clipped = (colours.max(axis=2) >= _CLIPPED).mean(axis=1).astype(np.float32)
+        del colours, mean_colour  # (n, 192) bytes: not held through the steps below
         self.fine_energy = np.zeros(n, dtype=np.float32)
         self.mean = np.zeros(n, dtype=np.float32)
         self.std = np.zeros(n, dtype=np.float32)
@@ -352,13 +371,23 @@ class Features:
         return centred / np.maximum(self.norm[rows], 1e-6)[:, None]
 
 
-_FILES_PER_STEP = 1 << 14
-_FINE_FILES_PER_STEP = 1 << 11
+_FILES_PER_STEP = 1 << 12  # files at once: 4 MB per float temporary
+_FINE_FILES_PER_STEP = 1 << 9  # ~2 MB per float temporary (fine_detail makes five)
 
 
 # What confirmed (or not) a pair, as :func:`decide` numbers it.
 RULES = ("rejected", "structure", "tone", "local", "flat", "unchecked", "aligned", "texture")
 REJECTED, STRUCTURE, TONE, LOCAL, FLAT, UNCHECKED, ALIGNED, TEXTURE = range(len(RULES))
+
+
+def features_of(signatures: Sequence[bytes], rows: np.ndarray) -> Features:
+    """The :class:`Features` of ``signatures[k]`` for k in ``rows``: a scan's
+    table hands them over as one matrix (see :meth:`Signatures.matrix
+    <imgdupes.columns.Signatures.matrix>`), not a bytes object per file."""
+    matrix = getattr(signatures, "matrix", None)
+    if matrix is not None:
+        return Features.from_matrix(*matrix(rows))
+    return Features([signatures[k] for k in rows.tolist()])
 
 
 def _rows(f: Features, name: str, rows: np.ndarray) -> np.ndarray:
@@ -805,7 +834,7 @@ def refine_components(
     files = np.nonzero(involved_rows[unique_index])[0]
     if len(files) == 0:
         return labels
-    feats = Features([signatures[k] for k in files])
+    feats = features_of(signatures, files)
     local = {int(fid): k for k, fid in enumerate(files)}
 
     # Files of each row in a stable order.

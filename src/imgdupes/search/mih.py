@@ -36,7 +36,7 @@ from .bitops import as_words, popcount
 from .brute import find_pairs_between, find_pairs_brute
 
 MAX_WIDTH = 24  # widest chunk: its key -> bucket table is 2**24 int32 (64 MiB)
-BLOCK = 1 << 20  # candidate pairs handled per numpy step; bounds temporary memory
+BLOCK = 1 << 18  # candidate pairs handled per numpy step: ~16 MB of temporaries
 
 # Rough costs in nanoseconds, measured on a 2-core x86 machine with numpy 2.
 # Only their ratios matter: they choose between plans, not promise a time.
@@ -210,7 +210,7 @@ class _ChunkSearch:
         ok = np.flatnonzero(d <= self.radius)
         if len(ok) == 0:
             return
-        i, j, d = self.order[a[ok]], self.order[b[ok]], d[ok].astype(np.int32)
+        i, j, d = self.order[a[ok]], self.order[b[ok]], d[ok].astype(_distance_type(self.radius))
         if self.earlier:
             # Leave the pair to the first chunk that finds it.
             wi, wj = self.words[i], self.words[j]
@@ -219,7 +219,7 @@ class _ChunkSearch:
                 first_here &= popcount(chunk_keys(wi, c) ^ chunk_keys(wj, c)) > c.radius
             i, j, d = i[first_here], j[first_here], d[first_here]
         # int32 while collecting: a dense folder's millions of pairs, half the memory
-        small = np.int32 if len(self.words) < 2**31 else np.int64
+        small = _row_type(len(self.words))
         self.found_i.append(np.minimum(i, j).astype(small))
         self.found_j.append(np.maximum(i, j).astype(small))
         self.found_d.append(d)
@@ -276,11 +276,14 @@ class _ChunkSearch:
                 self.check_buckets(src[col], bb.astype(np.int64), same=False)
 
     def result(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return (
-            np.concatenate(self.found_i) if self.found_i else np.zeros(0, np.int64),
-            np.concatenate(self.found_j) if self.found_j else np.zeros(0, np.int64),
-            np.concatenate(self.found_d) if self.found_d else np.zeros(0, np.int32),
-        )
+        """The pairs found (and let go here: each list is emptied as it is joined)."""
+        if not self.found_i:  # of the types of the other chunks' pairs, which it joins
+            rows = np.zeros(0, _row_type(len(self.words)))
+            return rows, rows, np.zeros(0, _distance_type(self.radius))
+        parts = list(zip(self.found_i, self.found_j, self.found_d, strict=True))
+        self.found_i, self.found_j, self.found_d = [], [], []
+        i, j, d = _joined(parts)
+        return i, j, d
 
 
 def _worth_compiling(n: int, radius: int, stored_bits: int) -> bool:
@@ -337,11 +340,12 @@ def _search_compiled(join, words: np.ndarray, chunk: Chunk, earlier: list[Chunk]
     phase, m, u = 0, 0, 0
     while phase != 2:
         count, phase, m, u, need = join(*fixed, phase, m, u, *bufs)
-        parts.append(tuple(b[:count].copy() for b in bufs))
+        types = (_row_type(len(words)), _row_type(len(words)), _distance_type(radius))
+        parts.append(tuple(b[:count].astype(t) for b, t in zip(bufs, types, strict=True)))
         if need > cap:  # one bucket pair could hold more pairs than the buffer
             cap = int(need)
             bufs = (np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int32))
-    i, j, d = (np.concatenate(x) for x in zip(*parts, strict=True))
+    i, j, d = _joined(parts)
     return i, j, d
 
 
@@ -352,7 +356,8 @@ def find_pairs_mih(
     compiled: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every pair ``i < j`` of rows within ``radius``, with its distance (row
-    numbers int32 below 2**31 rows, else int64).
+    numbers int32 below 2**31 rows, else int64; distances uint8 for a radius
+    below 256, else int32).
 
     ``chunks`` overrides the plan and ``compiled`` the choice of the numba
     kernel (default: used when installed); tests use both to exercise every
@@ -381,7 +386,28 @@ def find_pairs_mih(
         one.search(chunk)
         parts.append(one.result())
         del one  # its sorted copy and table go before the next chunk's
-    i, j, d = (np.concatenate(x) for x in zip(*parts, strict=True))
-    del parts
-    # int32 row numbers below 2**31 rows: a dense folder's 6M pairs in 75 MB, not 125
-    return i, j, d.astype(np.int32, copy=False)
+    # a dense folder's 6M pairs in 56 MB, not 125
+    i, j, d = _joined(parts)
+    return i, j, d
+
+
+def _row_type(n: int) -> type:
+    return np.int32 if n < 2**31 else np.int64
+
+
+def _distance_type(radius: int) -> type:
+    return np.uint8 if radius < 256 else np.int32
+
+
+def _joined(parts: list[tuple[np.ndarray, ...]]) -> list[np.ndarray]:
+    """The columns of ``parts`` (a list of (i, j, d) pieces) joined, each
+    column's pieces let go as soon as it is joined, and a lone piece taken as
+    it is: a dense folder's millions of pairs are held once plus one
+    column, not twice.  Empties ``parts``."""
+    columns = [list(c) for c in zip(*parts, strict=True)]
+    parts.clear()
+    out = []
+    for pieces in columns:
+        out.append(pieces[0] if len(pieces) == 1 else np.concatenate(pieces))
+        pieces.clear()
+    return out
