@@ -291,6 +291,40 @@ def test_a_store_of_the_earlier_schema_is_replaced_keeping_marked_pairs(imgdupes
     assert again.err == "" and again.sets == first.sets[1:]
 
 
+def test_an_earlier_store_whose_marks_cannot_be_read_is_kept_until_they_can(
+    imgdupes, tmp_path, monkeypatch
+):
+    """Another process holds the old store locked: its marked pairs are not lost
+    with it; the next run, once the lock is gone, carries them over."""
+    from imgdupes import cache as cache_mod
+    from imgdupes.samples import make_samples
+
+    root = tmp_path / "samples"
+    make_samples(str(root), originals=2)
+    cache = tmp_path / "cache"
+    first = imgdupes("--cache-dir", str(cache), "-r", str(root), "phash", "4")
+    imgdupes("--cache-dir", str(cache), "-rd", str(root), "phash", "4", stdin="x\nall\n")
+    old = cache / "hashes-v2.sqlite3"
+    with sqlite3.connect(cache / DB_NAME) as conn:
+        conn.execute("PRAGMA user_version = 2")
+    conn.close()
+    (cache / DB_NAME).rename(old)
+    monkeypatch.setattr(cache_mod, "BUSY_TIMEOUT_MS", 200)
+    holder = sqlite3.connect(old, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        res = imgdupes("--cache-dir", str(cache), "-r", str(root), "phash", "4")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert res.code == 0
+    assert str(old) in res.err and "kept" in res.err
+    assert old.exists()
+    res = imgdupes("--cache-dir", str(cache), "-r", str(root), "phash", "4")
+    assert "6 pairs" in res.err and not old.exists()
+    assert res.sets == first.sets[1:]  # the marked set is still never offered
+
+
 def test_full_decode_methods_and_hash_sizes_are_kept_side_by_side(
     imgdupes, dupe_tree, forbid_decoding
 ):

@@ -280,8 +280,14 @@ class HashStore:
         copied over, its hashes are not (they are computed again), and the
         file is removed, with one line saying so."""
         conn = self.conn
+        # Removed only once its marks are copied, or when it holds none, or is
+        # no database at all: a busy or unreadable old store is left for a
+        # later run, so a user's "not duplicates" decisions are never lost.
+        copied = True
         try:
             conn.execute("ATTACH DATABASE ? AS old", (old,))
+        except sqlite3.OperationalError:
+            conn, copied = None, False
         except sqlite3.Error:
             conn = None
         kept = 0
@@ -305,6 +311,7 @@ class HashStore:
                     ).rowcount
                     conn.execute("COMMIT")
             except sqlite3.Error:
+                copied = False
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
             finally:
@@ -312,6 +319,12 @@ class HashStore:
                     conn.execute("DETACH DATABASE old")
                 except sqlite3.Error:
                     pass
+        if not copied:
+            self._warn(
+                f"{old}: hash cache of an earlier version kept for now (cannot read its pairs"
+                " marked not duplicates); a later run carries them over"
+            )
+            return
         gone = False
         for suffix in ("", "-wal", "-shm", "-journal"):
             try:
