@@ -31,7 +31,7 @@ import numpy as np
 
 from .group import components, label_members
 from .signature import COLOR_BYTES, FINE_OFFSET, gray_of
-from .verify import DEFAULT, REJECTED, Features, Thresholds, _tint_ok, decide
+from .verify import DEFAULT, REJECTED, Features, Thresholds, decide, tints_agree
 
 # Larger sets are left as they are: a file the first rejects is compared with
 # every other colour file, and a cluster of thousands would cost millions.
@@ -127,7 +127,7 @@ def split_bridged(
 def _tints_differ(f: Features, files: np.ndarray, t: Thresholds) -> bool:
     """Whether two of ``files`` have tints that verification's tint check refuses."""
     i, j = np.triu_indices(len(files), 1)
-    return bool(len(i)) and not _tint_ok(f, files[i], files[j], t).all()
+    return bool(len(i)) and not tints_agree(f, files[i], files[j], t).all()
 
 
 def _accepted(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.ndarray:

@@ -619,7 +619,7 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     flat_ok &= ~detailed & (out == REJECTED)
     tinted = np.flatnonzero(flat_ok & grainy)
     if len(tinted):
-        flat_ok[tinted] = _tint_ok(f, a[tinted], b[tinted], t)
+        flat_ok[tinted] = tints_agree(f, a[tinted], b[tinted], t)
     out[flat_ok] = FLAT
     if t.require_fine:
         # (and detail outside one band on both: the same caption or logo on
@@ -636,7 +636,7 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
 _UNCLIPPED = 254  # a 16x16 cell at this level or above has lost its grain to white
 
 
-def _tint_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.ndarray:
+def tints_agree(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) -> np.ndarray:
     """Whether a tone change or a grayscale copy explains the tints of a[k]
     and b[k] (see :class:`Thresholds`)."""
     shift = np.abs(f.mean[a] - f.mean[b])
@@ -679,7 +679,7 @@ def _texture_ok(
     corr[keep.mean(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0
     ratio = np.sqrt((ga**2 * keep).sum(axis=1) / np.maximum((gb**2 * keep).sum(axis=1), 1e-6))
     shift = np.abs(f.mean[a] - f.mean[b])
-    tint_ok = _tint_ok(f, a, b, t)
+    tint_ok = tints_agree(f, a, b, t)
     alike = (ratio <= t.grain_max_ratio) & (ratio >= 1 / t.grain_max_ratio)
     alike &= (shift <= t.tone_max_brightness_shift) & tint_ok
     ok = alike & (corr >= t.grain_min_correlation)
@@ -778,7 +778,7 @@ def _plain_parts_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) ->
     level = np.abs(f.gray(a[k]) - f.gray(b[k]))
     level = (level * keep).sum(axis=1) / np.maximum(keep.sum(axis=1), 1)
     # (in a tint the other's explains: two tints of one paper are not one picture)
-    tinted = _tint_ok(f, a[k], b[k], t)
+    tinted = tints_agree(f, a[k], b[k], t)
     ok[k] = np.where(grainy, (corr >= _PLAIN_MIN_CORRELATION) & tinted, level <= t.flat_max_diff)
     ok[k] &= keep.mean(axis=1) >= _MIN_ALIGNED_PIXELS / 2
     return ok
