@@ -83,31 +83,13 @@ def tone_key(method: str) -> str:
     return key_name(method, TONE)
 
 
-_BORDER_TOLERANCE = 12  # levels from the frame's colour that still count as border
-_BORDER_MAX = 0.25  # of a side, trimmed at most from each edge
-
-
 def trimmed_box(gray: np.ndarray) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) of ``gray`` less a uniform border: the rows
-    and columns at the edges (up to a quarter of the side each) that are
-    within a few levels of the frame's median colour almost everywhere.  A
-    picture that is uniform all over is left whole."""
-    h, w = gray.shape
-    g = gray.astype(np.int16)
-    frame = np.concatenate([g[0], g[-1], g[:, 0], g[:, -1]])
-    near = np.abs(g - int(np.median(frame))) <= _BORDER_TOLERANCE
-    rows, cols = near.mean(axis=1) >= 0.98, near.mean(axis=0) >= 0.98
+    """(left, top, right, bottom) of one (H, W) uint8 picture less a uniform
+    border: :func:`imgdupes.thumbs.trimmed_boxes`, the one rule, for one picture."""
+    from . import thumbs
 
-    def run(flags: np.ndarray) -> int:
-        limit = int(len(flags) * _BORDER_MAX)
-        stop = np.nonzero(~flags[:limit])[0]
-        return int(stop[0]) if len(stop) else limit
-
-    top, bottom = run(rows), run(rows[::-1])
-    left, right = run(cols), run(cols[::-1])
-    if rows.all() or cols.all():
-        return 0, 0, w, h
-    return left, top, w - right, h - bottom
+    left, top, right, bottom = thumbs.trimmed_boxes(gray[None])[0].tolist()
+    return left, top, right, bottom
 
 
 def region_hashes(
