@@ -253,27 +253,16 @@ def _plain_jpeg_bytes(path: str) -> bytes | None:
     not named as a camera RAW; None otherwise or on any error (then
     :func:`decode` opens it again and says why)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+        with open_regular(path) as fh:  # a FIFO or device swapped in: never read
+            if os.fstat(fh.fileno()).st_size > _FAST_MAX_BYTES:
+                return None
+            # the first bytes alone first: another format is read by Pillow only
+            head = fh.read(len(_SOI))
+            if head != _SOI or path.lower().endswith(_RAW_SUFFIXES):
+                return None
+            return head + fh.read()  # to the end, also of a file that grew
+    except (OSError, DecodeError):
         return None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > _FAST_MAX_BYTES:
-            return None  # a FIFO or device swapped in: never read (decode() says why)
-        # the first bytes alone first: another format is read by Pillow only
-        data = os.read(fd, len(_SOI))
-        if data != _SOI or path.lower().endswith(_RAW_SUFFIXES):
-            return None
-        while len(data) <= st.st_size:  # to the end (or a file that grew: one more read)
-            more = os.read(fd, max(1, st.st_size + 1 - len(data)))
-            if not more:
-                break
-            data += more
-        return data
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
 
 
 _RAW_SUFFIXES = tuple(RAW_EXTENSIONS)
