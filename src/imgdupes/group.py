@@ -20,7 +20,7 @@ import numpy as np
 
 from . import hashes
 from .columns import ImageTable, Signatures
-from .hashvalue import PLAIN, REGIONS, TONE
+from .hashvalue import PLAIN, REGIONS, TEXTURES, TONE
 from .model import DupSet, HashedImage, SetEntry
 
 SORT_KEYS = ("filesize", "filepath", "imagesize", "width", "height", "mtime", "none")
@@ -389,11 +389,14 @@ def group_images(
     rotations: bool = False,
     region_link: RegionLink | None = None,
     split: Split | None = None,
+    texture_link: RegionLink | None = None,
 ) -> list[DupSet]:
     """The duplicate sets of ``images``, linked by ``link`` in every form it
     searches (as shot; tone-normalised when verifying; turned with
     ``rotations``), and by ``region_link`` through their regions' hashes
-    when it is given and every image has them (see :func:`region_labels`);
+    when it is given and every image has them (see :func:`region_labels`),
+    and by ``texture_link`` through the texture hashes of the low-detail
+    pictures (see :func:`texture_labels`; a scan's table only);
     ``split``, when verifying, then splits what all those links joined."""
     table = images if isinstance(images, ImageTable) else None
     signatures: Sequence[bytes] = []
@@ -420,6 +423,11 @@ def group_images(
         plain = form_matrix(images, PLAIN, nbits)
         found = region_labels(plain, regions, region_link, signatures, keys, labels)  # type: ignore
         labels = union_labels(labels, found)
+    if texture_link is not None and table is not None and len(table):
+        forms = [table.form_matrix(form) for form in TEXTURES]
+        if all(m is not None for m in forms):
+            found = texture_labels(forms, texture_link, signatures, keys, labels)  # type: ignore[arg-type]
+            labels = union_labels(labels, found)
     if split is not None and verify:
         labels = split(labels, signatures, keys)
     if table is not None:
@@ -498,6 +506,37 @@ def region_labels(
     owner = np.concatenate(owners)
     if isinstance(signatures, Signatures):
         row_sig: Sequence[bytes] = signatures.of_rows(owner)  # read from the store as needed
+    else:
+        row_sig = [signatures[i] for i in owner.tolist()]
+    row_key = _RowKeys(keys, owner, np.concatenate(tags))
+    labels = link(np.concatenate(rows), row_sig, row_key, known[owner])
+    return join_rows(n, owner, labels)
+
+
+def texture_labels(
+    forms: Sequence[np.ndarray],
+    link: RegionLink,
+    signatures: Sequence[bytes],
+    keys: Sequence[bytes],
+    known: np.ndarray,
+) -> np.ndarray:
+    """Labels where the texture hashes of low-detail pictures (``forms``: an
+    (N, nbytes) matrix per form of :data:`imgdupes.hashvalue.TEXTURES`, zeros
+    for a picture that has none) meet, in either form, within the radius of
+    that source (see :mod:`imgdupes.lowdetail`); only those pictures' rows are
+    searched, each link verified.  ``known`` as in :func:`region_labels`."""
+    n = len(known)
+    rows, owners, tags = [], [], []
+    for r, matrix in enumerate(forms):
+        who = np.flatnonzero(matrix.any(axis=1))
+        rows.append(matrix[who])
+        owners.append(who)
+        tags.append(np.full(len(who), r + 1, dtype=np.uint8))
+    owner = np.concatenate(owners)
+    if len(owner) < 2:
+        return np.full(n, -1, dtype=np.int64)
+    if isinstance(signatures, Signatures):
+        row_sig: Sequence[bytes] = signatures.of_rows(owner)
     else:
         row_sig = [signatures[i] for i in owner.tolist()]
     row_key = _RowKeys(keys, owner, np.concatenate(tags))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from . import hashes, signature, thumbs
+from . import hashes, lowdetail, signature, thumbs
 from .cache import HashStore
 from .decode import (
     Decoded,
@@ -27,7 +27,7 @@ from .decode import (
     decode_pixels,
     decode_pixels_bytes,
 )
-from .hashvalue import names_for
+from .hashvalue import names_for, texture_names
 from .model import HASH_METHODS, FileRecord, HashedImage, HashRecord, ScanError
 from .progress import Progress
 from .workers import steady_heap, worker_pool
@@ -256,6 +256,14 @@ def _fill_exact(
     # bands) from the same reduced picture: a 32x32 of a region of it.
     for key, b in hashes.region_hashes(spec.computed, small, spec.hash_size).items():
         packed[key][where] = hashes.pack_rows(b)
+    names = texture_names(spec.computed)
+    chosen = np.flatnonzero(lowdetail.selected(sigs[where]))
+    if names and len(chosen):
+        picked = [small[k] for k in chosen.tolist()]
+        trimmed = np.concatenate([thumbs.trimmed_boxes(g[None]) for g in picked])
+        got = lowdetail.texture_hashes(picked, trimmed)
+        for at, name in enumerate(names):
+            packed[name][where[chosen]] = got[:, at % 2]
 
 
 def _fill_fast(
@@ -292,6 +300,9 @@ def _fill_fast(
         sigs[where] = signature.from_thumbnails(
             small["color"], small["gray"], small["fine"], small["texture"]
         )
+        if thumbs.TEXTURE_HASH in small:
+            for at, name in enumerate(texture_names(methods)):
+                packed[name][where] = small[thumbs.TEXTURE_HASH][:, at % 2]
 
 
 def _pixels(img: Image.Image) -> np.ndarray:

@@ -29,7 +29,10 @@ TURNS = ("rot90", "rot180", "rot270", "mirror", "flip", "transpose", "transverse
 INNER = "inner"  # less a uniform border (letterbox, frame), then less 5% of each side
 UPPER = "upper"  # the top 80%: what a caption band over the bottom leaves alone
 REGIONS = (INNER, UPPER)
-FORMS = (PLAIN, TONE, *TURNS, *REGIONS)
+# Low-detail pictures' texture hashes, whole and inner (extra candidates of
+# their own radius, see imgdupes.lowdetail; zeros for other pictures):
+TEXTURES = ("texture", "texture_inner")
+FORMS = (PLAIN, TONE, *TURNS, *REGIONS, *TEXTURES)
 TONE_METHODS = ("phash", "phash_org")  # the methods that also get a tone form and regions
 
 
@@ -87,6 +90,8 @@ def forms_among(names: tuple[str, ...], method: str) -> Forms:
             tone = name
         elif key.form in REGIONS:
             regions.append((key.form, name))
+        elif key.form in TEXTURES:
+            continue  # read by name, as matrices (see imgdupes.group.texture_labels)
         else:
             turned.append((key.form, name))
     regions.sort(key=lambda pair: REGIONS.index(pair[0]))
@@ -94,8 +99,15 @@ def forms_among(names: tuple[str, ...], method: str) -> Forms:
 
 
 def region_names(methods: tuple[str, ...] | list[str]) -> list[str]:
-    """Names of the region hashes of ``methods`` (DCT methods only)."""
-    return [key_name(m, r) for m in methods if m in TONE_METHODS for r in REGIONS]
+    """Names of the region hashes of ``methods`` (DCT methods only), then their texture hashes'."""
+    regions = [key_name(m, r) for m in methods if m in TONE_METHODS for r in REGIONS]
+    return regions + texture_names(methods)
+
+
+def texture_names(methods: tuple[str, ...] | list[str]) -> list[str]:
+    """Names of the texture hashes of ``methods`` (DCT methods only), in
+    :data:`TEXTURES` order per method."""
+    return [key_name(m, r) for m in methods if m in TONE_METHODS for r in TEXTURES]
 
 
 def names_for(

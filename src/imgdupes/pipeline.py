@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import hashio
+from . import hashio, lowdetail
 from .columns import ImageTable, Signatures
 from .config import Config, ConfigError
 from .errors import InputError, OutputError, opt
@@ -236,6 +236,12 @@ def group(config: Config, images: Sequence[HashedImage]) -> list:
     def region_link(matrix, signatures, keys, prior):
         return _linked(config, matrix, signatures, keys, REGION_THRESHOLDS, prior)
 
+    def texture_link(matrix, signatures, keys, prior):
+        # its own radius and bits, the exact engine: few rows (see imgdupes.lowdetail)
+        return _linked(
+            config, matrix, signatures, keys, DEFAULT, prior, lowdetail.BITS, lowdetail.RADIUS
+        )
+
     sets = group_images(
         images,
         lambda matrix, signatures, keys: _linked(config, matrix, signatures, keys),
@@ -247,6 +253,8 @@ def group(config: Config, images: Sequence[HashedImage]) -> list:
         region_link=region_link if config.verify else None,
         # (a turned copy is not compared in its turn there: not with --rotations)
         split=None if config.rotations else split_bridged,
+        # (an exact search, -t 0, asks for no more than equal hashes)
+        texture_link=texture_link if config.verify and config.threshold > 0 else None,
     )
     if config.verify:
         _name_rules(sets, images)
@@ -287,11 +295,19 @@ def _linked(
     keys: Sequence[bytes],
     thresholds: Thresholds = DEFAULT,
     prior: np.ndarray | None = None,
+    bits: int | None = None,
+    radius: int | None = None,
 ) -> np.ndarray:
     """Component label per row (-1: alone) of the hashes within the threshold,
     each link confirmed by the verification when it is on (``prior``: labels
-    per row of links already confirmed, see :func:`refine_components`)."""
-    matches = find_matches(matrix, config.hash_bits, config.threshold, config.engine, config.params)
+    per row of links already confirmed, see :func:`refine_components`;
+    ``bits`` and ``radius``: another source's hashes, searched exactly)."""
+    if radius is None:
+        matches = find_matches(
+            matrix, config.hash_bits, config.threshold, config.engine, config.params
+        )
+    else:
+        matches = find_matches(matrix, bits or config.hash_bits, radius)
     if not config.verify:
         return matches.labels
     if isinstance(signatures, Signatures) and len(matches.unique_index):

@@ -126,6 +126,9 @@ def _plain_plane(means: np.ndarray) -> np.ndarray:
     return plane
 
 
+plain_plane = _plain_plane  # the texture hashes' plane too (imgdupes.lowdetail)
+
+
 def textures(gray: np.ndarray) -> np.ndarray:
     """(B, GRAY_SIDE**2) uint8 textures of (B, H, W) uint8 pictures of one size."""
     b, h, w = gray.shape

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import resample, signature
+from . import lowdetail, resample, signature
 from .hashvalue import INNER, UPPER
 
 # Pictures converted per block: gray and colour rows as float32 come to this
@@ -158,6 +158,22 @@ def _reduce_block(
         if common is not None:
             inner = resample.vertical(parts[-1], side, common[1], common[3])
         out[INNER], out[UPPER] = _regions(small, across_side, side, boxes, inner)
+        out[TEXTURE_HASH] = texture_hashes(small, out["gray"], out["texture"])
+    return out
+
+
+TEXTURE_HASH = "texture_hash"  # reduce_stack's key: (B, 2, 8) uint8, see imgdupes.lowdetail
+
+
+def texture_hashes(small: np.ndarray, gray: np.ndarray, texture: np.ndarray) -> np.ndarray:
+    """(B, 2, NBYTES) uint8 texture hashes of a (B, H, W) stack of the
+    signature's pictures whose 16x16 gray and texture parts are given; zeros
+    for the pictures :func:`imgdupes.lowdetail.selected_parts` leaves out."""
+    out = np.zeros((len(small), 2, lowdetail.NBYTES), dtype=np.uint8)
+    chosen = np.flatnonzero(lowdetail.selected_parts(gray, texture))
+    if len(chosen):
+        picked = small[chosen]
+        out[chosen] = lowdetail.texture_hashes(picked, trimmed_boxes(picked))
     return out
 
 

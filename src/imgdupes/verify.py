@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .group import find_roots, flatten, forest_components, join_into, set_labels, spanning
+from .lowdetail import local_detail
+from .lowdetail import plain_cells as _plain_cells
 from .signature import (
     FINE_OFFSET,
     FINE_SIDE,
@@ -118,11 +120,7 @@ def fine_detail(fine: np.ndarray, side: int = FINE_SIDE) -> np.ndarray:
     """(k, 1024) 32x32 thumbnails -> what a 3x3 mean does not explain (text,
     edges, texture), as (k, 1024) float32: a page of one layout with other
     words differs here while its thumbnails at 16x16 are the same gray bars."""
-    g = fine.astype(np.float32).reshape(-1, side, side)
-    p = np.pad(g, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    rows = p[:, :, :-2] + p[:, :, 1:-1] + p[:, :, 2:]  # the 3x3 sum, one axis at a time
-    box = (rows[:, :-2] + rows[:, 1:-1] + rows[:, 2:]) / 9
-    return (g - box).reshape(len(g), -1)
+    return local_detail(fine, side)
 
 
 _CLIPPED = 250  # levels from which a highlight counts as clipped (its detail is gone)
@@ -782,17 +780,6 @@ def _plain_parts_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) ->
     ok[k] = np.where(grainy, (corr >= _PLAIN_MIN_CORRELATION) & tinted, level <= t.flat_max_diff)
     ok[k] &= keep.mean(axis=1) >= _MIN_ALIGNED_PIXELS / 2
     return ok
-
-
-def _plain_cells(texture: np.ndarray) -> np.ndarray:
-    """(k, 256) bool: the texture's cells neither clipped nor next to one."""
-    clipped = ((texture <= 1) | (texture >= 254)).reshape(-1, GRAY_SIDE, GRAY_SIDE)
-    p = np.pad(clipped, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    near = np.zeros_like(clipped)
-    for dy in range(3):
-        for dx in range(3):
-            near |= p[:, dy : dy + GRAY_SIDE, dx : dx + GRAY_SIDE]
-    return ~near.reshape(len(texture), -1)
 
 
 def accept(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -> np.ndarray:
