@@ -1,7 +1,7 @@
 """What verification and the extra candidates cost, against a cold run's time.
 
     PYTHONPATH=src python benchmarks/accuracy_cost.py [--split real|tune|distinct]
-        [--threshold 10] [--repeat 3] [--num-proc 2] [--count 400]
+        [--threshold 10] [--repeat 5] [--num-proc 2] [--count 1200]
 
 Builds one split (``real``: benchmarks/real_data.py; ``tune``: accuracy_data's,
 both with 11-16 copies of every original, the worst case for verification;
@@ -10,20 +10,29 @@ copy, as in most photo folders) in a temporary folder and runs
 ``imgdupes.find_duplicates`` cold (no hash store) on the same files, the
 settings interleaved ``--repeat`` times:
 
-- ``default``: verification, the tone-normalised search and the region
-  hashes' extra candidates (what ``imgdupes DIR phash N`` does);
-- ``no regions``: the same without the region hashes' search and their
-  computation (as before they were added);
-- ``no-verify``: the hash alone (``--no-verify``; region hashes still computed).
+- ``default``: verification, the tone-normalised search, the region
+  hashes' and the low-detail texture hashes' extra candidates (what
+  ``imgdupes DIR phash N`` does);
+- ``no texture``: the same without the texture hashes (imgdupes.lowdetail);
+- ``no regions``: without the region hashes and the texture hashes, their
+  search and their computation (as before they were added);
+- ``no-verify``: the hash alone (``--no-verify``; the extra hashes still computed);
+- ``bare``: the cold run with none of it: ``--no-verify`` and no extra hashes
+  computed (the issue's "cold run").
 
-Prints each setting's median seconds and the default's cost over the other
-two.  The issue's target: default within 15% of a cold run.
+Each round runs every setting once, in a rotating order; prints each
+setting's median wall seconds and CPU seconds (this process and its worker
+processes), and the default's cost over ``bare`` both as the ratio of the
+medians and as the median of the rounds' ratios (each round's runs close in
+time, which a loaded machine's drift spares).  The issue's target: default
+within 15% of a cold run.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -39,7 +48,23 @@ import accuracy_data as data  # noqa: E402
 import real_data as real  # noqa: E402
 
 import imgdupes  # noqa: E402
-from imgdupes import group, hashes, thumbs  # noqa: E402
+from imgdupes import group, hashes, lowdetail, thumbs  # noqa: E402
+
+
+def _no_texture():
+    """Patches that give no picture a texture hash (forked workers inherit them)."""
+    saved = (lowdetail.selected, lowdetail.selected_parts)
+
+    def none(*parts):
+        return np.zeros(len(parts[0]), dtype=bool)
+
+    lowdetail.selected = none
+    lowdetail.selected_parts = none
+    return saved
+
+
+def _restore_texture(saved) -> None:
+    lowdetail.selected, lowdetail.selected_parts = saved
 
 
 def _no_regions():
@@ -70,6 +95,15 @@ def _restore(saved) -> None:
     hashes.region_hashes, group.region_labels, thumbs._inner_boxes, thumbs._regions = saved
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its ended worker processes."""
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _distinct(folder: str, count: int) -> list[str]:
     from imgdupes.samples import synthetic_photo
 
@@ -89,9 +123,9 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--split", choices=("real", "tune", "distinct"), default="real")
     p.add_argument("--threshold", type=int, default=10)
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--num-proc", type=int, default=2)
-    p.add_argument("--count", type=int, default=400, help="photos of the distinct split")
+    p.add_argument("--count", type=int, default=1200, help="photos of the distinct split")
     args = p.parse_args(argv)
     root = tempfile.mkdtemp(prefix="imgdupes-accuracy-cost-")
     try:
@@ -106,33 +140,53 @@ def main(argv: list[str] | None = None) -> int:
             items = _distinct(folder, args.count)
         print(f"# cost of verification: {len(items)} files ({args.split}), phash {args.threshold}")
         print(f"(machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start)")
-        times: dict[str, list[float]] = {"default": [], "no regions": [], "no-verify": []}
-        for _ in range(args.repeat):
-            for name in times:
-                saved = _no_regions() if name == "no regions" else None
+        names = ("default", "no texture", "no regions", "no-verify", "bare")
+        wall: dict[str, list[float]] = {k: [] for k in names}
+        cpu: dict[str, list[float]] = {k: [] for k in names}
+        for round_ in range(args.repeat):
+            for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+                saved = _no_regions() if name in ("no regions", "bare") else None
+                saved_texture = _no_texture() if name != "default" else None
                 try:
-                    start = time.perf_counter()
+                    start, start_cpu = time.perf_counter(), _cpu()
                     imgdupes.find_duplicates(
                         folder,
                         "phash",
                         args.threshold,
                         num_proc=args.num_proc,
                         use_cache=False,
-                        verify=name != "no-verify",
+                        verify=name not in ("no-verify", "bare"),
                     )
-                    times[name].append(time.perf_counter() - start)
+                    wall[name].append(time.perf_counter() - start)
+                    cpu[name].append(_cpu() - start_cpu)
                 finally:
                     if saved is not None:
                         _restore(saved)
-        med = {k: statistics.median(v) for k, v in times.items()}
-        print("\n| setting | median s | runs |")
-        print("|---|---|---|")
-        for k, v in times.items():
-            print(f"| {k} | {med[k]:.2f} | {', '.join(f'{x:.2f}' for x in v)} |")
-        print(
-            f"\ndefault vs no-verify: {100 * (med['default'] / med['no-verify'] - 1):+.0f}%; "
-            f"default vs no regions: {100 * (med['default'] / med['no regions'] - 1):+.0f}%"
-        )
+                    if saved_texture is not None:
+                        _restore_texture(saved_texture)
+        print(f"(load {os.getloadavg()[0]:.1f} at the end)")
+        print("\n| setting | median wall s | median CPU s | wall s per round | CPU s per round |")
+        print("|---|---|---|---|---|")
+        for k in names:
+            runs, spent = (
+                ", ".join(f"{x:.2f}" for x in wall[k]),
+                ", ".join(f"{x:.2f}" for x in cpu[k]),
+            )
+            print(
+                f"| {k} | {statistics.median(wall[k]):.2f} | {statistics.median(cpu[k]):.2f} "
+                f"| {runs} | {spent} |"
+            )
+        print()
+        for what, got in (("wall", wall), ("CPU", cpu)):
+            for other in ("bare", "no-verify", "no regions", "no texture"):
+                of_medians = statistics.median(got["default"]) / statistics.median(got[other])
+                per_round = statistics.median(
+                    a / b for a, b in zip(got["default"], got[other], strict=True)
+                )
+                print(
+                    f"- {what}: default vs {other}: {100 * (of_medians - 1):+.1f}% "
+                    f"(median of rounds {100 * (per_round - 1):+.1f}%)"
+                )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

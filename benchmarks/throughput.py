@@ -219,7 +219,7 @@ def fill_store(root: str, cache: str, clusters: int = 0) -> int:
     from imgdupes.cache import HashStore
     from imgdupes.discover import discover
     from imgdupes.hasher import HashSpec
-    from imgdupes.hashvalue import region_names
+    from imgdupes.hashvalue import region_names, texture_names
     from imgdupes.signature import SIGNATURE_BYTES, SIGNATURE_VERSION
 
     spec = HashSpec(("phash",), 64, full_decode=False)
@@ -247,6 +247,11 @@ def fill_store(root: str, cache: str, clusters: int = 0) -> int:
             else:
                 packed = {key: rng.integers(0, 256, (n, 8), dtype=np.uint8) for key in keys}
                 sig = rng.integers(0, 256, (n, SIGNATURE_BYTES), dtype=np.uint8)
+            # texture hashes (imgdupes.lowdetail): zeros but for the low-detail
+            # pictures, here one file in 50 (a folder of photos with some papers)
+            for key in texture_names(spec.computed):
+                packed[key] = packed[key].copy()
+                packed[key][(np.arange(lo, lo + n) % 50 != 0) | (clusters > 0)] = 0
             size = np.full(n, 96, dtype=np.int64)
             ok = np.ones(n, dtype=bool)
             store.put_chunk(

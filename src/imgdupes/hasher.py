@@ -145,7 +145,11 @@ def hash_chunk(
     height = np.zeros(count, dtype=np.int64)
     nbytes = hashes.nbytes_for_bits(spec.hash_size**2)
     keys = names_for(spec.computed, tones=True, turns=False, regions=True)
-    packed = {key: np.zeros((count, nbytes), dtype=np.uint8) for key in keys}
+    textures = set(texture_names(spec.computed))  # 64 bits whatever the hash size
+    packed = {
+        key: np.zeros((count, lowdetail.NBYTES if key in textures else nbytes), dtype=np.uint8)
+        for key in keys
+    }
     sigs = np.zeros((count, signature.SIGNATURE_BYTES), dtype=np.uint8)
     rows: list[int] = []
     decoded: list[Decoded | Pixels] = []
