@@ -26,6 +26,15 @@ processes), and the default's cost over ``bare`` both as the ratio of the
 medians and as the median of the rounds' ratios (each round's runs close in
 time, which a loaded machine's drift spares).  The issue's target: default
 within 15% of a cold run.
+
+With ``--stages`` it times instead, in this process, the two parts the
+settings differ in, each the smallest CPU time of ``--repeat`` tries (load on
+a shared machine only adds time, and a part takes seconds, so the smallest
+of many is close to its own cost): hashing every file once
+(``hasher.hash_chunk``, one process) with and without the extra hashes, and a
+warm run (``find_duplicates`` from a filled hash store) default against
+``bare``.  A cold run is the sum of the two; the cost of the default over
+``bare`` is printed against it.
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ import real_data as real  # noqa: E402
 
 import imgdupes  # noqa: E402
 from imgdupes import group, hashes, lowdetail, thumbs  # noqa: E402
+from imgdupes.hasher import HashSpec, hash_chunk  # noqa: E402
 
 
 def _no_texture():
@@ -104,6 +114,72 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
+def _patched(extra: bool):
+    """(patches, undo) of a setting: the extra hashes computed or not."""
+    if extra:
+        return lambda: None
+    regions, texture = _no_regions(), _no_texture()
+
+    def undo() -> None:
+        _restore(regions)
+        _restore_texture(texture)
+
+    return undo
+
+
+def _least_cpu(action, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.process_time()
+        action()
+        best = min(best, time.process_time() - start)
+    return best
+
+
+def _stages(folder: str, root: str, args: argparse.Namespace) -> None:
+    paths = sorted(os.path.join(folder, n) for n in os.listdir(folder))
+    spec = HashSpec(("phash",), 64, full_decode=False)
+    hash_chunk(paths[:50], spec)  # imports and first calls, timed in neither
+    hashing = {}
+    for extra in (True, False):
+        undo = _patched(extra)
+        try:
+            hashing[extra] = _least_cpu(lambda: hash_chunk(paths, spec), args.repeat)
+        finally:
+            undo()
+    warm = {}
+    for extra in (True, False):
+        cache = os.path.join(root, f"store-{extra}")
+        undo = _patched(extra)
+        try:
+
+            def once(extra=extra, cache=cache) -> None:
+                imgdupes.find_duplicates(
+                    folder,
+                    "phash",
+                    args.threshold,
+                    cache_dir=cache,
+                    verify=extra,
+                )
+
+            once()  # fills the store
+            warm[extra] = _least_cpu(once, args.repeat)
+        finally:
+            undo()
+    print(f"(load {os.getloadavg()[0]:.1f} at the end; least CPU of {args.repeat} tries)\n")
+    print("| part | default s | bare s | default - bare s |")
+    print("|---|---|---|---|")
+    parts = (("hashing (one process)", hashing), ("warm run (search, verify, group)", warm))
+    for name, got in parts:
+        print(f"| {name} | {got[True]:.2f} | {got[False]:.2f} | {got[True] - got[False]:+.2f} |")
+    cold = hashing[False] + warm[False]
+    extra = hashing[True] + warm[True] - cold
+    print(
+        f"\ncold run (bare: hashing + warm run) {cold:.2f} s CPU; "
+        f"the default adds {extra:+.2f} s: {100 * extra / cold:+.1f}%"
+    )
+
+
 def _distinct(folder: str, count: int) -> list[str]:
     from imgdupes.samples import synthetic_photo
 
@@ -126,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--num-proc", type=int, default=2)
     p.add_argument("--count", type=int, default=1200, help="photos of the distinct split")
+    p.add_argument("--stages", action="store_true", help="time hashing and a warm run apart")
     args = p.parse_args(argv)
     root = tempfile.mkdtemp(prefix="imgdupes-accuracy-cost-")
     try:
@@ -140,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
             items = _distinct(folder, args.count)
         print(f"# cost of verification: {len(items)} files ({args.split}), phash {args.threshold}")
         print(f"(machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start)")
+        if args.stages:
+            _stages(folder, root, args)
+            return 0
         names = ("default", "no texture", "no regions", "no-verify", "bare")
         wall: dict[str, list[float]] = {k: [] for k in names}
         cpu: dict[str, list[float]] = {k: [] for k in names}
