@@ -675,7 +675,10 @@ def _texture_ok(
     ga, gb = f.grain(a), f.grain(b)
     corr = _masked_corr(ga, gb, keep)
     corr[keep.mean(axis=1) < _MIN_ALIGNED_PIXELS] = -1.0
-    ratio = np.sqrt((ga**2 * keep).sum(axis=1) / np.maximum((gb**2 * keep).sum(axis=1), 1e-6))
+    # (strengths compared inside the outer ring: a frame's inner edge on a dark
+    # picture is not clipped, and is grain of its own there)
+    inside = keep & _INSIDE_CELLS
+    ratio = np.sqrt((ga**2 * inside).sum(axis=1) / np.maximum((gb**2 * inside).sum(axis=1), 1e-6))
     shift = np.abs(f.mean[a] - f.mean[b])
     tint_ok = tints_agree(f, a, b, t)
     alike = (ratio <= t.grain_max_ratio) & (ratio >= 1 / t.grain_max_ratio)
@@ -690,6 +693,12 @@ def _texture_ok(
             best >= corr[redo] + t.aligned_min_gain
         )
     return ok, corr
+
+
+_RING = 2  # cells: the outer ring a 5-10% frame's edge falls in
+_INSIDE_CELLS = np.zeros((GRAY_SIDE, GRAY_SIDE), dtype=bool)
+_INSIDE_CELLS[_RING:-_RING, _RING:-_RING] = True
+_INSIDE_CELLS = _INSIDE_CELLS.ravel()
 
 
 # The grain's warps: the scales of a crop or a frame of up to ~10% a side,
