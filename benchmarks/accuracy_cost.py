@@ -114,15 +114,17 @@ def _cpu() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _patched(extra: bool):
-    """(patches, undo) of a setting: the extra hashes computed or not."""
-    if extra:
-        return lambda: None
-    regions, texture = _no_regions(), _no_texture()
+def _patched(setting: str):
+    """The undo of the patches of a setting: "default" (every extra hash),
+    "no texture" (no texture hashes), "bare" (no region nor texture hashes)."""
+    regions = _no_regions() if setting == "bare" else None
+    texture = _no_texture() if setting != "default" else None
 
     def undo() -> None:
-        _restore(regions)
-        _restore_texture(texture)
+        if regions is not None:
+            _restore(regions)
+        if texture is not None:
+            _restore_texture(texture)
 
     return undo
 
@@ -148,44 +150,41 @@ def _stages_one_thread(folder: str, root: str, args: argparse.Namespace) -> None
     paths = sorted(os.path.join(folder, n) for n in os.listdir(folder))
     spec = HashSpec(("phash",), 64, full_decode=False)
     hash_chunk(paths[:50], spec)  # imports and first calls, timed in neither
-    hashing = {}
-    for extra in (True, False):
-        undo = _patched(extra)
+    settings = ("default", "no texture", "bare")
+    hashing, warm = {}, {}
+    for setting in settings:
+        undo = _patched(setting)
         try:
-            hashing[extra] = _least_cpu(lambda: hash_chunk(paths, spec), args.repeat)
+            hashing[setting] = _least_cpu(lambda: hash_chunk(paths, spec), args.repeat)
         finally:
             undo()
-    warm = {}
-    for extra in (True, False):
-        cache = os.path.join(root, f"store-{extra}")
-        undo = _patched(extra)
+    for setting in settings:
+        cache = os.path.join(root, f"store-{setting}")
+        undo = _patched(setting)
         try:
 
-            def once(extra=extra, cache=cache) -> None:
+            def once(setting=setting, cache=cache) -> None:
                 imgdupes.find_duplicates(
-                    folder,
-                    "phash",
-                    args.threshold,
-                    cache_dir=cache,
-                    verify=extra,
+                    folder, "phash", args.threshold, cache_dir=cache, verify=setting != "bare"
                 )
 
             once()  # fills the store
-            warm[extra] = _least_cpu(once, args.repeat)
+            warm[setting] = _least_cpu(once, args.repeat)
         finally:
             undo()
     print(f"(load {os.getloadavg()[0]:.1f} at the end; least CPU of {args.repeat} tries)\n")
-    print("| part | default s | bare s | default - bare s |")
-    print("|---|---|---|---|")
+    print("| part | " + " | ".join(f"{k} s" for k in settings) + " |")
+    print("|---|" + "---|" * len(settings))
     parts = (("hashing (one process)", hashing), ("warm run (search, verify, group)", warm))
     for name, got in parts:
-        print(f"| {name} | {got[True]:.2f} | {got[False]:.2f} | {got[True] - got[False]:+.2f} |")
-    cold = hashing[False] + warm[False]
-    extra = hashing[True] + warm[True] - cold
-    print(
-        f"\ncold run (bare: hashing + warm run) {cold:.2f} s CPU; "
-        f"the default adds {extra:+.2f} s: {100 * extra / cold:+.1f}%"
-    )
+        print(f"| {name} | " + " | ".join(f"{got[k]:.2f}" for k in settings) + " |")
+    cold = hashing["bare"] + warm["bare"]
+    for setting in settings[:-1]:
+        extra = hashing[setting] + warm[setting] - cold
+        print(
+            f"- cold run (bare: hashing + warm run) {cold:.2f} s CPU; "
+            f"{setting} adds {extra:+.2f} s: {100 * extra / cold:+.1f}%"
+        )
 
 
 def _distinct(folder: str, count: int) -> list[str]:
