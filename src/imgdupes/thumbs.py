@@ -22,11 +22,14 @@ import numpy as np
 
 from . import resample, signature
 from .hashvalue import INNER, UPPER
+from .medians import row_medians
 
 # Pictures converted per block: gray and colour rows as float32 come to this
 # many bytes at most, so the buffers are reused from the heap instead of
-# being mapped afresh for each chunk (glibc maps anything above 32 MB).
-BLOCK_BYTES = 4 << 20
+# being mapped afresh for each chunk (hashing workers map only what is above
+# 32 MB, workers.steady_heap); a chunk of 64 96x72 pictures (7 MB) is one
+# block, so the three dozen array operations of a block run once for it.
+BLOCK_BYTES = 8 << 20
 # A region box taller than this times its width is resized by Pillow: Pillow
 # 13 runs the vertical pass first on some of those (from 1.06 times the
 # width on a 64x64 target), and its rounding then falls elsewhere.  It ran
@@ -193,7 +196,7 @@ def trimmed_boxes(gray: np.ndarray) -> np.ndarray:
     colour almost everywhere.  A picture uniform all over is left whole."""
     count, h, w = gray.shape
     frame = np.concatenate([gray[:, 0], gray[:, -1], gray[:, :, 0], gray[:, :, -1]], axis=1)
-    level = np.median(frame, axis=1).astype(np.int16)  # int() of a .5 median truncates
+    level = row_medians(frame).astype(np.int16)  # int() of a .5 median truncates
     # |pixel - level| <= tolerance, as two uint8 comparisons
     low = np.clip(level - _BORDER_TOLERANCE, 0, 255).astype(np.uint8)[:, None, None]
     high = np.clip(level + _BORDER_TOLERANCE, 0, 255).astype(np.uint8)[:, None, None]
