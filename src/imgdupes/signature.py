@@ -127,11 +127,14 @@ def _plain_plane(means: np.ndarray) -> np.ndarray:
     return plane
 
 
-def textures(gray: np.ndarray) -> np.ndarray:
-    """(B, GRAY_SIDE**2) uint8 textures of (B, H, W) uint8 pictures of one size."""
+def textures(gray: np.ndarray, as_float: np.ndarray | None = None) -> np.ndarray:
+    """(B, GRAY_SIDE**2) uint8 textures of (B, H, W) uint8 pictures of one size
+    (``as_float``: the same pictures as float32 already, spares the conversion)."""
     b, h, w = gray.shape
     means = np.matmul(
-        np.matmul(_area_weights(h, GRAY_SIDE), gray.astype(np.float32)),
+        np.matmul(
+            _area_weights(h, GRAY_SIDE), gray.astype(np.float32) if as_float is None else as_float
+        ),
         _area_weights(w, GRAY_SIDE).T,
     ).reshape(b, -1)
     residual = means - _plain_plane(means)

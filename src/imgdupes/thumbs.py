@@ -147,7 +147,7 @@ def _reduce_block(
         out["fine"] = resample.vertical(across_fine, FINE_SIDE)
     out["gray"] = resample.vertical(across_gray, GRAY_SIDE)
     # the signature's texture: area means, in float, as signature.compute_batch makes it
-    out["texture"] = signature.textures(small)
+    out["texture"] = signature.textures(small, as_float if shared else None)
     b, h, w = small.shape
     (across_color,) = resample.horizontal(
         small_color.reshape(b, h, w * 3),
@@ -171,7 +171,10 @@ _LUMA = np.array([19595.0, 38470.0, 7471.0], dtype=np.float32)
 def luma_float(color: np.ndarray) -> np.ndarray:
     """Pillow's ``convert("L")`` of (..., 3) RGB values held as float32, as float32.
     Exact: every product and partial sum is an integer below 2**24."""
-    return np.floor((color @ _LUMA + 32768.0) * (1.0 / 65536.0))
+    out = color @ _LUMA
+    out += 32768.0  # in place: these passes over every pixel cost more than the product
+    out *= 1.0 / 65536.0
+    return np.floor(out, out=out)
 
 
 def luma(color: np.ndarray) -> np.ndarray:
@@ -201,9 +204,11 @@ def trimmed_boxes(gray: np.ndarray) -> np.ndarray:
     low = np.clip(level - _BORDER_TOLERANCE, 0, 255).astype(np.uint8)[:, None, None]
     high = np.clip(level + _BORDER_TOLERANCE, 0, 255).astype(np.uint8)[:, None, None]
     near = (gray >= low) & (gray <= high)
-    # the same division as near.mean(): exact counts over the side
-    rows = np.count_nonzero(near, axis=2) / w >= 0.98
-    cols = np.count_nonzero(near, axis=1) / h >= 0.98
+    # the same division as near.mean(): exact counts over the side (a sum of
+    # the flags as bytes, twice as quick as count_nonzero along an axis)
+    flags = near.view(np.uint8)
+    rows = flags.sum(axis=2, dtype=np.int32) / w >= 0.98
+    cols = flags.sum(axis=1, dtype=np.int32) / h >= 0.98
 
     def run(flags: np.ndarray) -> np.ndarray:
         limit = int(flags.shape[1] * _BORDER_MAX)
