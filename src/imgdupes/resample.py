@@ -112,9 +112,15 @@ def _tolerance_of(weights: np.ndarray) -> np.ndarray:
     return (2.0 * bound).astype(np.float32)
 
 
-def round8(sums: np.ndarray) -> np.ndarray:
-    """Pillow's clip8: (sum + half) >> 22, clamped to 0..255."""
-    return np.clip(np.floor((sums + _HALF) / _ONE), 0.0, 255.0)
+def round8_u8(sums: np.ndarray) -> np.ndarray:
+    """Pillow's clip8, (sum + half) >> 22 clamped to 0..255, as uint8, computed
+    in ``sums`` (float64, overwritten): a division by 2**22 is the product by
+    its inverse, exactly, and no step makes a temporary."""
+    sums += _HALF
+    sums *= 1.0 / _ONE
+    np.floor(sums, out=sums)
+    np.clip(sums, 0.0, 255.0, out=sums)
+    return sums.astype(np.uint8)
 
 
 # A horizontal pass, as a hashable key: ("lanczos", out, in0, in1) is Pillow's
@@ -205,7 +211,7 @@ def horizontal(
     if near.any():
         # (np.nonzero of a 2-D mask is 20x slower than this in numpy 2.4)
         r, c = np.divmod(np.flatnonzero(near), near.shape[1])
-        exact = np.einsum("kj,kj->k", rows[r].astype(np.float64), weights[c])
+        exact = _exact_sums(rows, r, c, weights, specs)
         part[r, c] = np.floor((exact + _HALF) / _ONE)
     np.clip(part, 0.0, 255.0, out=part)
     rounded = part.astype(np.float64)
@@ -219,13 +225,43 @@ def horizontal(
     return out
 
 
+def _exact_sums(
+    rows: np.ndarray, r: np.ndarray, c: np.ndarray, weights: np.ndarray, specs: Sequence[Pass]
+) -> np.ndarray:
+    """(k,) float64: the exact first-pass sums at rows ``r``, columns ``c`` (every
+    product and partial sum an integer below 2**53: the same in any order).
+    A colour pass's column reads one band only: its third of the row, not the
+    whole interleaved row and its matrix row, two-thirds zeros (a quarter of
+    the hashing of a 256x192 picture went to this on whole rows)."""
+    length = rows.shape[1]
+    if not any(spec[0] == "bands" for spec in specs):
+        return np.einsum("kj,kj->k", rows[r].astype(np.float64), weights[c])
+    exact = np.empty(len(r))
+    start = 0
+    for spec in specs:
+        stop = start + len(_pass_weights(length, spec))
+        sel = np.flatnonzero((c >= start) & (c < stop))
+        if len(sel):
+            at, column = r[sel], c[sel]
+            if spec[0] == "bands":
+                _, out, n = spec
+                pixel, band = np.divmod(column - start, n)
+                values = rows.reshape(len(rows), -1, n)[at, :, band]  # (k, length / n)
+                per_band = pillow_weights(length // n, out)[pixel]
+                exact[sel] = np.einsum("kj,kj->k", values.astype(np.float64), per_band)
+            else:
+                exact[sel] = np.einsum("kj,kj->k", rows[at].astype(np.float64), weights[column])
+        start = stop
+    return exact
+
+
 def vertical(part: np.ndarray, out: int, in0: float = 0.0, in1: float | None = None) -> np.ndarray:
     """Pillow's second pass of a (B, rows, columns) first-pass result to ``out``
     rows of the span in0..in1: float64 with Pillow's integer weights, where
     every sum is exact.  (B, out, columns) uint8."""
     rows = part.shape[-2]
     weights = box_weights(rows, out, in0, float(rows) if in1 is None else in1)
-    return round8(np.matmul(weights, part)).astype(np.uint8)
+    return round8_u8(np.matmul(weights, part))
 
 
 def shrink_batch(

@@ -286,7 +286,7 @@ def _regions(
         used = np.flatnonzero(weights.any(axis=0))
         lo, hi = int(used[0]), int(used[-1]) + 1
         (across,) = resample.horizontal(small[members, lo:hi], [resample.lanczos(side, x0, x1)])
-        inner_px[members] = resample.round8(np.matmul(weights[:, lo:hi], across)).astype(np.uint8)
+        inner_px[members] = resample.round8_u8(np.matmul(weights[:, lo:hi], across))
     return inner_px, upper_px
 
 
