@@ -26,10 +26,10 @@ from .medians import row_medians
 
 # Pictures converted per block: gray and colour rows as float32 come to this
 # many bytes at most, so the buffers are reused from the heap instead of
-# being mapped afresh for each chunk (hashing workers map only what is above
-# 32 MB, workers.steady_heap); a chunk of 64 96x72 pictures (7 MB) is one
-# block, so the three dozen array operations of a block run once for it.
-BLOCK_BYTES = 8 << 20
+# being mapped afresh for each chunk (glibc maps anything above 32 MB).
+# 2, 4, 8 and 16 MB measured alike on 96x72 and 256x192 chunks, 2 MB
+# slower: the blocks' array operations cost what their bytes do.
+BLOCK_BYTES = 4 << 20
 # A region box taller than this times its width is resized by Pillow: Pillow
 # 13 runs the vertical pass first on some of those (from 1.06 times the
 # width on a 64x64 target), and its rounding then falls elsewhere.  It ran
