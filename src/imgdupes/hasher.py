@@ -30,6 +30,7 @@ from .decode import (
 from .hashvalue import names_for
 from .model import HASH_METHODS, FileRecord, HashedImage, HashRecord, ScanError
 from .progress import Progress
+from .sorts import stable_order
 from .workers import steady_heap, worker_pool
 
 if TYPE_CHECKING:
@@ -468,7 +469,7 @@ def hash_table(
     nbytes = hashes.nbytes_for_bits(spec.hash_size**2)
     parts = [p for p in parts if len(p[0])]
     file_row = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    order = np.argsort(file_row, kind="stable")
+    order = stable_order(file_row)
 
     def joined(column: list[np.ndarray], shape: tuple[int, ...], dtype: type) -> np.ndarray:
         return np.concatenate(column)[order] if column else np.zeros(shape, dtype=dtype)
