@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from imgdupes.search import collapse, mih
-from imgdupes.sorts import dense_ranks, sorted_with_order, stable_order
+from imgdupes.sorts import dense_ranks, sorted_with_order, stable_order, unique_sorted
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 7, 5000])
@@ -60,3 +60,9 @@ def test_chunks_in_threads_find_the_same_pairs_in_the_same_order(monkeypatch):
     assert len(one[0]) > 1000
     for a, b in zip(one, many, strict=True):
         assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 500])
+def test_unique_sorted_is_np_unique(n):
+    values = np.random.default_rng(n).integers(-5, 40, n)
+    assert np.array_equal(unique_sorted(values), np.unique(values))

@@ -18,6 +18,7 @@ import numpy as np
 
 from .hashvalue import REGIONS, forms_among, key_name
 from .model import NO_TURNS, FileRecord, HashedImage
+from .sorts import unique_sorted
 
 # FileTable.stamps columns, in FileRecord.stamp order
 DEV, INO, SIZE, MTIME, CTIME = range(5)
@@ -245,7 +246,7 @@ class Signatures:
     def need(self, rows: np.ndarray) -> None:
         """Make sure ``rows`` are at hand (one bulk read for those that are not)."""
         rows = np.asarray(rows, dtype=np.int64)
-        missing = np.unique(rows[self._slot[rows] < 0])
+        missing = unique_sorted(rows[self._slot[rows] < 0])
         if not len(missing):
             return
         ids = self._ids[missing]

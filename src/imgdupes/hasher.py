@@ -535,7 +535,9 @@ def _hash_todo(
     workers = num_proc or default_workers()
     tasks = [(indices, paths, spec) for indices, paths in _chunks(files, todo, workers)]
     try:
-        with _one_blas_thread(), Progress(len(files), enabled=progress) as bar:
+        # (nothing to hash, a warm run: no BLAS to hold back, no threadpoolctl import)
+        limit = _one_blas_thread() if todo else contextlib.nullcontext()
+        with limit, Progress(len(files), enabled=progress) as bar:
             bar.skip(len(files) - len(todo))
             if runner is not None:
                 # Biggest files first, as _chunks does for the pool below.
