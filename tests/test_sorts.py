@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from imgdupes.search import collapse, mih
+from imgdupes.search import collapse
 from imgdupes.sorts import dense_ranks, sorted_with_order, stable_order, unique_sorted
 
 
@@ -43,23 +43,6 @@ def test_collapse_gives_the_unique_rows_and_where_each_row_went(nbytes):
     assert len({row.tobytes() for row in unique}) == len(unique)
     assert np.array_equal(unique[inverse], matrix)
     assert len(np.unique(inverse)) == len(unique)
-
-
-@pytest.mark.skipif(mih.compiled_join() is None, reason="numba")
-def test_chunks_in_threads_find_the_same_pairs_in_the_same_order(monkeypatch):
-    rng = np.random.default_rng(5)
-    base = rng.integers(0, 256, (3000, 8), dtype=np.uint8)
-    bits = np.unpackbits(base[rng.integers(0, 3000, 20000)], axis=1)
-    flips = rng.random(bits.shape) < 0.03  # near copies: pairs in every chunk
-    matrix = np.packbits(bits ^ flips, axis=1)
-    assert len(mih.plan(64, len(matrix), 6, compiled=True) or []) > 1
-    one = mih.find_pairs_mih(matrix, 6, compiled=True)
-    monkeypatch.setattr(mih, "_THREADED_ROWS", 0)
-    monkeypatch.setattr(mih, "_threads", lambda n, chunks: min(chunks, 3))
-    many = mih.find_pairs_mih(matrix, 6, compiled=True)
-    assert len(one[0]) > 1000
-    for a, b in zip(one, many, strict=True):
-        assert a.dtype == b.dtype and np.array_equal(a, b)
 
 
 @pytest.mark.parametrize("n", [0, 1, 2, 500])

@@ -26,7 +26,6 @@ of the bits, or few hashes), the blocked brute-force scan runs instead.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import combinations
@@ -321,9 +320,9 @@ def _search_compiled(join, words: np.ndarray, chunk: Chunk, earlier: list[Chunk]
     fixed = (
         words,
         one.cwords,
-        one.order.astype(np.int64),
+        one.order.astype(np.int64, copy=False),
         one.ustart,
-        one.ucount.astype(np.int64),
+        one.ucount.astype(np.int64, copy=False),
         one.ukeys.astype(np.int64),
         one.slot,
         masks,
@@ -377,23 +376,6 @@ def find_pairs_mih(
             return find_pairs_brute(unique, radius)
     words = as_words(unique)
     parts = []
-    threads = _threads(n, len(chunks)) if join is not None else 1
-    if threads > 1:
-        # The compiled kernel runs without the GIL and the chunks are
-        # independent (a pair is left to the first chunk able to find it,
-        # whoever finds it first in time): one chunk per core, joined in
-        # chunk order, so the pairs come out as from one thread.
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(threads) as pool:
-            parts = list(
-                pool.map(
-                    lambda ci: _search_compiled(join, words, chunks[ci], chunks[:ci], radius),
-                    range(len(chunks)),
-                )
-            )
-        i, j, d = _joined(parts)
-        return i, j, d
     for ci, chunk in enumerate(chunks):
         if join is not None:
             parts.append(_search_compiled(join, words, chunk, chunks[:ci], radius))
@@ -405,23 +387,6 @@ def find_pairs_mih(
     # a dense folder's 6M pairs in 56 MB, not 125
     i, j, d = _joined(parts)
     return i, j, d
-
-
-# Rows below which one thread does the chunks: a thread's start and the
-# chunks' tables held at once cost more than they save on small searches.
-_THREADED_ROWS = 200_000
-
-
-def _threads(n: int, chunks: int) -> int:
-    """Threads for the compiled chunk joins of ``n`` rows: one per core
-    (at most 4: each holds its chunk's table and sorted copy of the rows)."""
-    if n < _THREADED_ROWS or chunks < 2:
-        return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(chunks, cores, 4))
 
 
 def _row_type(n: int) -> type:

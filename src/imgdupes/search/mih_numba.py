@@ -50,7 +50,7 @@ def _first_here(words, i, j, e_start, e_width, e_radius):
     return True
 
 
-@njit(cache=True, nogil=True)  # the chunks of a search run in threads of their own
+@njit(cache=True)
 def join_chunk(
     words, cwords, order, ustart, ucount, ukeys, slot, masks, mask_top, radius,
     e_start, e_width, e_radius, phase, m0, u0, oi, oj, od,
