@@ -372,13 +372,15 @@ def run_review(
     argv: list[str], out, warn: Callable[[str], None], run_config: Callable[[list[str]], Config]
 ) -> int:  # pragma: no cover - waits for Ctrl-C; start_review is tested
     server, url, review, browse = start_review(argv, warn, run_config)
-    out.write(f"Reviewing {len(review.doc['sets'])} sets at {url}\n(Ctrl-C to stop)\n")
-    out.flush()
-    if browse:
-        import webbrowser
-
-        webbrowser.open(url)
+    # Ctrl-C is the way to stop, so it is a clean exit from the moment the address is printed: a
+    # reader may act on that line before this thread reaches the wait.
     try:
+        out.write(f"Reviewing {len(review.doc['sets'])} sets at {url}\n(Ctrl-C to stop)\n")
+        out.flush()
+        if browse:
+            import webbrowser
+
+            webbrowser.open(url)
         threading.Event().wait()
     except KeyboardInterrupt:
         pass
