@@ -161,15 +161,15 @@ def test_spill_rows_the_file_could_not_take_are_held(monkeypatch):
     rng = np.random.default_rng(0)
     parts = [rng.integers(0, 256, (n, 24), dtype=np.uint8) for n in (3000, 5, 0, 700, 40)]
     spill = columns.SignatureSpill(24)
-    real_pwrite, calls = os.pwrite, []
+    real_write, calls = columns.SignatureSpill._write_at, []
 
-    def failing(fd, data, offset):  # the disk fills up after the first two chunks
+    def failing(self, data, offset):  # the disk fills up after the first two chunks
         calls.append(offset)
         if len(calls) > 2:
             raise OSError(28, "No space left on device")
-        return real_pwrite(fd, data, offset)
+        return real_write(self, data, offset)
 
-    monkeypatch.setattr(columns.os, "pwrite", failing)
+    monkeypatch.setattr(columns.SignatureSpill, "_write_at", failing)
     slots = [spill.append(p) for p in parts]
     assert np.array_equal(np.concatenate(slots), np.arange(len(spill)))
     every = np.concatenate(parts)
@@ -180,4 +180,5 @@ def test_spill_rows_the_file_could_not_take_are_held(monkeypatch):
     ):
         got, found = spill.read(asked)
         assert found.all() and np.array_equal(got, every[asked])
+    assert len(calls) == 3  # once the file failed, it is not tried again
     spill.close()

@@ -142,14 +142,22 @@ class SignatureSpill:
                 import tempfile
 
                 self._file = tempfile.TemporaryFile(prefix="imgdupes-", dir=self._directory)
-            data = memoryview(rows).cast("B")
-            at, done = start * self.width, 0
-            while done < len(data):
-                done += os.pwrite(self._file.fileno(), data[done:], at + done)
+            self._write_at(memoryview(rows).cast("B"), start * self.width)
             return True
         except OSError:
             self._broken = True
             return False
+
+    def _write_at(self, data: memoryview, offset: int) -> None:
+        assert self._file is not None
+        self._file.seek(offset)
+        self._file.write(data)
+        self._file.flush()  # a full disk says so here, not at a later read
+
+    def _read_at(self, size: int, offset: int) -> bytes:
+        assert self._file is not None
+        self._file.seek(offset)
+        return self._file.read(size)
 
     def read(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(len(slots), width) uint8 rows of ``slots`` and whether each was read
@@ -182,8 +190,6 @@ class SignatureSpill:
         w = self.width
         out = np.zeros((len(slots), w), dtype=np.uint8)
         found = np.zeros(len(slots), dtype=bool)
-        assert self._file is not None
-        fd = self._file.fileno()
         k = 0
         try:
             while k < len(slots):
@@ -191,13 +197,13 @@ class SignatureSpill:
                 end = int(np.searchsorted(slots, lo + self._SPAN, side="left"))
                 hi = int(slots[end - 1]) + 1
                 if 8 * (end - k) >= hi - lo:
-                    span = np.frombuffer(os.pread(fd, (hi - lo) * w, lo * w), dtype=np.uint8)
+                    span = np.frombuffer(self._read_at((hi - lo) * w, lo * w), dtype=np.uint8)
                     if len(span) == (hi - lo) * w:
                         out[k:end] = span.reshape(-1, w)[slots[k:end] - lo]
                         found[k:end] = True
                     k = end
                     continue
-                row = os.pread(fd, w, lo * w)
+                row = self._read_at(w, lo * w)
                 if len(row) == w:
                     out[k] = np.frombuffer(row, dtype=np.uint8)
                     found[k] = True
