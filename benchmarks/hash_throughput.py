@@ -185,12 +185,43 @@ def photo_runs(tmp: str, args: argparse.Namespace, env: dict[str, str]) -> None:
         f"floor {min(floors):.2f} s"
     )
 
+    split_one_worker(paths, args.repeat)
+
     stage_cache = os.path.join(tmp, "cache-stage")
     stage_cold = stage(stage_cache)
     stage_warm = best_of(3, lambda: stage(stage_cache))
     print(
         f"hashing stage in-process: cold {stage_cold:.2f} s, warm {stage_warm:.3f} s "
         f"({stage_cold / stage_warm:.0f}x)"
+    )
+
+
+def split_one_worker(paths: list[str], repeat: int) -> None:
+    """Where a cold run's time over the floor goes, per photo, in this process
+    (one BLAS thread, as a hashing worker): the floor's decode, ours, and the
+    hashes and signature after it (CPU seconds, best of ``repeat``)."""
+    from imgdupes.decode import decode_pixels
+    from imgdupes.hasher import _one_blas_thread, hash_chunk
+
+    spec = HashSpec(("phash",), 64, full_decode=False)
+
+    def cpu(step: Callable[[str], object]) -> float:
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.process_time()
+            for path in paths:
+                step(path)
+            best = min(best, time.process_time() - start)
+        return best / len(paths) * 1e3
+
+    with _one_blas_thread():
+        floor = cpu(_draft_decode)
+        ours = cpu(lambda path: decode_pixels(path, spec.reduce_to))
+        whole = cpu(lambda path: hash_chunk([path], spec))
+    print(
+        f"one worker, per photo (CPU ms, best of {repeat}): floor's decode {floor:.1f}, "
+        f"ours {ours:.1f} ({ours / floor:.2f}x), with every hash and the signature "
+        f"{whole:.1f} ({whole / floor:.2f}x)"
     )
 
 

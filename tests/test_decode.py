@@ -414,6 +414,8 @@ def test_fast_jpeg_decode_gives_pillows_pixels(tmp_path, size):
         assert np.array_equal(gray, np.asarray(want.gray)), kind
     rotated = decode_mod.decode_pixels(str(tmp_path / f"rotated_{size[0]}.jpg"), 256)
     assert (rotated.width, rotated.height) == (size[1], size[0])
+    if size == (2400, 1800):  # a file this big has its turn found by walking its headers
+        assert (tmp_path / "rotated_2400.jpg").stat().st_size > decode_mod._FIND_APP1_BYTES
 
 
 def test_fast_jpeg_decode_refuses_what_pillow_refuses(tmp_path, monkeypatch):

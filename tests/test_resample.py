@@ -138,3 +138,20 @@ def test_border_search_of_a_stack_is_the_per_picture_one():
         stack[3] = 77  # uniform: left whole
         want = [hashes.trimmed_box(g) for g in stack]
         assert [tuple(b) for b in thumbs.trimmed_boxes(stack).tolist()] == want, (h, w)
+
+
+def test_near_half_sums_read_from_taps_and_bands_are_the_whole_rows_sums():
+    """The exact sums that settle a float32 sum lying near a half, read from a
+    pass's taps (wide rows) or a colour band, are the sums over whole rows."""
+    rng = np.random.default_rng(5)
+    for length, specs in (
+        (600, [resample.lanczos(8), resample.lanczos(32), resample.lanczos(32, 10.5, 590.25)]),
+        (96, [resample.lanczos(9), resample.lanczos(16)]),
+        (900, [resample.bands(8)]),
+    ):
+        rows = rng.integers(0, 256, size=(40, length), dtype=np.uint8)
+        _, _, weights = resample._across_specs(length, tuple(specs))
+        r = rng.integers(0, len(rows), size=500)
+        c = rng.integers(0, len(weights), size=500)
+        whole = np.einsum("kj,kj->k", rows[r].astype(np.float64), weights[c])
+        assert np.array_equal(resample._exact_sums(rows, r, c, weights, specs), whole)

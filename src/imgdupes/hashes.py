@@ -25,6 +25,7 @@ from .hashvalue import hamming as hamming
 from .hashvalue import key_name
 from .hashvalue import nbytes_for_bits as nbytes_for_bits
 from .hashvalue import to_hex as to_hex
+from .medians import row_medians
 from .model import HASH_METHODS
 
 if TYPE_CHECKING:
@@ -74,6 +75,18 @@ def _dct2_matmul(pixels: np.ndarray) -> np.ndarray:
     # Rounding leaves ~1e-10 where the exact value is 0 (every AC term of a
     # flat picture); scipy's transform returns 0 there, so that all flat
     # pictures share one hash.  Do the same, or their bits would be noise.
+    out[np.abs(out) < 1e-6] = 0.0
+    return out
+
+
+def _dct2_low(pixels: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` rows of :func:`_dct2_matmul` (all columns: (B, k, n)),
+    the same values bit for bit.  The hashes read the top-left (k-1) x (k-1)
+    or k x k block only; cutting the first product's rows saves 5x the work
+    and leaves each value's sum as it was, while cutting the second's
+    columns too changes BLAS's kernel, and the last bits of some values."""
+    c = _dct_matrix(pixels.shape[-1])
+    out = np.matmul(np.matmul(c[:k], pixels.astype(np.float64)), c.T)
     out[np.abs(out) < 1e-6] = 0.0
     return out
 
@@ -386,7 +399,7 @@ def bits_from_thumbnails(
     p = small["phash"]
     names = [None, TONE, *(r for r in REGIONS if r in small)]
     stack = [p, _ranks_batch(p), *(small[r] for r in names[2:])]
-    dct = _dct2_matmul(np.concatenate(stack))
+    dct = _dct2_low(np.concatenate(stack), hash_size + 1)
     for method in tones:
         bits = _dct_bits_batch(dct, hash_size, method)
         for k, name in enumerate(names):
@@ -407,7 +420,7 @@ def _ranks_batch(pixels: np.ndarray) -> np.ndarray:
 
 
 def _above_median(values: np.ndarray) -> np.ndarray:
-    return values > np.median(values, axis=1, keepdims=True)
+    return values > row_medians(values)[:, None]
 
 
 def _dct_bits_batch(dct: np.ndarray, hash_size: int, method: str) -> np.ndarray:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 from . import resample
+from .medians import row_medians
 
 # The matrix path (resample.py) matches Pillow's resize but for a rare +-1 in a byte
 # (3 of 89,600 on small JPEGs), far inside what verification tolerates: same version.
@@ -109,8 +110,8 @@ def _plain_plane(means: np.ndarray) -> np.ndarray:
     frame, a caption band or a logo on a plain picture does not move it (the
     paper keeps its own level and pattern around them).  Starts from the
     median, then twice keeps the cells within 2.5 deviations and refits."""
-    plane = np.repeat(np.median(means, axis=1, keepdims=True), means.shape[1], axis=1)
-    spread = np.median(np.abs(means - plane), axis=1, keepdims=True) * 1.5 + 0.05
+    plane = np.repeat(row_medians(means)[:, None], means.shape[1], axis=1)
+    spread = row_medians(np.abs(means - plane))[:, None] * 1.5 + 0.05
     for _ in range(2):
         w = (np.abs(means - plane) <= 2.5 * spread).astype(np.float32)
         # = einsum("bk,ki,kj->bij", w, D, D), bit for bit: w is 0/1 and D's
@@ -126,11 +127,14 @@ def _plain_plane(means: np.ndarray) -> np.ndarray:
     return plane
 
 
-def textures(gray: np.ndarray) -> np.ndarray:
-    """(B, GRAY_SIDE**2) uint8 textures of (B, H, W) uint8 pictures of one size."""
+def textures(gray: np.ndarray, as_float: np.ndarray | None = None) -> np.ndarray:
+    """(B, GRAY_SIDE**2) uint8 textures of (B, H, W) uint8 pictures of one size
+    (``as_float``: the same pictures as float32 already, spares the conversion)."""
     b, h, w = gray.shape
     means = np.matmul(
-        np.matmul(_area_weights(h, GRAY_SIDE), gray.astype(np.float32)),
+        np.matmul(
+            _area_weights(h, GRAY_SIDE), gray.astype(np.float32) if as_float is None else as_float
+        ),
         _area_weights(w, GRAY_SIDE).T,
     ).reshape(b, -1)
     residual = means - _plain_plane(means)
