@@ -130,3 +130,55 @@ def test_verification_reads_stored_signatures_as_one_matrix(tmp_path, photo):
         before = [warm.signatures[k] for k in range(n)]
         warm.signatures.release()
         assert [warm.signatures[k] for k in range(n)] == before
+
+
+def test_cold_signatures_come_back_from_the_spill_or_from_memory(tmp_path, photo, monkeypatch):
+    """A cold table keeps the signatures of its files in an unnamed temporary
+    file (nothing is left in the temporary folder); where no such file can be
+    made they are held in memory: the same signatures either way."""
+    import tempfile
+
+    root = tmp_path / "t"
+    _messy(root, photo)
+    spec = HashSpec(("phash",), 64, full_decode=False)
+    files = discover([str(root)], recursive=True).files
+    rows, _ = hash_files(files, spec, num_proc=1)
+    expected = [p.signature for _, p, *_ in rows]
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    for folder in (scratch, tmp_path / "missing"):
+        monkeypatch.setattr(tempfile, "tempdir", str(folder))
+        cold, _ = hash_table(files, spec, "phash", num_proc=1)
+        assert os.listdir(scratch) == []
+        assert [cold[k].signature for k in range(len(cold))] == expected
+
+
+def test_spill_rows_the_file_could_not_take_are_held(monkeypatch):
+    import numpy as np
+
+    from imgdupes import columns
+
+    rng = np.random.default_rng(0)
+    parts = [rng.integers(0, 256, (n, 24), dtype=np.uint8) for n in (3000, 5, 0, 700, 40)]
+    spill = columns.SignatureSpill(24)
+    real_write, calls = columns.SignatureSpill._write_at, []
+
+    def failing(self, data, offset):  # the disk fills up after the first two chunks
+        calls.append(offset)
+        if len(calls) > 2:
+            raise OSError(28, "No space left on device")
+        return real_write(self, data, offset)
+
+    monkeypatch.setattr(columns.SignatureSpill, "_write_at", failing)
+    slots = [spill.append(p) for p in parts]
+    assert np.array_equal(np.concatenate(slots), np.arange(len(spill)))
+    every = np.concatenate(parts)
+    for asked in (
+        np.arange(len(every)),  # all of them: read in spans
+        rng.permutation(len(every))[:50],  # a few, far apart: one read each
+        np.array([3004, 1, 3004, 3740, 2999]),  # repeats, across segments
+    ):
+        got, found = spill.read(asked)
+        assert found.all() and np.array_equal(got, every[asked])
+    assert len(calls) == 3  # once the file failed, it is not tried again
+    spill.close()

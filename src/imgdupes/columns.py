@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import overload
+from typing import BinaryIO, overload
 
 import numpy as np
 
 from .hashvalue import REGIONS, forms_among, key_name
 from .model import NO_TURNS, FileRecord, HashedImage
+from .sorts import unique_sorted
 
 # FileTable.stamps columns, in FileRecord.stamp order
 DEV, INO, SIZE, MTIME, CTIME = range(5)
@@ -99,12 +100,132 @@ class FileTable(Sequence[FileRecord]):
         return [[self.paths[i], *names] for i, names in sorted(self.aliases.items())]
 
 
+class SignatureSpill:
+    """The signatures of the rows hashed in this run, kept out of memory.
+
+    A cold run over a million files would hold 1.7 GB of signatures in the
+    parent until verification asks for a few of them; they are written, as
+    each chunk arrives, to an unnamed temporary file (gone when the run
+    ends, however it ends) and read back by row.  Rows the file cannot take
+    (no temporary folder, disk full) are held in memory instead: a
+    signature is never lost, so verification sees every one it would have.
+    """
+
+    def __init__(self, width: int, directory: str | None = None) -> None:
+        self.width = width
+        self._directory = directory
+        self._file: BinaryIO | None = None
+        self._broken = False  # the file failed once: later rows stay in memory
+        self._count = 0
+        self._starts: list[int] = []  # first slot of each segment, ascending
+        self._held: list[np.ndarray | None] = []  # a segment's rows when not in the file
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, rows: np.ndarray) -> np.ndarray:
+        """Keep ``rows`` ((K, width) uint8); returns their slots."""
+        rows = np.ascontiguousarray(rows, dtype=np.uint8).reshape(-1, self.width)
+        start = self._count
+        self._count += len(rows)
+        if not len(rows):
+            return np.zeros(0, dtype=np.int64)
+        self._starts.append(start)
+        self._held.append(None if self._write(rows, start) else rows.copy())
+        return np.arange(start, start + len(rows), dtype=np.int64)
+
+    def _write(self, rows: np.ndarray, start: int) -> bool:
+        if self._broken:
+            return False
+        try:
+            if self._file is None:
+                import tempfile
+
+                self._file = tempfile.TemporaryFile(prefix="imgdupes-", dir=self._directory)
+            self._write_at(memoryview(rows).cast("B"), start * self.width)
+            return True
+        except OSError:
+            self._broken = True
+            return False
+
+    def _write_at(self, data: memoryview, offset: int) -> None:
+        assert self._file is not None
+        self._file.seek(offset)
+        self._file.write(data)
+        self._file.flush()  # a full disk says so here, not at a later read
+
+    def _read_at(self, size: int, offset: int) -> bytes:
+        assert self._file is not None
+        self._file.seek(offset)
+        return self._file.read(size)
+
+    def read(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(len(slots), width) uint8 rows of ``slots`` and whether each was read
+        (not where the temporary file failed to read back)."""
+        slots = np.asarray(slots, dtype=np.int64)
+        out = np.zeros((len(slots), self.width), dtype=np.uint8)
+        found = np.zeros(len(slots), dtype=bool)
+        if not len(slots):
+            return out, found
+        order = np.argsort(slots, kind="stable")
+        ordered = slots[order]
+        segment = np.searchsorted(np.asarray(self._starts), ordered, side="right") - 1
+        in_file = np.array([h is None for h in self._held])[segment]
+        for k in np.unique(segment[~in_file]).tolist():
+            pick = np.flatnonzero(segment == k)
+            out[order[pick]] = self._held[k][ordered[pick] - self._starts[k]]  # type: ignore[index]
+            found[order[pick]] = True
+        pick = np.flatnonzero(in_file)
+        if len(pick):
+            got, ok = self._read_file(ordered[pick])
+            out[order[pick]], found[order[pick]] = got, ok
+        return out, found
+
+    # rows read at once when the asked ones lie close together, one read each otherwise
+    _SPAN = 1024
+
+    def _read_file(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of ascending ``slots`` from the file: a span of rows in one read
+        where at least one in eight of them is asked for."""
+        w = self.width
+        out = np.zeros((len(slots), w), dtype=np.uint8)
+        found = np.zeros(len(slots), dtype=bool)
+        k = 0
+        try:
+            while k < len(slots):
+                lo = int(slots[k])
+                end = int(np.searchsorted(slots, lo + self._SPAN, side="left"))
+                hi = int(slots[end - 1]) + 1
+                if 8 * (end - k) >= hi - lo:
+                    span = np.frombuffer(self._read_at((hi - lo) * w, lo * w), dtype=np.uint8)
+                    if len(span) == (hi - lo) * w:
+                        out[k:end] = span.reshape(-1, w)[slots[k:end] - lo]
+                        found[k:end] = True
+                    k = end
+                    continue
+                row = self._read_at(w, lo * w)
+                if len(row) == w:
+                    out[k] = np.frombuffer(row, dtype=np.uint8)
+                    found[k] = True
+                k += 1
+        except OSError:
+            pass  # what could not be read stays "not read": never accepted as a match
+        return out, found
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 class Signatures:
     """Signatures of an :class:`ImageTable`'s rows, fetched in bulk when asked.
 
-    Rows hashed in this run hold theirs in memory; rows read from the hash
-    store are fetched from it by entry id (``fetch(ids) -> (len(ids), S)
-    uint8``), only for the rows verification or the output need."""
+    Rows hashed in this run are read from their :class:`SignatureSpill`
+    (``spill_at``: each row's slot there, -1 for none) or held in memory
+    (``fresh_rows``/``fresh``); rows read from the hash store are fetched
+    from it by entry id (``fetch(ids) -> (len(ids), S) uint8``), only for
+    the rows verification or the output need."""
 
     def __init__(
         self,
@@ -114,6 +235,8 @@ class Signatures:
         fresh: np.ndarray,
         store_ids: np.ndarray,
         fetch: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None,
+        spill: SignatureSpill | None = None,
+        spill_at: np.ndarray | None = None,
     ) -> None:
         self.width = width
         self._slot = np.full(count, -1, dtype=np.int64)
@@ -122,12 +245,14 @@ class Signatures:
         self._present = np.ones(len(fresh_rows), dtype=bool)
         self._ids = store_ids  # (count,) int64, -1 where not from the store
         self._fetch = fetch
+        self._spill = spill
+        self._spill_at = spill_at if spill is not None else None
         self._fresh = len(fresh_rows)  # slots below this hold rows hashed in this run
 
     def need(self, rows: np.ndarray) -> None:
         """Make sure ``rows`` are at hand (one bulk read for those that are not)."""
         rows = np.asarray(rows, dtype=np.int64)
-        missing = np.unique(rows[self._slot[rows] < 0])
+        missing = unique_sorted(rows[self._slot[rows] < 0])
         if not len(missing):
             return
         ids = self._ids[missing]
@@ -139,6 +264,11 @@ class Signatures:
             present = np.zeros(len(missing), dtype=bool)
             if self._fetch is not None and known.any():
                 got[known], present[known] = self._fetch(ids[known])
+            if self._spill is not None and self._spill_at is not None:
+                at = self._spill_at[missing]
+                spilled = at >= 0
+                if spilled.any():
+                    got[spilled], present[spilled] = self._spill.read(at[spilled])
         self._slot[missing] = len(self._rows) + np.arange(len(missing))
         if len(self._rows):
             self._rows = np.concatenate([self._rows.reshape(-1, self.width), got])
@@ -147,10 +277,10 @@ class Signatures:
             self._rows, self._present = got, present
 
     def release(self) -> None:
-        """Let go of the rows read from the store (read again if asked): once
-        the sets are made, their images hold their own signatures, and a dense
-        folder's sets hold every file."""
-        if len(self._rows) > self._fresh and self._fetch is not None:
+        """Let go of the rows read from the store or the spill (read again if
+        asked): once the sets are made, their images hold their own
+        signatures, and a dense folder's sets hold every file."""
+        if len(self._rows) > self._fresh and (self._fetch is not None or self._spill is not None):
             self._slot[self._slot >= self._fresh] = -1
             self._rows = self._rows.reshape(-1, self.width)[: self._fresh].copy()
             self._present = self._present[: self._fresh].copy()

@@ -22,6 +22,7 @@ from . import hashes
 from .columns import ImageTable, Signatures
 from .hashvalue import PLAIN, REGIONS, TEXTURES, TONE
 from .model import DupSet, HashedImage, SetEntry
+from .sorts import dense_ranks, stable_order
 
 SORT_KEYS = ("filesize", "filepath", "imagesize", "width", "height", "mtime", "none")
 
@@ -91,7 +92,7 @@ def _link_in_order(n: int, i: list[int], j: list[int]) -> tuple[np.ndarray, byte
 
 def forest_components(root: np.ndarray) -> np.ndarray:
     """Component id per node of a flattened forest (:func:`flatten`), in root order."""
-    return np.unique(root, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    return dense_ranks(root, len(root))
 
 
 def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -299,7 +300,7 @@ def label_members(labels: np.ndarray) -> list[tuple[int, np.ndarray]]:
     labels = np.asarray(labels)
     rows = np.flatnonzero(labels >= 0)
     held = labels[rows]
-    order = np.argsort(held, kind="stable")
+    order = stable_order(held)
     rows, held = rows[order], held[order]
     starts = np.flatnonzero(np.diff(held)) + 1
     return [

@@ -30,6 +30,7 @@ from .decode import (
 from .hashvalue import names_for, texture_names
 from .model import HASH_METHODS, FileRecord, HashedImage, HashRecord, ScanError
 from .progress import Progress
+from .sorts import stable_order
 from .workers import steady_heap, worker_pool
 
 if TYPE_CHECKING:
@@ -450,12 +451,15 @@ def hash_table(
     whose items are ``method``'s :class:`HashedImage`.  Stored signatures
     stay in the store until the output asks for them; nothing is made per
     file that was already stored."""
-    from .columns import FileTable, ImageTable, Signatures
+    from .columns import FileTable, ImageTable, Signatures, SignatureSpill
 
     table = FileTable.from_records(files)
     wanted = spec.wanted
     parts: list[tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]] = []
-    fresh: list[tuple[np.ndarray, np.ndarray]] = []  # (file rows, signatures)
+    # the fresh signatures go to a temporary file as they come (a cold run's
+    # parent would hold 1.7 KB per file until the end otherwise)
+    spill = SignatureSpill(signature.SIGNATURE_BYTES)
+    fresh: list[tuple[np.ndarray, np.ndarray]] = []  # (file rows, their slots in the spill)
     failed: dict[int, str] = {}
     pending = np.ones(len(table), dtype=bool)
     if store is not None:
@@ -476,14 +480,14 @@ def hash_table(
         keep = {key: chunk.hashes[key][ok] for key in wanted}
         none = np.full(len(rows), -1, dtype=np.int64)
         parts.append((rows, keep, chunk.width[ok], chunk.height[ok], none))
-        fresh.append((rows, chunk.signature[ok]))
+        fresh.append((rows, spill.append(chunk.signature[ok])))
 
     todo = np.flatnonzero(pending).tolist()
     _hash_todo(table, todo, spec, num_proc, progress, store, runner, record)
     nbytes = hashes.nbytes_for_bits(spec.hash_size**2)
     parts = [p for p in parts if len(p[0])]
     file_row = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=np.int64)
-    order = np.argsort(file_row, kind="stable")
+    order = stable_order(file_row)
 
     def joined(column: list[np.ndarray], shape: tuple[int, ...], dtype: type) -> np.ndarray:
         return np.concatenate(column)[order] if column else np.zeros(shape, dtype=dtype)
@@ -496,19 +500,19 @@ def hash_table(
     # where each fresh file landed, for its signature
     position = np.full(len(table), -1, dtype=np.int64)
     position[file_row] = np.arange(len(file_row))
-    fresh_rows = np.concatenate([position[r] for r, _ in fresh]) if fresh else np.zeros(0, int)
-    fresh_sigs = (
-        np.concatenate([g for _, g in fresh])
-        if fresh
-        else np.zeros((0, signature.SIGNATURE_BYTES), dtype=np.uint8)
-    )
+    spill_at = np.full(len(file_row), -1, dtype=np.int64)
+    for r, slots in fresh:
+        spill_at[position[r]] = slots
+    none = np.zeros(0, dtype=np.int64)
     sigs = Signatures(
         len(file_row),
         signature.SIGNATURE_BYTES,
-        fresh_rows,
-        fresh_sigs,
+        none,
+        np.zeros((0, signature.SIGNATURE_BYTES), dtype=np.uint8),
         ids,
         store.signatures if store is not None else None,
+        spill if len(spill) else None,
+        spill_at,
     )
     errors = [ScanError(table.paths[i], failed[i]) for i in sorted(failed)]
     return ImageTable(table, file_row, method, matrices, width, height, sigs), errors
@@ -546,7 +550,9 @@ def _hash_todo(
     workers = num_proc or default_workers()
     tasks = [(indices, paths, spec) for indices, paths in _chunks(files, todo, workers)]
     try:
-        with _one_blas_thread(), Progress(len(files), enabled=progress) as bar:
+        # (nothing to hash, a warm run: no BLAS to hold back, no threadpoolctl import)
+        limit = _one_blas_thread() if todo else contextlib.nullcontext()
+        with limit, Progress(len(files), enabled=progress) as bar:
             bar.skip(len(files) - len(todo))
             if runner is not None:
                 # Biggest files first, as _chunks does for the pool below.

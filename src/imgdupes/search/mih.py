@@ -32,6 +32,7 @@ from itertools import combinations
 
 import numpy as np
 
+from ..sorts import sorted_with_order
 from .bitops import as_words, popcount
 from .brute import find_pairs_between, find_pairs_brute
 
@@ -181,10 +182,7 @@ class _ChunkSearch:
         self.words = words
         self.earlier = earlier
         self.radius = radius
-        keys = chunk_keys(words, chunk).astype(np.int32)
-        self.order = np.argsort(keys, kind="stable")
-        skeys = keys[self.order]
-        del keys
+        skeys, self.order = sorted_with_order(chunk_keys(words, chunk).astype(np.int32))
         # Rows of a bucket are contiguous from here on; one word is a flat vector.
         self.cwords = words[self.order]
         self.cflat = self.cwords[:, 0] if words.shape[1] == 1 else None
@@ -322,9 +320,9 @@ def _search_compiled(join, words: np.ndarray, chunk: Chunk, earlier: list[Chunk]
     fixed = (
         words,
         one.cwords,
-        one.order.astype(np.int64),
+        one.order.astype(np.int64, copy=False),
         one.ustart,
-        one.ucount.astype(np.int64),
+        one.ucount.astype(np.int64, copy=False),
         one.ukeys.astype(np.int64),
         one.slot,
         masks,
