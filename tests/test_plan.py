@@ -336,3 +336,78 @@ def test_plans_made_in_parallel_equal_the_plans_made_in_order(dupe_tree, monkeyp
     assert decisions(parallel) == decisions(in_order)
     for p, s in zip(parallel, result.sets, strict=True):
         assert all(a.entry is e for a, e in zip(p.actions, s, strict=True))
+
+
+def _near_entries(tmp_path: Path, count: int) -> list:
+    from imgdupes.model import FileRecord, SetEntry
+
+    entries = []
+    for k in range(count):
+        path = tmp_path / f"p{k:03d}.jpg"
+        path.write_bytes(b"\xff")
+        st = path.stat()
+        record = FileRecord(str(path), st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino)
+        # one hash for all: every file is within the radius of every other
+        entries.append(
+            SetEntry(str(path), 1, 10, 10, st.st_mtime_ns, "00" * 8, 0, record, bytes(8))
+        )
+    return entries
+
+
+def test_a_dense_set_nothing_confirms_is_planned_in_linear_checks(tmp_path):
+    """250 near-identical files none of which confirm another (bursts, pages of one
+    layout): every file is kept, and the checks grow with the set, not its square
+    (checking each file against every kept one took minutes for a --json report)."""
+    from imgdupes.plan import MAX_CHECKED, Planner
+
+    entries = _near_entries(tmp_path, 250)
+    checks = {"similar": 0, "confirm": 0}
+
+    def similar(a, b):
+        checks["similar"] += 1
+        return True
+
+    def confirm(a, b):
+        checks["confirm"] += 1
+        return False, "differs in places"
+
+    plan = Planner(radius=4, similar=similar, confirm=confirm).plan(entries, [False] * 250)
+    assert plan.removed == []
+    assert len(plan.notes) == 249  # every file but the best says why it stayed
+    assert checks["confirm"] <= 250 * MAX_CHECKED
+    assert checks["similar"] <= 250 * MAX_CHECKED
+
+
+def test_a_removed_file_is_vouched_for_by_kept_files_only(tmp_path):
+    """Confirmation accepts one file in three: whatever -N removes has a kept,
+    confirmed copy, nearest first, and nothing else goes."""
+    from imgdupes.plan import SURE_ENOUGH, Planner
+
+    entries = _near_entries(tmp_path, 60)
+    number = {e.path: k for k, e in enumerate(entries)}
+
+    def confirm(a, b):
+        return number[b.path] % 3 == 0, "differs in places"
+
+    plan = Planner(radius=4, similar=lambda a, b: True, confirm=confirm).plan(entries, [False] * 60)
+    kept = {a.entry.path for a in plan.actions if not a.remove}
+    assert plan.removed
+    for a in plan.removed:
+        assert a.kept_for and len(a.kept_for) <= SURE_ENOUGH
+        assert all(k.path in kept and number[k.path] % 3 == 0 for k in a.kept_for)
+
+
+def test_a_file_that_cannot_be_read_again_is_kept_without_checks(tmp_path):
+    from imgdupes.plan import Planner
+
+    entries = _near_entries(tmp_path, 30)
+    calls = []
+    planner = Planner(
+        radius=4,
+        similar=lambda a, b: calls.append("similar") or True,
+        confirm=lambda a, b: (calls.append("confirm") or True, ""),
+        unconfirmable=lambda e: "cannot read it again to confirm (truncated)",
+    )
+    plan = planner.plan(entries, [False] * 30)
+    assert plan.removed == [] and calls == []
+    assert all("cannot read it again" in note for note in plan.notes)

@@ -72,6 +72,11 @@ class Confirmer:
                 self._cache[path] = (arr, d.width / max(1, d.height))
         return self._cache[path]
 
+    def unreadable(self, path: str) -> str:
+        """Why ``path`` cannot be confirmed against anything ("" when it can)."""
+        loaded = self._load(path)
+        return loaded if isinstance(loaded, str) else ""
+
     def forget(self) -> None:
         """Drop the decoded pictures (called after each set: pairs never span sets)."""
         self._cache.clear()
