@@ -80,3 +80,13 @@ def test_the_texture_hash_ignores_a_tone_change_and_tells_papers_apart(papers, t
         assert hashes.hamming(own, _hashes(tmp_path / name)["phash@texture"]) <= lowdetail.RADIUS
     other = _hashes(papers / "b.jpg")["phash@texture"]
     assert hashes.hamming(own, other) > 2 * lowdetail.RADIUS
+
+
+def test_edge_padding_is_numpys():
+    from imgdupes.lowdetail import _edge_padded
+
+    rng = np.random.default_rng(0)
+    for shape in [(1, 16, 16), (4, 16, 16), (2, 3, 7)]:
+        for dtype in (np.float32, np.uint8, bool):
+            a = (rng.random(shape) * 255).astype(dtype)
+            assert np.array_equal(_edge_padded(a), np.pad(a, ((0, 0), (1, 1), (1, 1)), mode="edge"))
