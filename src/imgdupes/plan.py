@@ -423,28 +423,16 @@ class Planner:
     ) -> tuple[list[Action], list[str]]:
         """The kept files ``a`` is surely a copy of (at most SURE_ENOUGH), and
         why the nearer ones that were checked were refused."""
-
-        def eligible(k: Action) -> bool:
-            # a link's target may lie outside the run: never the only copy kept
-            return not (traits[k.number - 1].link_only and not traits[i].link_only)
-
-        near: list[Action] = []
-        if kept and self.confirm is not None and (why := self.unconfirmable(a.entry)):
-            # no check can pass: name the first kept file within the radius, if any
-            first = next(
-                (
-                    k
-                    for k in kept
-                    if eligible(k) and self._distance(a.entry, k.entry) <= self.radius
-                ),
-                None,
-            )
-            return near, [f"{first.entry.path}: {why}"] if first else []
         within = sorted(
             (d, k.number, k)
             for k in kept
-            if (d := self._distance(a.entry, k.entry)) <= self.radius and eligible(k)
+            if (d := self._distance(a.entry, k.entry)) <= self.radius
+            # a link's target may lie outside the run: never the only copy kept
+            and not (traits[k.number - 1].link_only and not traits[i].link_only)
         )
+        near: list[Action] = []
+        if within and self.confirm is not None and (why := self.unconfirmable(a.entry)):
+            return near, [f"{within[0][2].entry.path}: {why}"]  # no check can pass
         refused: list[str] = []
         for _, _, k in within[:MAX_CHECKED]:
             if self.confirm is not None and (why := self.unconfirmable(k.entry)):
