@@ -27,3 +27,18 @@ def test_an_unwritable_output_is_an_output_error(tmp_path):
 def test_a_bad_value_is_a_usage_error(tmp_path):
     with pytest.raises(ConfigError):
         find_duplicates(str(tmp_path), "phash", 99)
+
+
+def test_a_corrupt_exif_block_prints_no_pillow_warning(imgdupes_proc, tmp_path, photo):
+    """Pillow only warns about a broken EXIF block and reads the picture; the user
+    sees the set, and no Python warning lines on stderr, in the listing and the plan."""
+    img = photo(7)
+    img.save(tmp_path / "a.jpg", quality=90)
+    data = (tmp_path / "a.jpg").read_bytes()
+    segment = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x05" + b"\xff" * 40
+    app1 = b"\xff\xe1" + (len(segment) + 2).to_bytes(2, "big") + segment
+    (tmp_path / "b.jpg").write_bytes(data[:2] + app1 + data[2:])
+    for extra in (["--full-decode"], ["-dN", "--dry-run"]):
+        res = imgdupes_proc("--no-cache", *extra, str(tmp_path), "phash", "4")
+        assert "b.jpg" in res.out
+        assert "Warning" not in res.err and "warnings.warn" not in res.err

@@ -131,6 +131,19 @@ def big_image_slot() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def pillow_quiet() -> Iterator[None]:
+    """Pillow's warnings held back while it reads a file: a file it cannot
+    read raises (and gets its one line); what it only warns about is not the
+    user's to see as a traceback-like line on stderr.  Pillow warns between
+    1x and 2x its pixel limit (real 100 MP photos) and raises above 2x; it
+    warns about corrupt EXIF blocks, which it then ignores, as we do."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
+        yield
+
+
 def open_regular(path: str) -> io.BufferedReader:
     """Open ``path`` for reading without ever blocking, and only if it is a
     regular file *as opened* (a FIFO or device swapped in after discovery
@@ -168,10 +181,7 @@ def decode(path: str, reduce_to: int | None = None) -> Decoded:
             fh.seek(0)
             if is_heif(head):
                 _register_heif(head[8:12])
-            with warnings.catch_warnings():
-                # Pillow warns between 1x and 2x its pixel limit (real 100 MP photos)
-                # and raises above 2x; only the latter is refused.
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with pillow_quiet():
                 if os.path.splitext(path)[1].lower() in RAW_EXTENSIONS:
                     opened = _open_raw_preview(path, fh)
                 else:
@@ -252,16 +262,18 @@ def _plain_jpeg_bytes(path: str) -> bytes | None:
     """The whole file when it is a regular file that starts like a JPEG and is
     not named as a camera RAW; None otherwise or on any error (then
     :func:`decode` opens it again and says why)."""
+    if path.lower().endswith(_RAW_SUFFIXES):
+        return None
     try:
         with open_regular(path) as fh:  # a FIFO or device swapped in: never read
             if os.fstat(fh.fileno()).st_size > _FAST_MAX_BYTES:
                 return None
             # the first bytes alone first: another format is read by Pillow only
-            head = fh.read(len(_SOI))
-            if head != _SOI or path.lower().endswith(_RAW_SUFFIXES):
+            if fh.read(len(_SOI)) != _SOI:
                 return None
-            fh.seek(0)  # one read to the end (also of a file that grew), no copy
-            return fh.read()
+            fh.seek(0)  # one read, no copy; bounded also if the file grew since
+            data = fh.read(_FAST_MAX_BYTES + 1)
+            return data if len(data) <= _FAST_MAX_BYTES else None
     except (OSError, DecodeError):
         return None
 
@@ -351,7 +363,8 @@ def _turned(data: bytes) -> bool:
             if segment.startswith(b"Exif\x00\x00"):
                 try:
                     exif = Image.Exif()
-                    exif.load(segment)
+                    with pillow_quiet():
+                        exif.load(segment)
                     orientation = exif.get(0x0112)
                 except Exception:  # Pillow ignores a broken block; so does its path
                     return True
@@ -370,8 +383,7 @@ def decode_bytes(data: bytes, reduce_to: int | None = None) -> Decoded:
     try:
         if is_heif(data):
             _register_heif(data[8:12])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with pillow_quiet():
             with Image.open(io.BytesIO(data)) as img:
                 return _decode_bounded(img, reduce_to)
     except DecodeError:

@@ -148,7 +148,9 @@ def read_traits(entry: SetEntry, saturation: float | None = None) -> Traits:
     try:
         from PIL import Image
 
-        with Image.open(entry.path) as img:
+        from .decode import pillow_quiet
+
+        with pillow_quiet(), Image.open(entry.path) as img:
             t.format = img.format or ""
             t.colour = img.mode not in ("L", "LA", "1", "I", "I;16", "F", "La")
             if img.format == "JPEG":
