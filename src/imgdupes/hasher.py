@@ -31,7 +31,7 @@ from .hashvalue import names_for, texture_names
 from .model import HASH_METHODS, FileRecord, HashedImage, HashRecord, ScanError
 from .progress import Progress
 from .sorts import stable_order
-from .workers import steady_heap, worker_pool
+from .workers import worker_pool
 
 if TYPE_CHECKING:
     from .columns import ImageTable
@@ -334,7 +334,6 @@ def _one_blas_thread() -> contextlib.AbstractContextManager[object]:
 
 def _work(args: tuple[list[int], list[str], HashSpec]) -> tuple[list[int], ChunkHashes]:
     indices, paths, spec = args
-    steady_heap()
     return indices, hash_chunk(paths, spec)
 
 

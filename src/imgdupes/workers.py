@@ -89,13 +89,16 @@ def big_slot() -> Any:
 
 
 def _start_worker(slot: Any) -> None:
-    """Each worker's first step: the parent's slot, and Ctrl-C left to the parent.
+    """Each worker's first step: the parent's slot, Ctrl-C left to the parent,
+    and the worker's malloc thresholds (:func:`steady_heap`; set here, once
+    per worker, never in the caller's own process when it hashes in-process).
 
     Ctrl-C reaches every process of the terminal's group; the workers leave it
     to the parent, which stops them, instead of each printing a traceback."""
     global _BIG_SLOT
     _BIG_SLOT = slot
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    steady_heap()
 
 
 @contextlib.contextmanager
