@@ -182,3 +182,26 @@ def test_spill_rows_the_file_could_not_take_are_held(monkeypatch):
         assert found.all() and np.array_equal(got, every[asked])
     assert len(calls) == 3  # once the file failed, it is not tried again
     spill.close()
+
+
+def test_a_spill_that_cannot_be_read_back_stops_the_run_before_any_delete(
+    imgdupes, dupe_tree, monkeypatch
+):
+    """Verification must not pass pairs whose signatures were lost: when the
+    run's temporary file fails to read back, the run stops with one line and
+    -dN removes nothing."""
+    from imgdupes import columns
+
+    root, families = dupe_tree
+
+    def failing(self, size, offset):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(columns.SignatureSpill, "_read_at", failing)
+    before = sorted(os.listdir(root))
+    res = imgdupes("--no-cache", "-dN", str(root), "phash", "10")
+    assert res.code == 2
+    assert res.err.strip().splitlines() == [
+        "imgdupes: cannot read back the signatures this run put in its temporary file"
+    ]
+    assert sorted(os.listdir(root)) == before

@@ -16,6 +16,7 @@ from typing import BinaryIO, overload
 
 import numpy as np
 
+from .errors import RunError
 from .hashvalue import REGIONS, forms_among, key_name
 from .model import NO_TURNS, FileRecord, HashedImage
 from .sorts import unique_sorted
@@ -209,7 +210,7 @@ class SignatureSpill:
                     found[k] = True
                 k += 1
         except OSError:
-            pass  # what could not be read stays "not read": never accepted as a match
+            pass  # what could not be read stays "not read" (Signatures.need stops the run)
         return out, found
 
     def close(self) -> None:
@@ -269,6 +270,11 @@ class Signatures:
                 spilled = at >= 0
                 if spilled.any():
                     got[spilled], present[spilled] = self._spill.read(at[spilled])
+                    if not present[spilled].all():
+                        # a missing signature would let its pairs through unverified
+                        raise RunError(
+                            "cannot read back the signatures this run put in its temporary file"
+                        )
         self._slot[missing] = len(self._rows) + np.arange(len(missing))
         if len(self._rows):
             self._rows = np.concatenate([self._rows.reshape(-1, self.width), got])
