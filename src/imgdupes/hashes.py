@@ -70,13 +70,7 @@ def _dct2_matmul(pixels: np.ndarray) -> np.ndarray:
     The fast path uses it so that it never imports scipy.fft (0.17 s, more
     than hashing a dozen photos); values agree with scipy's to about 1e-12,
     so bits differ only where a coefficient ties the median."""
-    c = _dct_matrix(pixels.shape[-1])
-    out = np.matmul(np.matmul(c, pixels.astype(np.float64)), c.T)
-    # Rounding leaves ~1e-10 where the exact value is 0 (every AC term of a
-    # flat picture); scipy's transform returns 0 there, so that all flat
-    # pictures share one hash.  Do the same, or their bits would be noise.
-    out[np.abs(out) < 1e-6] = 0.0
-    return out
+    return _dct2_low(pixels, pixels.shape[-1])
 
 
 def _dct2_low(pixels: np.ndarray, k: int) -> np.ndarray:
@@ -87,6 +81,9 @@ def _dct2_low(pixels: np.ndarray, k: int) -> np.ndarray:
     columns too changes BLAS's kernel, and the last bits of some values."""
     c = _dct_matrix(pixels.shape[-1])
     out = np.matmul(np.matmul(c[:k], pixels.astype(np.float64)), c.T)
+    # Rounding leaves ~1e-10 where the exact value is 0 (every AC term of a
+    # flat picture); scipy's transform returns 0 there, so that all flat
+    # pictures share one hash.  Do the same, or their bits would be noise.
     out[np.abs(out) < 1e-6] = 0.0
     return out
 

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from . import signature
+from .medians import row_medians
 from .signature import GRAY_SIDE, PLANE_RESIDUAL, TEXTURE_GAIN, gray_of, texture_of
 
 BITS = 64  # every texture hash, whatever the hash size of the plain one
@@ -161,5 +162,5 @@ def texture_hashes(grays: Sequence[np.ndarray], trimmed: np.ndarray) -> np.ndarr
     residual = np.clip(means - signature.plain_plane(means), -_CLIP, _CLIP)
     coeffs = np.matmul(np.matmul(_DCT, residual.reshape(-1, GRAY_SIDE, GRAY_SIDE)), _DCT.T)
     low = coeffs.reshape(len(means), -1)[:, _LOWEST]
-    bits = low > np.median(low, axis=1, keepdims=True)
+    bits = low > row_medians(low)[:, None]
     return np.packbits(bits, axis=1).reshape(len(grays), 2, NBYTES)
