@@ -21,14 +21,13 @@ source no rows to search.  Every link it proposes is verified as any other
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 import numpy as np
 
 from . import signature
 from .medians import row_medians
-from .signature import GRAY_SIDE, PLANE_RESIDUAL, TEXTURE_GAIN, gray_of, texture_of
+from .signature import GRAY_SIDE, PLANE_RESIDUAL, TEXTURE_GAIN, area_weights, gray_of, texture_of
 
 BITS = 64  # every texture hash, whatever the hash size of the plain one
 NBYTES = BITS // 8
@@ -100,19 +99,6 @@ def selected_parts(gray: np.ndarray, texture: np.ndarray) -> np.ndarray:
     return ((detail < MAX_DETAIL) | (plain >= MIN_PLAIN_SHARE)) & (grain >= MIN_GRAIN)
 
 
-@functools.lru_cache(maxsize=256)
-def _area_weights(size: int, lo: float, hi: float) -> np.ndarray:
-    """(16, size): each cell the mean of the pixels of [lo, hi) it covers.
-    Cached: a folder's pictures share a few sizes, and most their boxes."""
-    edges = lo + np.arange(GRAY_SIDE + 1) * ((hi - lo) / GRAY_SIDE)
-    a, b = edges[:-1, None], edges[1:, None]
-    px = np.arange(size)[None, :]
-    cover = np.clip(np.minimum(b, px + 1) - np.maximum(a, px), 0, None)
-    weights = (cover / np.maximum(cover.sum(axis=1, keepdims=True), 1e-9)).astype(np.float32)
-    weights.flags.writeable = False
-    return weights
-
-
 def _median(levels: np.ndarray) -> int:
     """The lower median of uint8 levels, from their histogram (a sort of every pixel costs more)."""
     counts = np.cumsum(np.bincount(levels.ravel(), minlength=256))
@@ -157,7 +143,7 @@ def texture_hashes(grays: Sequence[np.ndarray], trimmed: np.ndarray) -> np.ndarr
         pixels = gray.astype(np.float32)
         boxes = [(x0, y0, x1, y1), (x0 + dx, y0 + dy, x1 - dx, y1 - dy)]
         for form, (a, b, c, d) in enumerate(boxes):
-            cells = _area_weights(h, b, d) @ pixels @ _area_weights(w, a, c).T
+            cells = area_weights(h, GRAY_SIDE, b, d) @ pixels @ area_weights(w, GRAY_SIDE, a, c).T
             means[2 * k + form] = cells.ravel()
     residual = np.clip(means - signature.plain_plane(means), -_CLIP, _CLIP)
     coeffs = np.matmul(np.matmul(_DCT, residual.reshape(-1, GRAY_SIDE, GRAY_SIDE)), _DCT.T)

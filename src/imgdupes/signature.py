@@ -78,16 +78,17 @@ def texture_of(raw: np.ndarray, rows: np.ndarray | slice = slice(None)) -> np.nd
     return raw[rows, TEXTURE_OFFSET:SIGNATURE_BYTES]
 
 
-@functools.lru_cache(maxsize=256)
-def _area_weights(size: int, out: int) -> np.ndarray:
-    """(out, size) float32: each output cell the mean of the input pixels it
-    covers (fractional at the edges), so every pixel counts alike.  Cached:
-    a folder's pictures share a handful of sizes."""
-    edges = np.arange(out + 1) * (size / out)
-    lo, hi = edges[:-1, None], edges[1:, None]
+@functools.lru_cache(maxsize=512)
+def area_weights(size: int, out: int, lo: float = 0.0, hi: float | None = None) -> np.ndarray:
+    """(out, size) float32: each output cell the mean of the input pixels of
+    [lo, hi) (the whole row by default) it covers, fractional at the edges,
+    so every pixel counts alike.  Cached: a folder's pictures share a handful
+    of sizes (and the texture hashes' boxes, see :mod:`imgdupes.lowdetail`)."""
+    edges = lo + np.arange(out + 1) * (((size if hi is None else hi) - lo) / out)
+    a, b = edges[:-1, None], edges[1:, None]
     px = np.arange(size)[None, :]
-    cover = np.clip(np.minimum(hi, px + 1) - np.maximum(lo, px), 0, None)
-    weights = (cover / cover.sum(axis=1, keepdims=True)).astype(np.float32)
+    cover = np.clip(np.minimum(b, px + 1) - np.maximum(a, px), 0, None)
+    weights = (cover / np.maximum(cover.sum(axis=1, keepdims=True), 1e-9)).astype(np.float32)
     weights.flags.writeable = False
     return weights
 
@@ -136,9 +137,9 @@ def textures(gray: np.ndarray, as_float: np.ndarray | None = None) -> np.ndarray
     b, h, w = gray.shape
     means = np.matmul(
         np.matmul(
-            _area_weights(h, GRAY_SIDE), gray.astype(np.float32) if as_float is None else as_float
+            area_weights(h, GRAY_SIDE), gray.astype(np.float32) if as_float is None else as_float
         ),
-        _area_weights(w, GRAY_SIDE).T,
+        area_weights(w, GRAY_SIDE).T,
     ).reshape(b, -1)
     residual = means - _plain_plane(means)
     return np.clip(np.rint(128 + TEXTURE_GAIN * residual), 0, 255).astype(np.uint8)

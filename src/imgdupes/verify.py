@@ -767,13 +767,11 @@ def _plain_parts_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) ->
     Their grains must correlate, or, where there is no grain, their levels
     match as the ``flat`` rule wants."""
     ok = np.ones(len(a), dtype=bool)
-    ta, tb = texture_of(f.raw, a), texture_of(f.raw, b)
-    plain_a, plain_b = _plain_cells(ta), _plain_cells(tb)
     both = (f.plain_share[a] >= _PLAIN_SHARE) & (f.plain_share[b] >= _PLAIN_SHARE)
     if not both.any():
-        return ok
+        return ok  # (most pairs: the cells are worked out only for those that need them)
     k = np.nonzero(both)[0]
-    keep = plain_a[k] & plain_b[k]
+    keep = _plain_cells(texture_of(f.raw, a[k])) & _plain_cells(texture_of(f.raw, b[k]))
     ga, gb = f.grain(a[k]), f.grain(b[k])
     corr = _masked_corr(ga, gb, keep)
     energy = np.sqrt(
