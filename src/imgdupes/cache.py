@@ -312,8 +312,11 @@ class HashStore:
                     conn.execute("COMMIT")
             except sqlite3.Error:
                 copied = False
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                try:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                except sqlite3.Error:  # nothing was committed either way: no traceback
+                    pass
             finally:
                 try:
                     conn.execute("DETACH DATABASE old")
