@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -21,6 +22,13 @@ if SRC not in sys.path:
     sys.path.insert(0, SRC)
 
 from imgdupes import cli  # noqa: E402
+
+# A suite started in the background of a shell without job control (`cmd &` in a
+# script, some CI runners) inherits an ignored SIGINT, and so would every run the
+# Ctrl-C tests start: a program rightly keeps ignoring it then.  Those tests are
+# about Ctrl-C at a terminal, so the suite restores the terminal's default.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 from imgdupes.samples import brightened, resized, synthetic_photo  # noqa: E402
 
 
