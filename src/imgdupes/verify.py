@@ -784,9 +784,41 @@ def _plain_parts_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) ->
     level = (level * keep).sum(axis=1) / np.maximum(keep.sum(axis=1), 1)
     # (in a tint the other's explains: two tints of one paper are not one picture)
     tinted = tints_agree(f, a[k], b[k], t)
-    ok[k] = np.where(grainy, (corr >= _PLAIN_MIN_CORRELATION) & tinted, level <= t.flat_max_diff)
+    level_ok = level <= t.flat_max_diff
+    redo = np.flatnonzero(~grainy & ~level_ok & tinted)
+    if len(redo):
+        moved = _moved_with_sheet(f.gray(a[k[redo]]), f.gray(b[k[redo]]), keep[redo])
+        level_ok[redo] = moved >= level[redo]
+    ok[k] = np.where(grainy, (corr >= _PLAIN_MIN_CORRELATION) & tinted, level_ok)
     ok[k] &= keep.mean(axis=1) >= _MIN_ALIGNED_PIXELS / 2
     return ok
+
+
+_SHEET_APART = 40.0  # levels from the plain parts' median: a cell of the picture itself
+_MIN_MOVED_CELLS = 8  # of 256: fewer say too little about how the picture moved
+
+
+def _moved_with_sheet(ga: np.ndarray, gb: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """How far the cells of the picture itself moved between (k, 256) gray
+    thumbnails whose ``plain`` parts' levels differ: the mean |difference|
+    over the cells away from both sheets' levels and neither black nor
+    clipped (what a tone change can move), -1 where too few are.  A tone
+    change of the whole moves them too (a gamma or a contrast change moves the
+    mid levels most); the same caption or logo on two sheets of other levels
+    does not move, and a cell part edit, part sheet moves by only its sheet's
+    share of the sheet's change: below the plain parts' difference."""
+    out = np.full(len(ga), -1.0, dtype=np.float32)
+    for k in range(len(ga)):
+        x, y, p = ga[k], gb[k], plain[k]
+        cells = ~p & (x > _BLACK) & (y > _BLACK) & (x < _CLIPPED) & (y < _CLIPPED)
+        cells &= np.abs(x - np.median(x[p])) >= _SHEET_APART
+        cells &= np.abs(y - np.median(y[p])) >= _SHEET_APART
+        if cells.sum() >= _MIN_MOVED_CELLS:
+            out[k] = np.abs(x[cells] - y[cells]).mean()
+    return out
+
+
+_BLACK = 5  # levels up to which a cell is black: a tone change leaves it there
 
 
 def accept(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -> np.ndarray:
