@@ -84,10 +84,14 @@ class Thresholds:
     # pages of different layouts whose lines a warp puts in register reach
     # 0.86 there, cropped, bordered and turned copies are at 0.88 and more.
     aligned_min_correlation: float = 0.90
-    # Only pictures with fine detail on both sides, and detail outside any
-    # one band, can be confirmed (the region hashes' extra candidates: a
-    # low-detail picture's region says even less than the whole of it).
+    # Only pictures with detail outside any one band can be confirmed (the
+    # region hashes' extra candidates: a low-detail picture's region says
+    # even less than the whole of it), and where one has no fine detail to
+    # compare (a soft picture, a brightened one whose highlights clipped), the
+    # 16x16 thumbnails must agree this well (the plain search's 0.85 is for a
+    # whole picture's hash near; a region's says less).
     require_fine: bool = False
+    soft_min_correlation: float = 0.90
     # Low-detail pictures with a grain (a paper, a canvas: the texture's
     # part that a 3x3 mean does not explain, levels rms): the grain must
     # agree, in any tone.  Different papers reach 0.6 at most on the real
@@ -625,7 +629,8 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
         # A paper's grain is detail of its own: its rule stands (it refuses
         # the same caption on two papers, whose grains differ).
         spread = (f.std_outside[a] >= t.min_detail) & (f.std_outside[b] >= t.min_detail)
-        out[~(fine & spread) & (out != TEXTURE)] = REJECTED
+        soft = ~fine & (out == STRUCTURE) & (correlation >= t.soft_min_correlation)
+        out[~((fine | soft) & spread) & (out != TEXTURE)] = REJECTED
     # A file without a signature (hashes imported from a file) cannot be checked.
     out[~(f.present[a] & f.present[b])] = UNCHECKED
     return out
