@@ -391,6 +391,7 @@ def group_images(
     region_link: RegionLink | None = None,
     split: Split | None = None,
     texture_link: RegionLink | None = None,
+    tone_link: RegionLink | None = None,
 ) -> list[DupSet]:
     """The duplicate sets of ``images``, linked by ``link`` in every form it
     searches (as shot; tone-normalised when verifying; turned with
@@ -398,7 +399,9 @@ def group_images(
     when it is given and every image has them (see :func:`region_labels`),
     and by ``texture_link`` through the texture hashes of the low-detail
     pictures (see :func:`texture_labels`; a scan's table only);
-    ``split``, when verifying, then splits what all those links joined."""
+    ``split``, when verifying, then splits what all those links joined;
+    ``tone_link``: ``link`` given the labels found so far, so the tone search
+    does not check again the pairs the plain one joined (most of them)."""
     table = images if isinstance(images, ImageTable) else None
     signatures: Sequence[bytes] = []
     keys: Sequence[bytes] = []
@@ -417,7 +420,11 @@ def group_images(
         # brightened or contrast-stretched copy can be 5-8 bits from its
         # original in phash and within a bit or two in ranks.  Files are
         # joined when either form links them; each link was verified on its own.
-        labels = union_labels(labels, link(tones, signatures, keys))
+        if tone_link is not None:
+            found = tone_link(tones, signatures, keys, labels)  # type: ignore[arg-type]
+        else:
+            found = link(tones, signatures, keys)  # type: ignore[arg-type]
+        labels = union_labels(labels, found)
     regions = [form_matrix(images, r, nbits) for r in REGIONS] if region_link and images else []
     use_regions = bool(regions) and all(m is not None for m in regions)
     if use_regions:

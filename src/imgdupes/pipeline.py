@@ -255,6 +255,9 @@ def group(config: Config, images: Sequence[HashedImage]) -> list:
         split=None if config.rotations else split_bridged,
         # (an exact search, -t 0, asks for no more than equal hashes)
         texture_link=texture_link if config.verify and config.threshold > 0 else None,
+        tone_link=lambda matrix, signatures, keys, prior: _linked(
+            config, matrix, signatures, keys, DEFAULT, prior
+        ),
     )
     if config.verify:
         _name_rules(sets, images)
