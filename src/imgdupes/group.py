@@ -517,8 +517,19 @@ def region_labels(
     else:
         row_sig = [signatures[i] for i in owner.tolist()]
     row_key = _RowKeys(keys, owner, np.concatenate(tags))
-    labels = link(np.concatenate(rows), row_sig, row_key, known[owner])
+    labels = link(np.concatenate(rows), row_sig, row_key, _own_rows_joined(known, owner))
     return join_rows(n, owner, labels)
+
+
+def _own_rows_joined(known: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """``known[owner]``, with the rows of a file in no set given one label of
+    their own: a photo's inner region is within a few bits of its own plain
+    hash (nine in ten of a folder of photos' region matches), and a file
+    needs no check against itself."""
+    labels = known[owner]
+    alone = labels < 0
+    labels[alone] = (int(known.max()) + 1 if len(known) else 0) + owner[alone]
+    return labels
 
 
 def texture_labels(
@@ -548,7 +559,7 @@ def texture_labels(
     else:
         row_sig = [signatures[i] for i in owner.tolist()]
     row_key = _RowKeys(keys, owner, np.concatenate(tags))
-    labels = link(np.concatenate(rows), row_sig, row_key, known[owner])
+    labels = link(np.concatenate(rows), row_sig, row_key, _own_rows_joined(known, owner))
     return join_rows(n, owner, labels)
 
 

@@ -858,6 +858,15 @@ def refine_components(
         return labels
     u = int(unique_index.max()) + 1
     row_size = np.bincount(unique_index, minlength=u)
+    if prior is not None and len(pairs_i):
+        # pairs of lone files ``prior`` already joins need no features at all
+        # (a file's own region rows: most of a folder of photos' region pairs)
+        lone = np.full(u, -1, dtype=np.int64)
+        single = row_size[unique_index] == 1
+        lone[unique_index[single]] = prior[np.flatnonzero(single)]
+        li, lj = lone[pairs_i], lone[pairs_j]
+        keep = (li < 0) | (li != lj)
+        pairs_i, pairs_j = np.asarray(pairs_i)[keep], np.asarray(pairs_j)[keep]
     involved_rows = np.zeros(u, dtype=bool)
     involved_rows[pairs_i] = True
     involved_rows[pairs_j] = True
@@ -876,6 +885,7 @@ def refine_components(
     node_of = np.full(n, -1, dtype=np.int64)
     leaders: list[int] = []  # file id of each node's leader
     row_nodes: dict[int, list[int]] = {}
+    first_round = _first_leaders(by_row, local, feats, thresholds, prior)
     for row, members in by_row.items():
         if len(members) == 1:  # most rows of a folder of distinct pictures: nothing to split
             node_of[members[0]] = len(leaders)
@@ -885,16 +895,18 @@ def refine_components(
         pending = np.array([local[m] for m in members], dtype=np.int64)
         ids = np.array(members, dtype=np.int64)
         nodes = []
+        settled = first_round[row]
         while len(pending):
             leader = pending[0]
-            # files ``prior`` already joins with the leader need no check
-            same = np.zeros(len(pending), dtype=bool)
-            if prior is not None and prior[ids[0]] >= 0:
-                same = prior[ids] == prior[ids[0]]
-            same[0] = True
-            if not same.all():
-                todo = np.nonzero(~same)[0]
-                same[todo] = accept(feats, np.full(len(todo), leader), pending[todo], thresholds)
+            if settled is not None:  # the first leader's checks, made for every row at once
+                same, settled = settled, None
+            else:
+                same = _same_as_leader(ids, prior)
+                if not same.all():
+                    todo = np.nonzero(~same)[0]
+                    same[todo] = accept(
+                        feats, np.full(len(todo), leader), pending[todo], thresholds
+                    )
             node = len(leaders)
             leaders.append(int(ids[0]))
             node_of[ids[same]] = node
@@ -953,6 +965,53 @@ def refine_components(
     assigned = node_of >= 0
     labels[assigned] = set_labels(forest_components(root)[node_of[assigned]])
     return labels
+
+
+def _same_as_leader(ids: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+    """Which files of ``ids`` ``prior`` already joins with the first (the
+    leader): they need no check."""
+    same = np.zeros(len(ids), dtype=bool)
+    if prior is not None and prior[ids[0]] >= 0:
+        same = prior[ids] == prior[ids[0]]
+    same[0] = True
+    return same
+
+
+def _first_leaders(
+    by_row: dict[int, list[int]],
+    local: dict[int, int],
+    feats: Features,
+    thresholds: Thresholds,
+    prior: np.ndarray | None,
+) -> dict[int, np.ndarray | None]:
+    """Row -> which of its files join its first file (the first round of
+    :func:`refine_components`' leader clustering), for every row of two or
+    more files, in one check: a folder's exact copies (equal hashes) are a
+    row each, and one check a row cost a few ms each."""
+    out: dict[int, np.ndarray | None] = dict.fromkeys(by_row)
+    lead, other, where = [], [], []
+    for row, members in by_row.items():
+        if len(members) < 2:
+            continue
+        ids = np.array(members, dtype=np.int64)
+        same = _same_as_leader(ids, prior)
+        out[row] = same
+        todo = np.flatnonzero(~same)
+        lead += [local[members[0]]] * len(todo)
+        other += [local[members[k]] for k in todo.tolist()]
+        where += [(row, k) for k in todo.tolist()]
+    if lead:
+        a, b = np.array(lead, dtype=np.int64), np.array(other, dtype=np.int64)
+        step = _PAIRS_PER_STEP  # a block at a time: decide's arrays are per pair
+        ok = np.concatenate(
+            [
+                accept(feats, a[lo : lo + step], b[lo : lo + step], thresholds)
+                for lo in range(0, len(a), step)
+            ]
+        )
+        for (row, k), yes in zip(where, ok.tolist(), strict=True):
+            out[row][k] = yes  # type: ignore[index]
+    return out
 
 
 _PAIRS_PER_BLOCK = 1 << 16  # row pairs expanded to node pairs at once
