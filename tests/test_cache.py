@@ -346,9 +346,7 @@ def test_full_decode_methods_and_hash_sizes_are_kept_side_by_side(
         assert res.sets == before.sets, run
 
 
-def test_a_stored_file_without_its_signature_is_hashed_again_and_still_verified(
-    imgdupes, tmp_path
-):
+def test_a_stored_file_without_its_signature_is_hashed_again_and_still_verified(imgdupes, tmp_path):
     # the same phash, pictures verification tells apart: a flat white and a flat red
     root = tmp_path / "pics"
     root.mkdir()
@@ -366,8 +364,7 @@ def test_a_stored_file_without_its_signature_is_hashed_again_and_still_verified(
     assert res.sets == [], "the pair passed unverified"
     with sqlite3.connect(db) as conn:  # hashed again: its signature is back
         got = conn.execute(
-            "SELECT count(*) FROM signatures s JOIN images i ON i.id = s.image_id"
-            " WHERE i.path = ?",
+            "SELECT count(*) FROM signatures s JOIN images i ON i.id = s.image_id WHERE i.path = ?",
             (os.fsencode(root / "red.png"),),
         ).fetchone()[0]
     assert got == 1
