@@ -110,6 +110,11 @@ def key(config: Config, table: FileTable) -> bytes:
     h.update(f"imgdupes {__version__} numpy {np.__version__}\0".encode())
     h.update(_code_digest())
     h.update(repr(tuple((name, getattr(config, name)) for name in _FIELDS)).encode())
+    if config.engine != "exact":
+        # an approximate engine's neighbours are its library's (already loaded)
+        from .search.libs import load_library
+
+        h.update(repr(getattr(load_library(config.engine), "__version__", "?")).encode())
     h.update(len(table).to_bytes(8, "little"))
     paths = table.paths
     for lo in range(0, len(paths), _PATHS_PER_STEP):  # a million paths at once: 120 MB more
