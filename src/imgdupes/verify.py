@@ -123,6 +123,9 @@ class Thresholds:
     # pictures in one black frame reach 0.98 over the whole and 0.32 inside
     # (stellarium's planet maps), copies 0.69 and more inside.
     support_inner_min_correlation: float = 0.5
+    # The fine detail too, outside each band and corner where both have some
+    # there: two dark pictures under one caption agree in its text alone.
+    fine_support_min_correlation: float = 0.5
 
 
 DEFAULT = Thresholds()
@@ -526,6 +529,26 @@ def _supported(ga: np.ndarray, gb: np.ndarray, t: Thresholds) -> np.ndarray:
     return ok
 
 
+def _fine_supported(fa: np.ndarray, fb: np.ndarray, w: np.ndarray, t: Thresholds) -> np.ndarray:
+    """Whether the fine detail ``fa``, ``fb`` (k, 1024; compared where ``w``)
+    also agrees outside each region of :func:`_masks` where both have some
+    (rms ``t.fine_low_energy``) there."""
+    k = len(fa)
+    ba, bb, bw = _blocks(fa, FINE_SIDE), _blocks(fb, FINE_SIDE), _blocks(w, FINE_SIDE)
+    ok = np.ones(k, dtype=bool)
+    for kept in _KEPT_BLOCKS:
+        xa, xb = ba[:, kept].reshape(k, -1), bb[:, kept].reshape(k, -1)
+        wk = bw[:, kept].reshape(k, -1)
+        n = np.maximum(wk.sum(axis=1), 1)
+        ea = np.sqrt((xa**2 * wk).sum(axis=1) / n)
+        eb = np.sqrt((xb**2 * wk).sum(axis=1) / n)
+        some = (ea >= t.fine_low_energy) & (eb >= t.fine_low_energy)
+        if some.any():
+            corr = _masked_corr(xa[some], xb[some], wk[some])
+            ok[np.nonzero(some)[0][corr < t.fine_support_min_correlation]] = False
+    return ok
+
+
 def _ranks_float(x: np.ndarray) -> np.ndarray:
     order = np.argsort(x, axis=1, kind="stable")
     r = np.empty_like(x)
@@ -628,6 +651,10 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
                 & (best >= unaligned[redo] + t.aligned_min_gain)
                 & (low >= t.aligned_min_correlation)
             )
+        held = fine_ok & (structure_ok[idx] | tone_ok[idx])
+        if held.any():
+            at = np.nonzero(held)[0]
+            fine_ok[at] = _fine_supported(fa[at], fb[at], w[at], t)
         structure_ok[idx] &= fine_ok
         tone_ok[idx] &= fine_ok
     whole = np.nonzero(structure_ok | tone_ok)[0]
