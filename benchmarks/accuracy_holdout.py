@@ -32,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -234,8 +235,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"  not found by the hash alone at t={top} either: "
                 f"{', '.join(n for n in names if n in proposed)[:4000]}"
             )
-            fps = [f"{fp.a.name} ~ {fp.b.name}" for fp in sc.false_pairs[:20]]
-            print(f"- t={t}: false pairs {len(sc.false_pairs)}: {'; '.join(fps)}")
+            fams = Counter(
+                " ~ ".join(sorted((by_name[fp.a.name].family, by_name[fp.b.name].family)))
+                for fp in sc.false_pairs
+            )
+            print(
+                f"- t={t}: false pairs {len(sc.false_pairs)}, by the families they join: "
+                + "; ".join(f"{k} ({n})" for k, n in fams.most_common())
+            )
         pairs = sum(len(ns) * (len(ns) - 1) // 2 for _, ns, _, _ in results.values())
         kinds = {it.kind for it in items}
         print(

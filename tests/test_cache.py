@@ -344,3 +344,28 @@ def test_full_decode_methods_and_hash_sizes_are_kept_side_by_side(
         res = imgdupes(*run)
         assert res.err == "", run
         assert res.sets == before.sets, run
+
+
+def test_a_stored_file_without_its_signature_is_hashed_again_and_still_verified(imgdupes, tmp_path):
+    # the same phash, pictures verification tells apart: a flat white and a flat red
+    root = tmp_path / "pics"
+    root.mkdir()
+    Image.new("RGB", (64, 64), (255, 255, 255)).save(root / "white.png")
+    Image.new("RGB", (64, 64), (180, 40, 40)).save(root / "red.png")
+    assert imgdupes(str(root), "phash", "0").sets == []
+    db = _cache_file(tmp_path)
+    with sqlite3.connect(db) as conn:  # a store edited by hand, or half written
+        (red,) = conn.execute(
+            "SELECT id FROM images WHERE path = ?", (os.fsencode(root / "red.png"),)
+        ).fetchone()
+        conn.execute("DELETE FROM signatures WHERE image_id = ?", (red,))
+    # (another distance: no result snapshot answers, the store is read)
+    res = imgdupes(str(root), "phash", "1")
+    assert res.code == 0, res.err
+    assert res.sets == [], "the pair passed unverified"
+    with sqlite3.connect(db) as conn:  # hashed again: its signature is back
+        got = conn.execute(
+            "SELECT count(*) FROM signatures s JOIN images i ON i.id = s.image_id WHERE i.path = ?",
+            (os.fsencode(root / "red.png"),),
+        ).fetchone()[0]
+    assert got == 1

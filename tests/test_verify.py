@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
@@ -191,3 +193,54 @@ def test_cropped_bordered_and_slightly_turned_copies_are_confirmed_after_alignin
     rules = dict(zip(copies, (verify.RULES[c] for c in codes), strict=True))
     assert set(rules.values()) <= {"aligned", "structure", "tone"}, rules
     assert "aligned" in rules.values(), rules
+
+
+def _soft(seed, base, amp, cells=(6, 8), size=(320, 240)):
+    """A soft, low-detail picture: a few smooth bumps of colour (a sky, water, a wall)."""
+    rng = np.random.default_rng(seed)
+    field = Image.fromarray((rng.random(cells) * 255).astype(np.uint8))
+    bumps = np.asarray(field.resize(size, Image.Resampling.BICUBIC), dtype=np.float32)
+    arr = np.array(base, dtype=np.float32) + (bumps[:, :, None] / 255 - 0.5) * amp
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+
+
+def _framed(img, frac=0.05):
+    w, h = img.size
+    out = Image.new("RGB", (w + 2 * round(frac * w), h + 2 * round(frac * h)), (0, 0, 0))
+    out.paste(img, (round(frac * w), round(frac * h)))
+    return out
+
+
+def _decide_pairs(tmp_path, a, b, thresholds=verify.DEFAULT):
+    """Rules for a~b and a~(a JPEG copy of a)."""
+    a.save(tmp_path / "a.png")
+    b.save(tmp_path / "b.png")
+    a.save(tmp_path / "a.jpg", quality=80)
+    f = verify.Features([_signature(tmp_path / n) for n in ("a.png", "b.png", "a.jpg")])
+    return verify.decide(f, np.array([0, 0]), np.array([1, 2]), thresholds)
+
+
+def test_different_soft_pictures_with_one_caption_band_are_not_confirmed(tmp_path):
+    # two different skies under one meme caption: the band is all they share
+    a = _caption(_soft(1, (40, 70, 120), 60))
+    b = _caption(_soft(2, (55, 85, 140), 60))
+    unsupported = replace(verify.DEFAULT, support_min_correlation=-1.0)
+    assert _decide_pairs(tmp_path, a, b, unsupported)[0] == verify.STRUCTURE, (
+        "the whole-picture rule alone confirms the two (the band dominates)"
+    )
+    codes = _decide_pairs(tmp_path, a, b)
+    assert codes[0] == verify.REJECTED
+    assert codes[1] != verify.REJECTED  # a JPEG copy of the captioned picture still is one
+
+
+def test_different_pictures_in_one_black_frame_are_not_confirmed(tmp_path):
+    for amp, cells in ((30, (6, 8)), (40, (9, 12))):
+        a = _framed(_soft(1, (190, 180, 160), amp, cells))
+        b = _framed(_soft(2, (170, 160, 140), amp, cells))
+        unsupported = replace(verify.DEFAULT, support_inner_min_correlation=-1.0)
+        assert _decide_pairs(tmp_path, a, b, unsupported)[0] == verify.STRUCTURE, (
+            "the whole-picture rule alone confirms the two (the frame dominates)"
+        )
+        codes = _decide_pairs(tmp_path, a, b)
+        assert codes[0] == verify.REJECTED, (amp, cells)
+        assert codes[1] != verify.REJECTED  # the framed picture's JPEG copy is confirmed

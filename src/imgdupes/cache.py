@@ -68,7 +68,11 @@ CREATE TABLE IF NOT EXISTS signatures (
     image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
     signature BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS signature_ids ON signatures (image_id);
 """
+# The ids of the signatures table apart from its rows: counting them reads a
+# few pages, not the table's (a million signatures are 1.7 GB).
+_SIGNATURE_IDS = "CREATE INDEX IF NOT EXISTS signature_ids ON signatures (image_id)"
 _TABLES = {"layouts", "images", "signatures"}
 
 # How long one run waits for another that holds the write lock, and how many
@@ -226,6 +230,20 @@ def _concat_columns(
     )
 
 
+def _drop(part: CachedColumns, out: np.ndarray) -> CachedColumns:
+    """``part`` without the rows where ``out`` is true."""
+    if not out.any():
+        return part
+    keep = ~out
+    return CachedColumns(
+        index=part.index[keep],
+        hashes={m: h[keep] for m, h in part.hashes.items()},
+        width=part.width[keep],
+        height=part.height[keep],
+        ids=part.ids[keep],
+    )
+
+
 def _symlinks_in(folder: str) -> frozenset[str] | None:
     """Names in ``folder`` that are symlinks, from one listing (None: cannot list)."""
     try:
@@ -359,6 +377,8 @@ class HashStore:
                 raise _Unusable(f"schema version {version}, this build uses {SCHEMA_VERSION}")
             elif not _TABLES <= tables:
                 raise _Unusable("tables missing")
+            else:
+                _add_signature_ids(conn)
             # WAL lets readers and one writer work at once; NORMAL sync cannot
             # corrupt a WAL database, at worst it loses the last batch on power loss.
             _retry(lambda: conn.execute("PRAGMA journal_mode = WAL"))
@@ -576,12 +596,17 @@ class HashStore:
                         f"{select} AND path IN ({marks})", (*head, *chunk)
                     ).fetchall()
                     parts.extend(_columns(batch, keys, table.stamps, wanted, layouts))
+            unsigned = self._unsigned(stored_count)
         except sqlite3.OperationalError as exc:
             self._warn(f"{self.path}: hash cache not read ({_reason(exc)}); hashing everything")
             return empty
         except sqlite3.DatabaseError as exc:
             self._rebuild_after(exc)
             return empty
+        if len(unsigned):
+            # an entry whose signature is gone is a miss: verification would
+            # pass its pairs unchecked
+            parts = [_drop(p, np.isin(p.ids, unsigned)) for p in parts]
         parts = [p for p in parts if len(p.index)]
         if not parts:
             return empty
@@ -594,6 +619,18 @@ class HashStore:
             height=np.concatenate([p.height for p in parts]),
             ids=np.concatenate([p.ids for p in parts]),
         )
+
+    def _unsigned(self, stored_count: int) -> np.ndarray:
+        """Ids of the entries without a signature row (a store edited by hand;
+        every write puts both in one transaction): none as long as both
+        tables count the same."""
+        (signed,) = self.conn.execute("SELECT count(*) FROM signatures").fetchone()
+        if signed == stored_count:
+            return np.zeros(0, dtype=np.int64)
+        rows = self.conn.execute(
+            "SELECT id FROM images WHERE id NOT IN (SELECT image_id FROM signatures)"
+        ).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
 
     def _scan(
         self,
@@ -882,6 +919,19 @@ class _Pending:
     height: int
     signature: bytes
     sig_version: int
+
+
+def _add_signature_ids(conn: sqlite3.Connection) -> None:
+    """The index of signature ids, in a store made before it was added (once;
+    a store that cannot be written goes without it: counted the slow way)."""
+    known = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'signature_ids'"
+    ).fetchone()
+    if known is None:
+        try:
+            _retry(lambda: conn.execute(_SIGNATURE_IDS))
+        except sqlite3.OperationalError:
+            pass
 
 
 def _is_busy(exc: sqlite3.OperationalError) -> bool:

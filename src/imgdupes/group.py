@@ -392,6 +392,7 @@ def group_images(
     split: Split | None = None,
     texture_link: RegionLink | None = None,
     tone_link: RegionLink | None = None,
+    keep: Callable[[np.ndarray, bool, bool], None] | None = None,
 ) -> list[DupSet]:
     """The duplicate sets of ``images``, linked by ``link`` in every form it
     searches (as shot; tone-normalised when verifying; turned with
@@ -401,7 +402,9 @@ def group_images(
     pictures (see :func:`texture_labels`; a scan's table only);
     ``split``, when verifying, then splits what all those links joined;
     ``tone_link``: ``link`` given the labels found so far, so the tone search
-    does not check again the pairs the plain one joined (most of them)."""
+    does not check again the pairs the plain one joined (most of them).
+    ``keep(labels, tones, regions)`` is handed what :func:`finish_labels`
+    makes the sets of (a result snapshot keeps it)."""
     table = images if isinstance(images, ImageTable) else None
     signatures: Sequence[bytes] = []
     keys: Sequence[bytes] = []
@@ -438,13 +441,35 @@ def group_images(
             labels = union_labels(labels, found)
     if split is not None and verify:
         labels = split(labels, signatures, keys)
+    if keep is not None:
+        keep(labels, use_tones, use_regions)
+    return finish_labels(
+        images, labels, nbits, sort_keys, reverse, rotations, use_tones, use_regions
+    )
+
+
+def finish_labels(
+    images: Sequence[HashedImage],
+    labels: np.ndarray,
+    nbits: int,
+    sort_keys: Sequence[str] = ("filesize",),
+    reverse: bool = False,
+    rotations: bool = False,
+    tones: bool = False,
+    regions: bool = False,
+) -> list[DupSet]:
+    """The sets of a set label per row of ``images`` (-1: alone), each file's
+    distance measured in the forms that linked them (turned, ``tones``,
+    ``regions``): the end of :func:`group_images`, and all of a result
+    snapshot's grouping."""
+    table = images if isinstance(images, ImageTable) else None
     if table is not None:
         table.prepare(np.flatnonzero(labels >= 0))  # the files of the sets, in one read
     sets = build_sets(images, labels, nbits, sort_keys, reverse)
     if table is not None:
         table.signatures.release()  # the sets' images hold theirs now
-    if rotations or use_tones or use_regions:
-        _distance_in_best_form(sets, images, rotations, use_tones, use_regions)
+    if rotations or tones or regions:
+        _distance_in_best_form(sets, images, rotations, tones, regions)
     return sets
 
 

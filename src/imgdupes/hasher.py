@@ -34,7 +34,7 @@ from .sorts import stable_order
 from .workers import worker_pool
 
 if TYPE_CHECKING:
-    from .columns import ImageTable
+    from .columns import FileTable, ImageTable
 
 # Computed on every fast-path decode whatever was asked for, so that switching
 # method later reads no image: on a 12 MP JPEG decoded at 1/8 scale all five
@@ -515,6 +515,43 @@ def hash_table(
     )
     errors = [ScanError(table.paths[i], failed[i]) for i in sorted(failed)]
     return ImageTable(table, file_row, method, matrices, width, height, sigs), errors
+
+
+def stored_table(
+    files: FileTable, rows: np.ndarray, spec: HashSpec, method: str, store: HashStore
+) -> ImageTable | None:
+    """The :class:`~imgdupes.columns.ImageTable` of walked rows ``rows``
+    (ascending) alone, every hash and signature read from the ``store``
+    (a result snapshot's files); None unless the store holds them all."""
+    from .columns import FileTable, ImageTable, Signatures
+
+    part = FileTable(
+        [files.paths[r] for r in rows.tolist()],
+        files.stamps[rows],
+        folders=files.folders,
+        folder_of=files.folder_of[rows],
+        name_at=files.name_at[rows],
+    )
+    hits = store.lookup_arrays(
+        part, spec.decode_mode, spec.bits, spec.wanted, signature.SIGNATURE_VERSION
+    )
+    # (np.unique would import numpy.ma: a fifth of what a hit costs beyond the walk)
+    if len(hits) != len(rows) or (len(rows) and np.bincount(hits.index).max() > 1):
+        return None
+    order = np.argsort(hits.index, kind="stable")
+    sigs, read = store.signatures(hits.ids[order])
+    if not read.all():
+        return None
+    held = Signatures(
+        len(rows),
+        signature.SIGNATURE_BYTES,
+        np.arange(len(rows), dtype=np.int64),
+        sigs,
+        np.full(len(rows), -1, dtype=np.int64),
+        None,
+    )
+    hashes = {key: m[order] for key, m in hits.hashes.items()}
+    return ImageTable(files, rows, method, hashes, hits.width[order], hits.height[order], held)
 
 
 def _hash_todo(

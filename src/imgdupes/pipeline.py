@@ -22,6 +22,7 @@ from .model import DupSet, FileRecord, HashedImage, HashRecord, Result, ScanErro
 
 if TYPE_CHECKING:
     from .hasher import HashSpec
+    from .snapshot import Snapshot
 from .bridges import split_bridged
 from .outputs import refuse_inputs
 from .search import find_matches, query_matches
@@ -51,6 +52,12 @@ class Scan:
     images: Sequence[HashedImage] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     aliases: list[list[str]] = field(default_factory=list)
+    # the files hashed, when ``images`` holds fewer (a result snapshot's sets only)
+    hashed: int | None = None
+    # a result snapshot's sets of ``images`` (a hit), or the key to keep this
+    # run's sets under once grouped (a miss); see imgdupes.snapshot
+    snapshot: Snapshot | None = None
+    snapshot_key: bytes | None = None
 
     def shown(self) -> Sequence[HashedImage]:
         """The images behind the reported sets (all of them where not a table)."""
@@ -136,6 +143,16 @@ def scan(config: Config, warn: Warn, client: object = None) -> Scan:
         runner = file_runner(client)  # type: ignore[arg-type]
     progress = config.progress and not config.quiet
     store = HashStore.open(config.cache_dir, warn) if config.use_cache else None
+    snap_key = None
+    if store is not None and not store.disabled:
+        from . import snapshot
+
+        if snapshot.usable(config, found.files, bool(shard_files), client is not None):
+            snap_key = snapshot.key(config, found.files)  # type: ignore[arg-type]
+            hit = _from_snapshot(config, found, snap_key, store)
+            if hit is not None:
+                store.close()
+                return hit
     try:
         table, errors = hash_table(
             found.files,
@@ -174,7 +191,52 @@ def scan(config: Config, warn: Warn, client: object = None) -> Scan:
         errors += item_errors
     for err in errors:
         warn(f"{err.path}: {err.error}")
-    return Scan(images=images, errors=found.errors + errors, aliases=found.aliases)
+    return Scan(
+        images=images,
+        errors=found.errors + errors,
+        aliases=found.aliases,
+        # a file that failed is tried again next run: no snapshot without it
+        snapshot_key=snap_key if not errors else None,
+    )
+
+
+def _from_snapshot(config: Config, found, digest: bytes, store) -> Scan | None:
+    """The scan of an unchanged tree: the images of its snapshot's sets only
+    (None: no snapshot, or the store no longer holds all their files)."""
+    from . import snapshot
+    from .hasher import stored_table
+
+    snap = snapshot.read(store.conn, digest, len(found.files))
+    if snap is None:
+        return None
+    images = stored_table(found.files, snap.rows, _spec(config), config.hash_method, store)
+    if images is None:
+        return None
+    return Scan(
+        images=images,
+        errors=found.errors,
+        aliases=found.aliases,
+        hashed=len(found.files),
+        snapshot=snap,
+    )
+
+
+def _keep_snapshot(config: Config, data: Scan, labels, tones: bool, regions: bool) -> None:
+    """Keep this run's sets for the next run over the same tree (best effort)."""
+    from .cache import HashStore
+    from .snapshot import Snapshot, write
+
+    assert data.snapshot_key is not None and isinstance(data.images, ImageTable)
+    members = np.flatnonzero(labels >= 0)
+    snap = Snapshot(data.images.file_row[members], labels[members], tones, regions)
+    store = HashStore.open(config.cache_dir, lambda msg: None)
+    if store is None:
+        return
+    try:
+        if not store.disabled:
+            write(store.conn, data.snapshot_key, len(data.images.files), snap)
+    finally:
+        store.close()
 
 
 def unsearched_folders(config: Config) -> list[str]:
@@ -232,7 +294,11 @@ def hash_query(config: Config, bits: int | None = None) -> HashedImage:
     return to_hashed([(record, payload, w, h)], config.hash_method)[0]
 
 
-def group(config: Config, images: Sequence[HashedImage]) -> list:
+def group(
+    config: Config,
+    images: Sequence[HashedImage],
+    keep: Callable[[np.ndarray, bool, bool], None] | None = None,
+) -> list:
     def region_link(matrix, signatures, keys, prior):
         return _linked(config, matrix, signatures, keys, REGION_THRESHOLDS, prior)
 
@@ -258,6 +324,26 @@ def group(config: Config, images: Sequence[HashedImage]) -> list:
         tone_link=lambda matrix, signatures, keys, prior: _linked(
             config, matrix, signatures, keys, DEFAULT, prior
         ),
+        keep=keep,
+    )
+    if config.verify:
+        _name_rules(sets, images)
+    return sets
+
+
+def regroup(config: Config, images: ImageTable, snap: Snapshot) -> list:
+    """The sets of a result snapshot, made as :func:`group` makes them from its labels."""
+    from .group import finish_labels
+
+    sets = finish_labels(
+        images,
+        snap.labels,
+        config.hash_bits,
+        config.sort,
+        config.reverse,
+        config.rotations,
+        snap.tones,
+        snap.regions,
     )
     if config.verify:
         _name_rules(sets, images)
@@ -489,13 +575,22 @@ def find(config: Config, warn: Warn | None = None) -> tuple[Result, Scan]:
         aliases=data.aliases,
         errors=data.errors,
         query=config.query,
-        hashed=len(data.images),
+        hashed=len(data.images) if data.hashed is None else data.hashed,
     )
     if qimage is not None:
         entries = query(config, data.images, qimage)
         result.sets = [DupSet(entries)] if entries else []
+    elif data.snapshot is not None:
+        assert isinstance(data.images, ImageTable)
+        result.sets = regroup(config, data.images, data.snapshot)
     else:
-        result.sets = group(config, data.images)
+        kept: list = []
+        keep = None
+        if data.snapshot_key is not None and isinstance(data.images, ImageTable):
+            keep = lambda *made: kept.append(made)  # noqa: E731
+        result.sets = group(config, data.images, keep)
+        if kept:
+            _keep_snapshot(config, data, *kept[0])
     if config.export_sets:
         _export_sets(config, result.sets)
     return result, data

@@ -69,6 +69,9 @@ class Thresholds:
     # the light and the dark variant of one design differ by 130 and more.
     tone_max_brightness_shift: float = 100.0
     fine_min_energy: float = 4.0  # fine detail (rms, levels) above which it must agree
+    # ... where the other side has at least this much: a dark sky's stars are
+    # little energy in all, and two galaxies on black differ only there.
+    fine_low_energy: float = 2.0
     fine_min_correlation: float = 0.975  # ... this well (over the kept blocks for "local")
     # ... or this well when the tones differ (a re-toned copy, clipped colours
     # shift its luminance unevenly); pages of one layout share their tones.
@@ -112,6 +115,21 @@ class Thresholds:
     # copies reach 0.5-0.85, other papers 0.45 at most on the real split.
     aligned_grain_min_correlation: float = 0.5
     flat_grain_min_correlation: float = 0.3  # see decide's flat rule
+    # A whole-picture rule (structure, tone) must also hold outside each band
+    # and corner of :func:`_masks`, where both pictures vary there: two
+    # pictures that share only a caption band or a logo over soft, different
+    # backgrounds correlate in the band alone (-0.6 outside it on
+    # stellarium's ocean panoramas; -0.24 to 0.28 for independent smooth
+    # fields), copies 0.34 and more (0.74 on the real split).
+    support_min_correlation: float = 0.3
+    support_min_std: float = 2.0  # levels: a part flatter than this says nothing
+    # ... and inside a ring of 2 of the 16 pixels, which a frame holds: two
+    # pictures in one black frame reach 0.98 over the whole and 0.32 inside
+    # (stellarium's planet maps), copies 0.69 and more inside.
+    support_inner_min_correlation: float = 0.5
+    # The fine detail too, outside each band and corner where both have some
+    # there: two dark pictures under one caption agree in its text alone.
+    fine_support_min_correlation: float = 0.5
 
 
 DEFAULT = Thresholds()
@@ -130,11 +148,25 @@ def fine_detail(fine: np.ndarray, side: int = FINE_SIDE) -> np.ndarray:
 _CLIPPED = 250  # levels from which a highlight counts as clipped (its detail is gone)
 
 
+def _inner(side: int, ring: int) -> np.ndarray:
+    keep = np.zeros((side, side), dtype=bool)
+    keep[ring:-ring, ring:-ring] = True
+    return keep.ravel()
+
+
+# The fine detail is compared inside a ring of 2 of its 32 pixels: the
+# edges are what a frame or a crop changes first, and two different
+# pictures in one frame (letterboxing, a border) agree all along it.
+_FINE_INNER = _inner(FINE_SIDE, 2)
+_GRAY_INNER = _inner(GRAY_SIDE, 2)  # see Thresholds.support_inner_min_correlation
+
+
 def _fine_pair(raw_a: np.ndarray, raw_b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fine detail of two sets of 32x32 thumbnails and which pixels to
     compare: not where either side is clipped (a brightened copy's highlights
-    have lost theirs)."""
-    return fine_detail(raw_a), fine_detail(raw_b), (raw_a < _CLIPPED) & (raw_b < _CLIPPED)
+    have lost theirs), nor at the edges (:data:`_FINE_INNER`)."""
+    keep = (raw_a < _CLIPPED) & (raw_b < _CLIPPED) & _FINE_INNER
+    return fine_detail(raw_a), fine_detail(raw_b), keep
 
 
 def _masked_corr(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -478,6 +510,49 @@ def _local_ok(
     return ok
 
 
+def _supported(ga: np.ndarray, gb: np.ndarray, t: Thresholds) -> np.ndarray:
+    """Whether the 16x16 thumbnails ``ga``, ``gb`` (k, 256) correlate at
+    least ``t.support_min_correlation`` outside each region of
+    :func:`_masks` where both vary there: the agreement of a whole-picture
+    rule is not the work of one band or corner."""
+    ba, bb = _blocks(ga), _blocks(gb)  # (k, 16 blocks, 16 pixels)
+    sums = [x.sum(axis=2, dtype=np.float64) for x in (ba, bb, ba * ba, bb * bb, ba * bb)]
+    ok = np.ones(len(ga), dtype=bool)
+    for kept in _KEPT_BLOCKS:
+        n = float(len(kept) * ba.shape[2])
+        sa, sb, saa, sbb, sab = (x[:, kept].sum(axis=1) for x in sums)
+        va = np.maximum(saa / n - (sa / n) ** 2, 0.0)
+        vb = np.maximum(sbb / n - (sb / n) ** 2, 0.0)
+        cov = sab / n - (sa / n) * (sb / n)
+        corr = cov / np.maximum(np.sqrt(va * vb), 1e-9)
+        varied = (va >= t.support_min_std**2) & (vb >= t.support_min_std**2)
+        ok &= ~varied | (corr >= t.support_min_correlation)
+    ia, ib = ga[:, _GRAY_INNER], gb[:, _GRAY_INNER]
+    varied = (ia.std(axis=1) >= t.support_min_std) & (ib.std(axis=1) >= t.support_min_std)
+    ok &= ~varied | (_corr(ia, ib) >= t.support_inner_min_correlation)
+    return ok
+
+
+def _fine_supported(fa: np.ndarray, fb: np.ndarray, w: np.ndarray, t: Thresholds) -> np.ndarray:
+    """Whether the fine detail ``fa``, ``fb`` (k, 1024; compared where ``w``)
+    also agrees outside each region of :func:`_masks` where both have some
+    (rms ``t.fine_low_energy``) there."""
+    k = len(fa)
+    ba, bb, bw = _blocks(fa, FINE_SIDE), _blocks(fb, FINE_SIDE), _blocks(w, FINE_SIDE)
+    ok = np.ones(k, dtype=bool)
+    for kept in _KEPT_BLOCKS:
+        xa, xb = ba[:, kept].reshape(k, -1), bb[:, kept].reshape(k, -1)
+        wk = bw[:, kept].reshape(k, -1)
+        n = np.maximum(wk.sum(axis=1), 1)
+        ea = np.sqrt((xa**2 * wk).sum(axis=1) / n)
+        eb = np.sqrt((xb**2 * wk).sum(axis=1) / n)
+        some = (ea >= t.fine_low_energy) & (eb >= t.fine_low_energy)
+        if some.any():
+            corr = _masked_corr(xa[some], xb[some], wk[some])
+            ok[np.nonzero(some)[0][corr < t.fine_support_min_correlation]] = False
+    return ok
+
+
 def _ranks_float(x: np.ndarray) -> np.ndarray:
     order = np.argsort(x, axis=1, kind="stable")
     r = np.empty_like(x)
@@ -538,8 +613,8 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     fine = (
         f.has_fine[a]
         & f.has_fine[b]
-        & (f.fine_energy[a] >= t.fine_min_energy)
-        & (f.fine_energy[b] >= t.fine_min_energy)
+        & (np.maximum(f.fine_energy[a], f.fine_energy[b]) >= t.fine_min_energy)
+        & (np.minimum(f.fine_energy[a], f.fine_energy[b]) >= t.fine_low_energy)
     )
     # Contrast counts as a tone change too: the ratio of the 16x16 details.
     contrast = f.std[a] / np.maximum(f.std[b], 1e-6)
@@ -580,8 +655,17 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
                 & (best >= unaligned[redo] + t.aligned_min_gain)
                 & (low >= t.aligned_min_correlation)
             )
+        held = fine_ok & (structure_ok[idx] | tone_ok[idx])
+        if held.any():
+            at = np.nonzero(held)[0]
+            fine_ok[at] = _fine_supported(fa[at], fb[at], w[at], t)
         structure_ok[idx] &= fine_ok
         tone_ok[idx] &= fine_ok
+    whole = np.nonzero(structure_ok | tone_ok)[0]
+    if len(whole):
+        held = _supported(_rows(f, "gray", a[whole]), _rows(f, "gray", b[whole]), t)
+        structure_ok[whole] &= held
+        tone_ok[whole] &= held
     todo = detailed & ~structure_ok & ~tone_ok & ~aligned_ok & retone_ok
     local_ok = np.zeros(len(a), dtype=bool)
     if todo.any():
