@@ -391,6 +391,7 @@ def group_images(
     region_link: RegionLink | None = None,
     split: Split | None = None,
     texture_link: RegionLink | None = None,
+    tone_link: RegionLink | None = None,
     keep: Callable[[np.ndarray, bool, bool], None] | None = None,
 ) -> list[DupSet]:
     """The duplicate sets of ``images``, linked by ``link`` in every form it
@@ -399,7 +400,9 @@ def group_images(
     when it is given and every image has them (see :func:`region_labels`),
     and by ``texture_link`` through the texture hashes of the low-detail
     pictures (see :func:`texture_labels`; a scan's table only);
-    ``split``, when verifying, then splits what all those links joined.
+    ``split``, when verifying, then splits what all those links joined;
+    ``tone_link``: ``link`` given the labels found so far, so the tone search
+    does not check again the pairs the plain one joined (most of them).
     ``keep(labels, tones, regions)`` is handed what :func:`finish_labels`
     makes the sets of (a result snapshot keeps it)."""
     table = images if isinstance(images, ImageTable) else None
@@ -420,7 +423,11 @@ def group_images(
         # brightened or contrast-stretched copy can be 5-8 bits from its
         # original in phash and within a bit or two in ranks.  Files are
         # joined when either form links them; each link was verified on its own.
-        labels = union_labels(labels, link(tones, signatures, keys))
+        if tone_link is not None:
+            found = tone_link(tones, signatures, keys, labels)  # type: ignore[arg-type]
+        else:
+            found = link(tones, signatures, keys)  # type: ignore[arg-type]
+        labels = union_labels(labels, found)
     regions = [form_matrix(images, r, nbits) for r in REGIONS] if region_link and images else []
     use_regions = bool(regions) and all(m is not None for m in regions)
     if use_regions:
@@ -535,8 +542,19 @@ def region_labels(
     else:
         row_sig = [signatures[i] for i in owner.tolist()]
     row_key = _RowKeys(keys, owner, np.concatenate(tags))
-    labels = link(np.concatenate(rows), row_sig, row_key, known[owner])
+    labels = link(np.concatenate(rows), row_sig, row_key, _own_rows_joined(known, owner))
     return join_rows(n, owner, labels)
+
+
+def _own_rows_joined(known: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """``known[owner]``, with the rows of a file in no set given one label of
+    their own: a photo's inner region is within a few bits of its own plain
+    hash (nine in ten of a folder of photos' region matches), and a file
+    needs no check against itself."""
+    labels = known[owner]
+    alone = labels < 0
+    labels[alone] = (int(known.max()) + 1 if len(known) else 0) + owner[alone]
+    return labels
 
 
 def texture_labels(
@@ -566,7 +584,7 @@ def texture_labels(
     else:
         row_sig = [signatures[i] for i in owner.tolist()]
     row_key = _RowKeys(keys, owner, np.concatenate(tags))
-    labels = link(np.concatenate(rows), row_sig, row_key, known[owner])
+    labels = link(np.concatenate(rows), row_sig, row_key, _own_rows_joined(known, owner))
     return join_rows(n, owner, labels)
 
 

@@ -321,6 +321,9 @@ def group(
         split=None if config.rotations else split_bridged,
         # (an exact search, -t 0, asks for no more than equal hashes)
         texture_link=texture_link if config.verify and config.threshold > 0 else None,
+        tone_link=lambda matrix, signatures, keys, prior: _linked(
+            config, matrix, signatures, keys, DEFAULT, prior
+        ),
         keep=keep,
     )
     if config.verify:

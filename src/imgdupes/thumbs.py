@@ -75,9 +75,19 @@ def reduce_stack(
         )
         for lo in range(0, count, step)
     ]
-    if len(parts) == 1:
-        return parts[0]
-    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    smalls = [p.pop(_SMALL) for p in parts if _SMALL in p]
+    out = (
+        parts[0]
+        if len(parts) == 1
+        else {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    )
+    if smalls:
+        # once a stack, not once a block: a 640x480 picture is a block of its own
+        out[TEXTURE_HASH] = texture_hashes(smalls, out["gray"], out["texture"])
+    return out
+
+
+_SMALL = "_small"  # _reduce_block's key: the signature's pictures, for the texture hashes
 
 
 def _reduce_block(
@@ -161,21 +171,28 @@ def _reduce_block(
         if common is not None:
             inner = resample.vertical(parts[-1], side, common[1], common[3])
         out[INNER], out[UPPER] = _regions(small, across_side, side, boxes, inner)
-        out[TEXTURE_HASH] = texture_hashes(small, out["gray"], out["texture"])
+        out[_SMALL] = small
     return out
 
 
 TEXTURE_HASH = "texture_hash"  # reduce_stack's key: (B, 2, 8) uint8, see imgdupes.lowdetail
 
 
-def texture_hashes(small: np.ndarray, gray: np.ndarray, texture: np.ndarray) -> np.ndarray:
+def texture_hashes(
+    small: np.ndarray | list[np.ndarray], gray: np.ndarray, texture: np.ndarray
+) -> np.ndarray:
     """(B, 2, NBYTES) uint8 texture hashes of a (B, H, W) stack of the
-    signature's pictures whose 16x16 gray and texture parts are given; zeros
-    for the pictures :func:`imgdupes.lowdetail.selected_parts` leaves out."""
-    out = np.zeros((len(small), 2, lowdetail.NBYTES), dtype=np.uint8)
+    signature's pictures (or a list of blocks of it) whose 16x16 gray and
+    texture parts are given; zeros for the pictures
+    :func:`imgdupes.lowdetail.selected_parts` leaves out."""
+    out = np.zeros((len(gray), 2, lowdetail.NBYTES), dtype=np.uint8)
     chosen = np.flatnonzero(lowdetail.selected_parts(gray, texture))
     if len(chosen):
-        picked = small[chosen]
+        blocks = small if isinstance(small, list) else [small]
+        ends = np.cumsum([len(b) for b in blocks])
+        at = np.searchsorted(ends, chosen, side="right")
+        starts = ends - np.array([len(b) for b in blocks])
+        picked = np.stack([blocks[k][i - starts[k]] for k, i in zip(at, chosen, strict=True)])
         out[chosen] = lowdetail.texture_hashes(picked, trimmed_boxes(picked))
     return out
 

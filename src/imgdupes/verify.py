@@ -87,10 +87,14 @@ class Thresholds:
     # pages of different layouts whose lines a warp puts in register reach
     # 0.86 there, cropped, bordered and turned copies are at 0.88 and more.
     aligned_min_correlation: float = 0.90
-    # Only pictures with fine detail on both sides, and detail outside any
-    # one band, can be confirmed (the region hashes' extra candidates: a
-    # low-detail picture's region says even less than the whole of it).
+    # Only pictures with detail outside any one band can be confirmed (the
+    # region hashes' extra candidates: a low-detail picture's region says
+    # even less than the whole of it), and where one has no fine detail to
+    # compare (a soft picture, a brightened one whose highlights clipped), the
+    # 16x16 thumbnails must agree this well (the plain search's 0.85 is for a
+    # whole picture's hash near; a region's says less).
     require_fine: bool = False
+    soft_min_correlation: float = 0.90
     # Low-detail pictures with a grain (a paper, a canvas: the texture's
     # part that a 3x3 mean does not explain, levels rms): the grain must
     # agree, in any tone.  Different papers reach 0.6 at most on the real
@@ -709,7 +713,8 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
         # A paper's grain is detail of its own: its rule stands (it refuses
         # the same caption on two papers, whose grains differ).
         spread = (f.std_outside[a] >= t.min_detail) & (f.std_outside[b] >= t.min_detail)
-        out[~(fine & spread) & (out != TEXTURE)] = REJECTED
+        soft = ~fine & (out == STRUCTURE) & (correlation >= t.soft_min_correlation)
+        out[~((fine | soft) & spread) & (out != TEXTURE)] = REJECTED
     # A file without a signature (hashes imported from a file) cannot be checked.
     out[~(f.present[a] & f.present[b])] = UNCHECKED
     return out
@@ -868,9 +873,41 @@ def _plain_parts_ok(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds) ->
     level = (level * keep).sum(axis=1) / np.maximum(keep.sum(axis=1), 1)
     # (in a tint the other's explains: two tints of one paper are not one picture)
     tinted = tints_agree(f, a[k], b[k], t)
-    ok[k] = np.where(grainy, (corr >= _PLAIN_MIN_CORRELATION) & tinted, level <= t.flat_max_diff)
+    level_ok = level <= t.flat_max_diff
+    redo = np.flatnonzero(~grainy & ~level_ok & tinted)
+    if len(redo):
+        moved = _moved_with_sheet(f.gray(a[k[redo]]), f.gray(b[k[redo]]), keep[redo])
+        level_ok[redo] = moved >= level[redo]
+    ok[k] = np.where(grainy, (corr >= _PLAIN_MIN_CORRELATION) & tinted, level_ok)
     ok[k] &= keep.mean(axis=1) >= _MIN_ALIGNED_PIXELS / 2
     return ok
+
+
+_SHEET_APART = 40.0  # levels from the plain parts' median: a cell of the picture itself
+_MIN_MOVED_CELLS = 8  # of 256: fewer say too little about how the picture moved
+
+
+def _moved_with_sheet(ga: np.ndarray, gb: np.ndarray, plain: np.ndarray) -> np.ndarray:
+    """How far the cells of the picture itself moved between (k, 256) gray
+    thumbnails whose ``plain`` parts' levels differ: the mean |difference|
+    over the cells away from both sheets' levels and neither black nor
+    clipped (what a tone change can move), -1 where too few are.  A tone
+    change of the whole moves them too (a gamma or a contrast change moves the
+    mid levels most); the same caption or logo on two sheets of other levels
+    does not move, and a cell part edit, part sheet moves by only its sheet's
+    share of the sheet's change: below the plain parts' difference."""
+    out = np.full(len(ga), -1.0, dtype=np.float32)
+    for k in range(len(ga)):
+        x, y, p = ga[k], gb[k], plain[k]
+        cells = ~p & (x > _BLACK) & (y > _BLACK) & (x < _CLIPPED) & (y < _CLIPPED)
+        cells &= np.abs(x - np.median(x[p])) >= _SHEET_APART
+        cells &= np.abs(y - np.median(y[p])) >= _SHEET_APART
+        if cells.sum() >= _MIN_MOVED_CELLS:
+            out[k] = np.abs(x[cells] - y[cells]).mean()
+    return out
+
+
+_BLACK = 5  # levels up to which a cell is black: a tone change leaves it there
 
 
 def accept(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -> np.ndarray:
@@ -905,6 +942,15 @@ def refine_components(
         return labels
     u = int(unique_index.max()) + 1
     row_size = np.bincount(unique_index, minlength=u)
+    if prior is not None and len(pairs_i):
+        # pairs of lone files ``prior`` already joins need no features at all
+        # (a file's own region rows: most of a folder of photos' region pairs)
+        lone = np.full(u, -1, dtype=np.int64)
+        single = row_size[unique_index] == 1
+        lone[unique_index[single]] = prior[np.flatnonzero(single)]
+        li, lj = lone[pairs_i], lone[pairs_j]
+        keep = (li < 0) | (li != lj)
+        pairs_i, pairs_j = np.asarray(pairs_i)[keep], np.asarray(pairs_j)[keep]
     involved_rows = np.zeros(u, dtype=bool)
     involved_rows[pairs_i] = True
     involved_rows[pairs_j] = True
@@ -923,6 +969,7 @@ def refine_components(
     node_of = np.full(n, -1, dtype=np.int64)
     leaders: list[int] = []  # file id of each node's leader
     row_nodes: dict[int, list[int]] = {}
+    first_round = _first_leaders(by_row, local, feats, thresholds, prior)
     for row, members in by_row.items():
         if len(members) == 1:  # most rows of a folder of distinct pictures: nothing to split
             node_of[members[0]] = len(leaders)
@@ -932,16 +979,18 @@ def refine_components(
         pending = np.array([local[m] for m in members], dtype=np.int64)
         ids = np.array(members, dtype=np.int64)
         nodes = []
+        settled = first_round[row]
         while len(pending):
             leader = pending[0]
-            # files ``prior`` already joins with the leader need no check
-            same = np.zeros(len(pending), dtype=bool)
-            if prior is not None and prior[ids[0]] >= 0:
-                same = prior[ids] == prior[ids[0]]
-            same[0] = True
-            if not same.all():
-                todo = np.nonzero(~same)[0]
-                same[todo] = accept(feats, np.full(len(todo), leader), pending[todo], thresholds)
+            if settled is not None:  # the first leader's checks, made for every row at once
+                same, settled = settled, None
+            else:
+                same = _same_as_leader(ids, prior)
+                if not same.all():
+                    todo = np.nonzero(~same)[0]
+                    same[todo] = accept(
+                        feats, np.full(len(todo), leader), pending[todo], thresholds
+                    )
             node = len(leaders)
             leaders.append(int(ids[0]))
             node_of[ids[same]] = node
@@ -1000,6 +1049,53 @@ def refine_components(
     assigned = node_of >= 0
     labels[assigned] = set_labels(forest_components(root)[node_of[assigned]])
     return labels
+
+
+def _same_as_leader(ids: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
+    """Which files of ``ids`` ``prior`` already joins with the first (the
+    leader): they need no check."""
+    same = np.zeros(len(ids), dtype=bool)
+    if prior is not None and prior[ids[0]] >= 0:
+        same = prior[ids] == prior[ids[0]]
+    same[0] = True
+    return same
+
+
+def _first_leaders(
+    by_row: dict[int, list[int]],
+    local: dict[int, int],
+    feats: Features,
+    thresholds: Thresholds,
+    prior: np.ndarray | None,
+) -> dict[int, np.ndarray | None]:
+    """Row -> which of its files join its first file (the first round of
+    :func:`refine_components`' leader clustering), for every row of two or
+    more files, in one check: a folder's exact copies (equal hashes) are a
+    row each, and one check a row cost a few ms each."""
+    out: dict[int, np.ndarray | None] = dict.fromkeys(by_row)
+    lead, other, where = [], [], []
+    for row, members in by_row.items():
+        if len(members) < 2:
+            continue
+        ids = np.array(members, dtype=np.int64)
+        same = _same_as_leader(ids, prior)
+        out[row] = same
+        todo = np.flatnonzero(~same)
+        lead += [local[members[0]]] * len(todo)
+        other += [local[members[k]] for k in todo.tolist()]
+        where += [(row, k) for k in todo.tolist()]
+    if lead:
+        a, b = np.array(lead, dtype=np.int64), np.array(other, dtype=np.int64)
+        step = _PAIRS_PER_STEP  # a block at a time: decide's arrays are per pair
+        ok = np.concatenate(
+            [
+                accept(feats, a[lo : lo + step], b[lo : lo + step], thresholds)
+                for lo in range(0, len(a), step)
+            ]
+        )
+        for (row, k), yes in zip(where, ok.tolist(), strict=True):
+            out[row][k] = yes  # type: ignore[index]
+    return out
 
 
 _PAIRS_PER_BLOCK = 1 << 16  # row pairs expanded to node pairs at once
