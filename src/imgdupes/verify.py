@@ -945,12 +945,19 @@ def refine_components(
     if prior is not None and len(pairs_i):
         # pairs of lone files ``prior`` already joins need no features at all
         # (a file's own region rows: most of a folder of photos' region pairs)
-        lone = np.full(u, -1, dtype=np.int64)
+        lone = np.full(u, -1, dtype=np.int32 if n < 2**31 else np.int64)
         single = row_size[unique_index] == 1
         lone[unique_index[single]] = prior[np.flatnonzero(single)]
-        li, lj = lone[pairs_i], lone[pairs_j]
-        keep = (li < 0) | (li != lj)
-        pairs_i, pairs_j = np.asarray(pairs_i)[keep], np.asarray(pairs_j)[keep]
+        # a step at a time: a dense folder's millions of pairs would make
+        # two int64 copies of them at once
+        keep = np.empty(len(pairs_i), dtype=bool)
+        for lo in range(0, len(pairs_i), _LONE_STEP):
+            li = lone[pairs_i[lo : lo + _LONE_STEP]]
+            lj = lone[pairs_j[lo : lo + _LONE_STEP]]
+            keep[lo : lo + _LONE_STEP] = (li < 0) | (li != lj)
+        if not keep.all():
+            pairs_i, pairs_j = np.asarray(pairs_i)[keep], np.asarray(pairs_j)[keep]
+        del keep
     involved_rows = np.zeros(u, dtype=bool)
     involved_rows[pairs_i] = True
     involved_rows[pairs_j] = True
@@ -1099,6 +1106,7 @@ def _first_leaders(
 
 
 _PAIRS_PER_BLOCK = 1 << 16  # row pairs expanded to node pairs at once
+_LONE_STEP = 1 << 20  # candidate pairs looked up against prior at once
 _PAIRS_PER_STEP = 1 << 10  # node pairs checked at once
 
 
