@@ -539,16 +539,17 @@ def stored_table(
     if len(hits) != len(rows) or (len(rows) and np.bincount(hits.index).max() > 1):
         return None
     order = np.argsort(hits.index, kind="stable")
-    sigs, read = store.signatures(hits.ids[order])
-    if not read.all():
-        return None
+    # read when the sets are made, and let go once their images hold them, as
+    # a full run does: a dense folder's sets hold every file (the look-up
+    # above counts an entry without its signature as missing)
+    none = np.zeros(0, dtype=np.int64)
     held = Signatures(
         len(rows),
         signature.SIGNATURE_BYTES,
-        np.arange(len(rows), dtype=np.int64),
-        sigs,
-        np.full(len(rows), -1, dtype=np.int64),
-        None,
+        none,
+        np.zeros((0, signature.SIGNATURE_BYTES), dtype=np.uint8),
+        hits.ids[order],
+        store.signatures,
     )
     hashes = {key: m[order] for key, m in hits.hashes.items()}
     return ImageTable(files, rows, method, hashes, hits.width[order], hits.height[order], held)
