@@ -169,6 +169,27 @@ def test_a_set_file_gone_from_the_store_sends_the_run_the_full_way(
         ).fetchone() == (1,)
 
 
+def test_a_set_file_whose_signature_is_gone_sends_the_run_the_full_way(
+    imgdupes, tmp_path, tree, searches
+):
+    # a hit reads its sets' signatures only when it makes the sets: the
+    # look-up must already have counted the entry as missing
+    first = imgdupes("-r", str(tree), "--json", "phash", "4")
+    with sqlite3.connect(_db(tmp_path)) as conn:
+        conn.execute(
+            "DELETE FROM signatures WHERE image_id IN (SELECT id FROM images WHERE path = ?)",
+            (os.fsencode(tree / "x.bmp"),),
+        )
+    before = searches[0]
+    res = imgdupes("-r", str(tree), "--json", "phash", "4")
+    assert searches[0] > before and res.out == first.out
+    with sqlite3.connect(_db(tmp_path)) as conn:  # hashed again, its signature kept
+        assert conn.execute(
+            "SELECT count(*) FROM signatures s JOIN images i ON i.id = s.image_id WHERE i.path = ?",
+            (os.fsencode(tree / "x.bmp"),),
+        ).fetchone() == (1,)
+
+
 def test_a_file_that_fails_to_decode_keeps_the_run_from_snapshotting(
     imgdupes, tmp_path, tree, searches
 ):
