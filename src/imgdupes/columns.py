@@ -250,6 +250,22 @@ class Signatures:
         self._spill_at = spill_at if spill is not None else None
         self._fresh = len(fresh_rows)  # slots below this hold rows hashed in this run
 
+    @classmethod
+    def unread(
+        cls,
+        count: int,
+        width: int,
+        store_ids: np.ndarray,
+        fetch: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None,
+        spill: SignatureSpill | None = None,
+        spill_at: np.ndarray | None = None,
+    ) -> Signatures:
+        """Signatures none of which is held yet: each read from the store or
+        the spill when asked, and let go again by :meth:`release`."""
+        none = np.zeros(0, dtype=np.int64)
+        held = np.zeros((0, width), dtype=np.uint8)
+        return cls(count, width, none, held, store_ids, fetch, spill, spill_at)
+
     def need(self, rows: np.ndarray) -> None:
         """Make sure ``rows`` are at hand (one bulk read for those that are not)."""
         rows = np.asarray(rows, dtype=np.int64)

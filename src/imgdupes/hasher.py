@@ -502,12 +502,9 @@ def hash_table(
     spill_at = np.full(len(file_row), -1, dtype=np.int64)
     for r, slots in fresh:
         spill_at[position[r]] = slots
-    none = np.zeros(0, dtype=np.int64)
-    sigs = Signatures(
+    sigs = Signatures.unread(
         len(file_row),
         signature.SIGNATURE_BYTES,
-        none,
-        np.zeros((0, signature.SIGNATURE_BYTES), dtype=np.uint8),
         ids,
         store.signatures if store is not None else None,
         spill if len(spill) else None,
@@ -542,14 +539,8 @@ def stored_table(
     # read when the sets are made, and let go once their images hold them, as
     # a full run does: a dense folder's sets hold every file (the look-up
     # above counts an entry without its signature as missing)
-    none = np.zeros(0, dtype=np.int64)
-    held = Signatures(
-        len(rows),
-        signature.SIGNATURE_BYTES,
-        none,
-        np.zeros((0, signature.SIGNATURE_BYTES), dtype=np.uint8),
-        hits.ids[order],
-        store.signatures,
+    held = Signatures.unread(
+        len(rows), signature.SIGNATURE_BYTES, hits.ids[order], store.signatures
     )
     hashes = {key: m[order] for key, m in hits.hashes.items()}
     return ImageTable(files, rows, method, hashes, hits.width[order], hits.height[order], held)
