@@ -597,7 +597,8 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
     colour_ok = ~some_colour | (
         (pattern_diff <= t.tone_max_chroma_diff) & (strength >= 0.5) & (strength <= 2.0)
     )
-    ra, rb = _ranks(_rows(f, "gray", a)), _ranks(_rows(f, "gray", b))
+    gray_a, gray_b = _rows(f, "gray", a), _rows(f, "gray", b)  # (made once: three rules read them)
+    ra, rb = _ranks(gray_a), _ranks(gray_b)
     rank_corr = _corr(ra, rb)
     retone_ok = colour_ok & (brightness <= t.tone_max_brightness_shift)
     tone_ok = retone_ok & (
@@ -663,7 +664,7 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
         tone_ok[idx] &= fine_ok
     whole = np.nonzero(structure_ok | tone_ok)[0]
     if len(whole):
-        held = _supported(_rows(f, "gray", a[whole]), _rows(f, "gray", b[whole]), t)
+        held = _supported(gray_a[whole], gray_b[whole], t)
         structure_ok[whole] &= held
         tone_ok[whole] &= held
     todo = detailed & ~structure_ok & ~tone_ok & ~aligned_ok & retone_ok
@@ -672,9 +673,9 @@ def decide(f: Features, a: np.ndarray, b: np.ndarray, t: Thresholds = DEFAULT) -
         fa, fb, w = _fine_pair(f.fine_raw[a[todo]], f.fine_raw[b[todo]])
         ok = _local_ok(ra[todo], rb[todo], fa, fb, w, fine[todo], fine_min[todo], t)
         local_ok[todo] = ok
-    flat_ok = (
-        np.abs(_rows(f, "gray", a) - _rows(f, "gray", b)).mean(axis=1) <= t.flat_max_diff
-    ) & (np.abs(_rows(f, "color", a) - _rows(f, "color", b)).mean(axis=(1, 2)) <= t.flat_max_diff)
+    flat_ok = (np.abs(gray_a - gray_b).mean(axis=1) <= t.flat_max_diff) & (
+        np.abs(_rows(f, "color", a) - _rows(f, "color", b)).mean(axis=(1, 2)) <= t.flat_max_diff
+    )
     grainy = (f.grain_energy[a] >= t.grain_min_energy) & (f.grain_energy[b] >= t.grain_min_energy)
     texture_ok = np.zeros(len(a), dtype=bool)
     # (pictures plain but for an edit, a caption on a paper, count as low-detail here)
@@ -784,10 +785,8 @@ def _texture_ok(
     return ok, corr
 
 
-_RING = 2  # cells: the outer ring a 5-10% frame's edge falls in
-_INSIDE_CELLS = np.zeros((GRAY_SIDE, GRAY_SIDE), dtype=bool)
-_INSIDE_CELLS[_RING:-_RING, _RING:-_RING] = True
-_INSIDE_CELLS = _INSIDE_CELLS.ravel()
+# the 16x16 cells inside the outer ring of 2 a 5-10% frame's edge falls in
+_INSIDE_CELLS = _GRAY_INNER
 
 
 # The grain's warps: the scales of a crop or a frame of up to ~10% a side,
