@@ -537,13 +537,29 @@ def region_labels(
         owners.append(who)
         tags.append(np.full(len(who), r + 1, dtype=np.uint8))
     owner = np.concatenate(owners)
+    return _link_rows(rows, owner, tags, link, signatures, keys, known)
+
+
+def _link_rows(
+    rows: list[np.ndarray],
+    owner: np.ndarray,
+    tags: list[np.ndarray],
+    link: RegionLink,
+    signatures: Sequence[bytes],
+    keys: Sequence[bytes],
+    known: np.ndarray,
+) -> np.ndarray:
+    """Labels per file of searching the extra ``rows`` (row k belongs to file
+    ``owner[k]``, in the form ``tags``) with ``link``: the region and texture
+    sources' common end.  Each row reads its file's signature (from the store
+    as needed) and starts joined with its own file."""
     if isinstance(signatures, Signatures):
-        row_sig: Sequence[bytes] = signatures.of_rows(owner)  # read from the store as needed
+        row_sig: Sequence[bytes] = signatures.of_rows(owner)
     else:
         row_sig = [signatures[i] for i in owner.tolist()]
     row_key = _RowKeys(keys, owner, np.concatenate(tags))
     labels = link(np.concatenate(rows), row_sig, row_key, _own_rows_joined(known, owner))
-    return join_rows(n, owner, labels)
+    return join_rows(len(known), owner, labels)
 
 
 def _own_rows_joined(known: np.ndarray, owner: np.ndarray) -> np.ndarray:
@@ -579,13 +595,7 @@ def texture_labels(
     owner = np.concatenate(owners)
     if len(owner) < 2:
         return np.full(n, -1, dtype=np.int64)
-    if isinstance(signatures, Signatures):
-        row_sig: Sequence[bytes] = signatures.of_rows(owner)
-    else:
-        row_sig = [signatures[i] for i in owner.tolist()]
-    row_key = _RowKeys(keys, owner, np.concatenate(tags))
-    labels = link(np.concatenate(rows), row_sig, row_key, _own_rows_joined(known, owner))
-    return join_rows(n, owner, labels)
+    return _link_rows(rows, owner, tags, link, signatures, keys, known)
 
 
 class _RowKeys(Sequence[bytes]):
