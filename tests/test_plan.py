@@ -235,6 +235,44 @@ def test_copies_of_a_page_are_still_removed(imgdupes, tmp_path):
     assert sorted(p.name for p in root.iterdir()) == sorted(p.name for p in pages)
 
 
+def _sky_object(shape: str, seed: int, size: int = 512) -> Image.Image:
+    """A small bright object on a black sky with a few stars: what stellarium's
+    nebula photos look like (most of the picture is empty)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float64) - size / 2
+    if shape == "round":  # a globular cluster
+        sky = 230 * np.exp(-((np.hypot(x, y) / 16) ** 2))
+    else:  # an edge-on galaxy
+        sky = 220 * np.exp(-((x / 30) ** 2 + (y / 8) ** 2))
+    for _ in range(40):
+        sx, sy = rng.integers(0, size, 2)
+        sky[sy, sx] = rng.integers(80, 255)
+    rgb = np.stack([sky * 0.6, sky, sky * 0.9], axis=-1)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_two_small_objects_on_a_dark_sky_are_not_surely_one_picture(tmp_path, seed):
+    # Two different objects a few blocks wide on black: 16-px blocks of the 256 grid
+    # averaged their difference into the empty sky around them, and -N deleted
+    # one distinct astrophotograph as a copy of another.
+    from imgdupes.confirm import Confirmer
+
+    cluster, galaxy = tmp_path / "cluster.png", tmp_path / "galaxy.png"
+    _sky_object("round", seed).save(cluster)
+    _sky_object("flat", seed + 10).save(galaxy)
+    verdict = Confirmer().same_picture(str(cluster), str(galaxy))
+    assert not verdict.ok and "differs in places" in verdict.why
+    # while the galaxy's own copies are still surely copies
+    with Image.open(galaxy) as im:
+        im.save(tmp_path / "q40.jpg", quality=40)
+        brightened(im, 1.25).save(tmp_path / "bright.jpg", quality=90)
+        resized(im, 0.5).save(tmp_path / "half.png")
+    c = Confirmer()
+    for name in ("q40.jpg", "bright.jpg", "half.png"):
+        assert c.same_picture(str(galaxy), str(tmp_path / name)).ok, name
+
+
 def test_benign_copies_are_still_removed(imgdupes, dupe_tree):
     root, families = dupe_tree
     for n, fam in enumerate(families):
