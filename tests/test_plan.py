@@ -263,6 +263,9 @@ def test_two_small_objects_on_a_dark_sky_are_not_surely_one_picture(tmp_path, se
     _sky_object("flat", seed + 10).save(galaxy)
     verdict = Confirmer().same_picture(str(cluster), str(galaxy))
     assert not verdict.ok and "differs in places" in verdict.why
+    # the figure it gives reads as over its limit (not "0.12, limit 0.12")
+    value, limit = re.search(r"block ([\d.]+), limit ([\d.]+)", verdict.why).groups()
+    assert float(value) > float(limit)
     # while the galaxy's own copies are still surely copies
     with Image.open(galaxy) as im:
         im.save(tmp_path / "q40.jpg", quality=40)
@@ -271,6 +274,31 @@ def test_two_small_objects_on_a_dark_sky_are_not_surely_one_picture(tmp_path, se
     c = Confirmer()
     for name in ("q40.jpg", "bright.jpg", "half.png"):
         assert c.same_picture(str(galaxy), str(tmp_path / name)).ok, name
+
+
+def test_a_colour_photo_mostly_black_is_kept_over_its_grayscale_copy(imgdupes, tmp_path):
+    # A small coloured object on a dark sky: its mean colour over the whole
+    # picture is that of a gray one, and -N kept the grayscale PNG (lossless)
+    # and deleted the colour JPEG.
+    from imgdupes import signature
+    from imgdupes.decode import decode
+    from imgdupes.verify import Features
+
+    root = tmp_path / "sky"
+    root.mkdir()
+    y, x = np.mgrid[0:512, 0:512].astype(np.float64) - 256
+    glow = 230 * np.exp(-((np.hypot(x, y) / 24) ** 2))  # a green planetary nebula
+    rgb = np.stack([glow * 0.2, glow, glow * 0.7], axis=-1)
+    photo = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
+    photo.save(root / "galaxy.jpg", quality=92)
+    photo.convert("L").save(root / "galaxy_gray.png")
+    d = decode(str(root / "galaxy.jpg"), reduce_to=256)
+    assert Features([signature.compute(d.color, d.gray)]).saturation[0] < 1.5  # precondition
+    plan = imgdupes("--no-cache", "-dN", "--dry-run", str(root), "phash", "4")
+    assert "keep    " + str(root / "galaxy.jpg") + " -- best copy (colour" in plan.out
+    res = imgdupes("--no-cache", "-dN", str(root), "phash", "4")
+    assert res.code == 0, res.err
+    assert sorted(p.name for p in root.iterdir()) == ["galaxy.jpg"]
 
 
 def test_benign_copies_are_still_removed(imgdupes, dupe_tree):

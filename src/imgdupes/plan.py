@@ -51,6 +51,11 @@ _OPPOSITES = {
 # A lossy file whose quality cannot be read (WebP, HEIC, AVIF) counts as this
 # JPEG quality: what cameras and phones usually write.
 UNKNOWN_QUALITY = 90
+# A file stored as RGB counts as gray when its 8x8 colour thumbnail's mean |chroma|
+# is below GRAY_MEAN and no cell's reaches GRAY_PEAK (a gray picture saved as an RGB
+# JPEG keeps each cell within about one level).
+GRAY_MEAN = 1.5
+GRAY_PEAK = 4.0
 _LOSSLESS_FORMATS = {"PNG", "BMP", "PPM", "TIFF", "QOI", "TGA", "PCX", "SGI"}
 
 
@@ -143,7 +148,7 @@ def _names_all_links(entry: SetEntry) -> bool:
     return all(os.path.islink(n) for n in names)
 
 
-def read_traits(entry: SetEntry, saturation: float | None = None) -> Traits:
+def read_traits(entry: SetEntry, gray: bool | None = None) -> Traits:
     t = Traits(pixels=entry.width * entry.height, link_only=_names_all_links(entry))
     try:
         from PIL import Image
@@ -174,7 +179,7 @@ def read_traits(entry: SetEntry, saturation: float | None = None) -> Traits:
                 t.edited = _edited(exif)
     except Exception:  # noqa: BLE001 - an unreadable header only means "nothing known"
         pass
-    if saturation is not None and saturation < 1.5:
+    if gray:
         t.colour = False  # stored as RGB, but gray
     return t
 
@@ -355,9 +360,9 @@ class Planner:
     similar: Similar | None = None  # the listing's pair verification
     confirm: Confirm | None = None  # the act-time confirmation (None: trust the listing)
     done_with_set: Callable[[], None] = lambda: None  # frees what confirm kept for a set
-    # the colour saturation of each of a set's files (None where unknown), in one batch:
-    # deriving a signature's features costs about a millisecond whatever the batch size
-    saturations: Callable[[Sequence[SetEntry]], list[float | None]] = lambda es: [None] * len(es)
+    # whether each of a set's files is gray by its thumbnail (None where unknown), in one
+    # batch: deriving a signature's features costs about a millisecond whatever the batch size
+    grays: Callable[[Sequence[SetEntry]], list[bool | None]] = lambda es: [None] * len(es)
     # why a file cannot be confirmed at all ("" when it can): no kept file is
     # then checked against it, nor it against them
     unconfirmable: Callable[[SetEntry], str] = lambda e: ""
@@ -365,9 +370,7 @@ class Planner:
     distance: Callable[[SetEntry, SetEntry], int] | None = None
 
     def traits(self, entries: Sequence[SetEntry]) -> list[Traits]:
-        return [
-            read_traits(e, sat) for e, sat in zip(entries, self.saturations(entries), strict=True)
-        ]
+        return [read_traits(e, gray) for e, gray in zip(entries, self.grays(entries), strict=True)]
 
     def plan(self, entries: Sequence[SetEntry], references: Sequence[bool]) -> SetPlan:
         """``-N``: walk the set best copy first; a file within the radius of a
@@ -540,14 +543,20 @@ def make_planner(config, data: object = None) -> Planner:  # config: Config
 
     signatures = _signatures(data)
 
-    def saturations(entries: Sequence[SetEntry]) -> list[float | None]:
+    def grays(entries: Sequence[SetEntry]) -> list[bool | None]:
         sigs = [signatures.get(e.file.identity) if e.file else None for e in entries]
         known = [sig for sig in sigs if sig]
         if not known:
             return [None] * len(entries)
         from .verify import Features
 
-        values = iter(Features(known).saturation.tolist())
+        f = Features(known)
+        cells = np.abs(f.chroma(np.arange(len(known)))).mean(axis=2)  # (files, 64 cells)
+        # Gray only where no part has colour: a small coloured object on a dark
+        # sky (a nebula photo) averages below any mean over the whole picture, and
+        # -N then kept its grayscale PNG copy over the colour JPEG.
+        gray = (cells.mean(axis=1) < GRAY_MEAN) & (cells.max(axis=1) < GRAY_PEAK)
+        values = iter(gray.tolist())
         return [next(values) if sig else None for sig in sigs]
 
     # Always on, --no-verify too: that option lets the hash alone decide what is
@@ -571,7 +580,7 @@ def make_planner(config, data: object = None) -> Planner:  # config: Config
         confirm=confirm,
         unconfirmable=unconfirmable,
         done_with_set=done,
-        saturations=saturations,
+        grays=grays,
         distance=turned_distance(data, config.verify) if config.rotations else None,
     )
 
