@@ -731,8 +731,22 @@ class HashStore:
         except OSError:
             return
         self._pending.append(
-            _Pending(key, file, decode, bits, dict(hashes), width, height, signature, sig_version)
+            _Pending(
+                key,
+                file,
+                decode,
+                bits,
+                layout_name(hashes),
+                _blob(hashes),
+                width,
+                height,
+                signature,
+                sig_version,
+            )
         )
+        self._flush_when_due()
+
+    def _flush_when_due(self) -> None:
         if (
             len(self._pending) >= FLUSH_EVERY
             or time.monotonic() - self._last_flush >= FLUSH_SECONDS
@@ -755,30 +769,45 @@ class HashStore:
         ``hashes[method][k]``, ...); rows where ``ok`` is false are skipped."""
         if self.disabled:
             return
-        for k in np.flatnonzero(ok).tolist():
+        rows = np.flatnonzero(ok)
+        if not len(rows):
+            self._flush_when_due()
+            return
+        # Every row of a chunk has the same methods and lengths: one layout and
+        # one blob matrix per chunk, not a dict, a name and a join per file.
+        order = sorted(hashes)
+        names = ",".join(f"{m}:{hashes[m][0].nbytes}" for m in order)
+        blobs = (
+            np.concatenate(
+                [
+                    np.ascontiguousarray(hashes[m][rows]).view(np.uint8).reshape(len(rows), -1)
+                    for m in order
+                ],
+                axis=1,
+            )
+            if order
+            else np.zeros((len(rows), 0), dtype=np.uint8)
+        )
+        for at, k in enumerate(rows.tolist()):
             try:
                 key = self.real_path(files[k].path)
             except OSError:
                 continue
-            methods = {m: packed[k].tobytes() for m, packed in hashes.items()}
             self._pending.append(
                 _Pending(
                     key,
                     files[k],
                     decode,
                     bits,
-                    methods,
+                    names,
+                    blobs[at].tobytes(),
                     int(width[k]),
                     int(height[k]),
                     signature[k].tobytes(),
                     sig_version,
                 )
             )
-        if (
-            len(self._pending) >= FLUSH_EVERY
-            or time.monotonic() - self._last_flush >= FLUSH_SECONDS
-        ):
-            self.flush()
+        self._flush_when_due()
 
     def flush(self) -> None:
         """Commit queued results in one transaction, retrying while another run writes."""
@@ -841,8 +870,7 @@ class HashStore:
             ):
                 existing[row[0]] = row[1:]
 
-        def layout_of(hashes: dict[str, bytes]) -> int:
-            names = layout_name(hashes)
+        def layout_of(names: str) -> int:
             if names not in layouts:
                 layouts[names] = conn.execute(
                     "INSERT INTO layouts (names) VALUES (?)", (names,)
@@ -853,12 +881,13 @@ class HashStore:
 
         rows = []
         for p in group:
-            hashes = p.hashes
+            names, blob = p.names, p.blob
             old = existing.get(p.key)
             if old is not None and tuple(old[1:6]) == p.file.stamp:
                 # the same file: keep the methods hashed before (a --full-decode
                 # run computes the asked one only) unless hashed again now
-                hashes = {**_split(old[8], old[7]), **hashes}
+                merged = {**_split(old[8], old[7]), **_split(blob, names)}
+                names, blob = layout_name(merged), _blob(merged)
             f = p.file
             rows.append(
                 (
@@ -871,8 +900,8 @@ class HashStore:
                     p.height,
                     # an entry without a whole signature is never read back: hashed again
                     p.sig_version if len(p.signature) == SIGNATURE_BYTES else -1,
-                    layout_of(hashes),
-                    _blob(hashes),
+                    layout_of(names),
+                    blob,
                     p.key,
                     decode,
                     bits,
@@ -914,7 +943,8 @@ class _Pending:
     file: FileRecord
     decode: str
     bits: int
-    hashes: dict[str, bytes]
+    names: str  # the blob's layout (layout_name)
+    blob: bytes  # every hash, in the layout's order (_blob)
     width: int
     height: int
     signature: bytes
