@@ -301,6 +301,22 @@ def test_a_colour_photo_mostly_black_is_kept_over_its_grayscale_copy(imgdupes, t
     assert sorted(p.name for p in root.iterdir()) == ["galaxy.jpg"]
 
 
+def test_a_gray_photo_outranks_its_copy_with_a_coloured_logo(imgdupes, tmp_path):
+    # The logo is the only colour of the copy: it must not make the stamped copy
+    # "colour" and the picture it was stamped on "grayscale".
+    root = tmp_path / "scans"
+    root.mkdir()
+    gray = synthetic_photo(7).convert("L").convert("RGB")
+    gray.save(root / "scan.png")
+    stamped = gray.copy()
+    w, h = stamped.size
+    ImageDraw.Draw(stamped).rectangle([w - w // 8, h - h // 8, w - 4, h - 4], fill=(220, 30, 30))
+    stamped.save(root / "scan_logo.jpg", quality=92)
+    plan = imgdupes("--no-cache", "-dN", "--dry-run", str(root), "phash", "10")
+    assert plan.code == 0, plan.err
+    assert "keep    " + str(root / "scan.png") + " -- best copy" in plan.out
+
+
 def test_benign_copies_are_still_removed(imgdupes, dupe_tree):
     root, families = dupe_tree
     for n, fam in enumerate(families):

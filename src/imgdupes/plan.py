@@ -51,11 +51,20 @@ _OPPOSITES = {
 # A lossy file whose quality cannot be read (WebP, HEIC, AVIF) counts as this
 # JPEG quality: what cameras and phones usually write.
 UNKNOWN_QUALITY = 90
-# A file stored as RGB counts as gray when its 8x8 colour thumbnail's mean |chroma|
-# is below GRAY_MEAN and no cell's reaches GRAY_PEAK (30 gray pictures saved as RGB
-# JPEGs at q40 and q75 measured 0.0 in every cell; a green nebula on black, 16).
-GRAY_MEAN = 1.5
-GRAY_PEAK = 4.0
+# Whether a file stored in colour is gray, by its 8x8 colour thumbnail: gray when
+# no cell has a mean |chroma| of COLOUR_CELL (a grayscale conversion: 0.0 in every
+# cell, 30 gray pictures as RGB JPEGs at q40 and q75); colour when its mean is
+# COLOURFUL or more, or when its coloured cells hold COLOUR_SHARE[1] of its detail
+# (the levels' distance from the median: a green nebula on black, mean 1.0, share
+# 0.89); gray again below COLOUR_SHARE[0] (a coloured logo stamped on a gray
+# picture: stellarium's have mean <= 2.1, share <= 0.36).  Between the two is
+# unsure, and a set with an unsure file calls none gray by its thumbnail: a
+# copy's codec or tone curve can move a file across any one bar (a gamma copy
+# that strengthens a faint tint, a JPEG of a screenshot), and the colour rule
+# then removed the original in favour of it.
+COLOUR_CELL = 0.3
+COLOUR_SHARE = (0.35, 0.65)  # below: gray; at or above: colour; between: unsure
+COLOURFUL = 4.0
 _LOSSLESS_FORMATS = {"PNG", "BMP", "PPM", "TIFF", "QOI", "TGA", "PCX", "SGI"}
 
 
@@ -551,11 +560,19 @@ def make_planner(config, data: object = None) -> Planner:  # config: Config
         from .verify import Features
 
         f = Features(known)
-        cells = np.abs(f.chroma(np.arange(len(known)))).mean(axis=2)  # (files, 64 cells)
-        # Gray only where no part has colour: a small coloured object on a dark
-        # sky (a nebula photo) averages below any mean over the whole picture, and
-        # -N then kept its grayscale PNG copy over the colour JPEG.
-        gray = (cells.mean(axis=1) < GRAY_MEAN) & (cells.max(axis=1) < GRAY_PEAK)
+        rows = np.arange(len(known))
+        chroma = np.abs(f.chroma(rows)).mean(axis=2)  # (files, 64 cells)
+        coloured = chroma >= COLOUR_CELL
+        gray16 = f.gray(rows)
+        detail = np.abs(gray16 - np.median(gray16, axis=1, keepdims=True))
+        # 16x16 -> the colour thumbnail's 8x8 cells, plus a floor so a flat picture counts by area
+        per_cell = detail.reshape(-1, 8, 2, 8, 2).mean(axis=(2, 4)).reshape(-1, 64) + 0.5
+        share = (per_cell * coloured).sum(axis=1) / per_cell.sum(axis=1)
+        strong = chroma.mean(axis=1) >= COLOURFUL
+        gray = ~coloured.any(axis=1) | ((share < COLOUR_SHARE[0]) & ~strong)
+        colour = coloured.any(axis=1) & ((share >= COLOUR_SHARE[1]) | strong)
+        if not (gray | colour).all():  # an unsure file (see COLOUR_SHARE)
+            return [None] * len(entries)
         values = iter(gray.tolist())
         return [next(values) if sig else None for sig in sigs]
 
