@@ -568,7 +568,7 @@ def make_planner(config, data: object = None) -> Planner:  # config: Config
         # 16x16 -> the colour thumbnail's 8x8 cells, plus a floor so a flat picture counts by area
         per_cell = detail.reshape(-1, 8, 2, 8, 2).mean(axis=(2, 4)).reshape(-1, 64) + 0.5
         share = (per_cell * coloured).sum(axis=1) / per_cell.sum(axis=1)
-        strong = chroma.mean(axis=1) >= COLOURFUL
+        strong = f.saturation >= COLOURFUL  # the cells' mean, as Features keeps it
         gray = ~coloured.any(axis=1) | ((share < COLOUR_SHARE[0]) & ~strong)
         colour = coloured.any(axis=1) & ((share >= COLOUR_SHARE[1]) | strong)
         if not (gray | colour).all():  # an unsure file (see COLOUR_SHARE)
